@@ -1,0 +1,60 @@
+//! Options every verb shares, and where they put state.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+const DEFAULT_ROOT: &str = "/var/lib/minipod";
+const DEFAULT_RUN_DIR: &str = "/run/minipod";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where images and pods are stored (runtime state goes to DIR/run when given).
+    #[arg(long, global = true, env = "MINIPOD_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// More output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log level (error, warn, info, debug, trace); overrides -v.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<log::LevelFilter>,
+    /// Never colour output.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+impl GlobalArgs {
+    /// Persistent state: images, layers, pod records.
+    pub fn root_dir(&self) -> PathBuf {
+        self.root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT))
+    }
+
+    /// Runtime state that must not survive a reboot: namespace files, mounts, container state.
+    pub fn run_dir(&self) -> PathBuf {
+        match &self.root {
+            Some(root) => root.join("run"),
+            None => PathBuf::from(DEFAULT_RUN_DIR),
+        }
+    }
+}
+
+pub fn init_logging(args: &GlobalArgs) {
+    let level = args.log_level.unwrap_or(match args.verbose {
+        0 => log::LevelFilter::Warn,
+        1 => log::LevelFilter::Info,
+        2 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    });
+    env_logger::Builder::new()
+        .filter_level(level)
+        .format_timestamp(None)
+        .format_target(false)
+        .write_style(if args.no_color {
+            env_logger::WriteStyle::Never
+        } else {
+            env_logger::WriteStyle::Auto
+        })
+        .init();
+}

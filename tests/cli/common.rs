@@ -1,0 +1,65 @@
+//! Shared helpers for driving the built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `minipod` binary cargo built for these tests.
+pub fn minipod_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_minipod"))
+}
+
+/// A private root for one test, removed when dropped.
+pub struct TestRoot {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRoot {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("minipod-test-")
+            .tempdir()
+            .expect("create temp root");
+        TestRoot { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `minipod --root <root> ARGS...` and returns its output.
+    pub fn minipod(&self, args: &[&str]) -> Output {
+        Command::new(minipod_bin())
+            .arg("--root")
+            .arg(self.path())
+            .args(args)
+            .env_remove("MINIPOD_ROOT")
+            .output()
+            .expect("run minipod")
+    }
+}
+
+/// The folder `scripts/build-test-images.sh` writes test images into.
+pub fn test_images_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images")
+}
+
+#[test]
+fn version_prints_and_exits_zero() {
+    let out = Command::new(minipod_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("minipod "));
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let out = Command::new(minipod_bin())
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `minipod` binary against a private `--root`.
+
+mod common;
+mod image;
+mod validate;
