@@ -1,1 +1,9 @@
-//! minipod-runtime
+//! minipod-runtime: one container of a pod, from a CRI-like [`config::ContainerConfig`] plus a
+//! mounted root filesystem to a running, isolated process, and back to nothing.
+//!
+//! This is the only crate that touches namespaces, mounts and cgroups. It knows nothing about
+//! Kubernetes objects: like the kubelet, which speaks CRI to containerd, `minipod-pod` translates
+//! a pod plan into the plain data of [`config`] and this crate acts on it.
+
+pub mod config;
+pub mod spec;

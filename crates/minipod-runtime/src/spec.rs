@@ -1,0 +1,1 @@
+//! OCI runtime spec generation from a [`crate::config::ContainerConfig`].
