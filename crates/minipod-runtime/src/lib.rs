@@ -5,5 +5,11 @@
 //! Kubernetes objects: like the kubelet, which speaks CRI to containerd, `minipod-pod` translates
 //! a pod plan into the plain data of [`config`] and this crate acts on it.
 
+pub mod cgroup;
 pub mod config;
+pub mod container;
+pub mod logs;
+pub mod sandbox;
+pub mod seal;
 pub mod spec;
+pub mod volumes;

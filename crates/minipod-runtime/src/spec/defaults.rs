@@ -1,0 +1,293 @@
+//! The fixed parts of a Kubernetes container's spec as containerd's CRI plugin generates them:
+//! default mounts, masked and read-only paths, the device cgroup allow list, rlimits.
+
+use oci_spec::runtime::{
+    LinuxDeviceCgroup, LinuxDeviceType, Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+};
+
+/// Paths hidden from the container (bind-mounted over with /dev/null or an empty read-only
+/// tmpfs). kubelet: pkg/securitycontext/util.go defaultMaskedPaths, which containerd applies
+/// (internal/cri/server/container_create_linux.go, `WithMaskedPaths`).
+pub const MASKED_PATHS: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths remounted read-only. kubelet: pkg/securitycontext/util.go defaultReadonlyPaths.
+pub const READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// `RLIMIT_NOFILE` soft and hard limit of container processes (containerd:
+/// pkg/oci/spec.go populateDefaultUnixSpec).
+pub const NOFILE_LIMIT: u64 = 1024;
+
+/// 64 MiB, the size of the `/dev` and `/dev/shm` tmpfs (`size=65536k`).
+pub const DEV_TMPFS_SIZE: &str = "size=65536k";
+
+fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination.into());
+    m.set_typ(Some(typ.to_string()));
+    m.set_source(Some(source.into()));
+    m.set_options(Some(options.iter().map(|o| o.to_string()).collect()));
+    m
+}
+
+/// The filesystems every container gets, in mount order. containerd: pkg/oci/mounts.go
+/// defaultMounts (without `/run`, which the CRI plugin removes) plus the cgroup mount of
+/// internal/cri/opts/spec_linux_opts.go withMounts. `/sys` and the cgroup tree are read-only
+/// unless the container is privileged (pkg/oci WithWriteableSysfs / WithWriteableCgroupfs).
+pub fn default_mounts(privileged: bool) -> Vec<Mount> {
+    let sys_mode = if privileged { "rw" } else { "ro" };
+    vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", DEV_TMPFS_SIZE],
+        ),
+        // newinstance: a private devpts, so the container cannot reach the host's ptys;
+        // gid=5 is the conventional `tty` group.
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", DEV_TMPFS_SIZE],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", sys_mode],
+        ),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", sys_mode],
+        ),
+    ]
+}
+
+fn char_device(major: Option<i64>, minor: Option<i64>) -> LinuxDeviceCgroup {
+    let mut rule = LinuxDeviceCgroup::default();
+    rule.set_allow(true);
+    rule.set_typ(Some(LinuxDeviceType::C));
+    rule.set_major(major);
+    rule.set_minor(minor);
+    rule.set_access(Some("rwm".to_string()));
+    rule
+}
+
+/// The device cgroup rules: deny everything, then allow the devices a container needs
+/// (containerd: pkg/oci/spec.go deny-all + WithDefaultUnixDevices; runc
+/// libcontainer/specconv AllowedDevices). Privileged containers may use every device
+/// (pkg/oci WithAllDevicesAllowed).
+pub fn device_cgroup_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
+    let mut all = LinuxDeviceCgroup::default();
+    all.set_allow(privileged);
+    all.set_typ(Some(LinuxDeviceType::A));
+    all.set_access(Some("rwm".to_string()));
+    if privileged {
+        return vec![all];
+    }
+    let mut rules = vec![all];
+    rules.extend(
+        [
+            (1, Some(3)), // /dev/null
+            (1, Some(5)), // /dev/zero
+            (1, Some(7)), // /dev/full
+            (1, Some(8)), // /dev/random
+            (1, Some(9)), // /dev/urandom
+            (5, Some(0)), // /dev/tty
+            (5, Some(1)), // /dev/console
+            (5, Some(2)), // /dev/ptmx
+            (136, None),  // /dev/pts/*
+        ]
+        .into_iter()
+        .map(|(major, minor)| char_device(Some(major), minor)),
+    );
+    rules
+}
+
+/// `RLIMIT_NOFILE` at [`NOFILE_LIMIT`], lowered to the host's hard limit when that is smaller:
+/// raising a hard limit needs `CAP_SYS_RESOURCE`, which the supervisor may not have (podman
+/// fails to start containers on such hosts; minipod must not).
+pub fn rlimits(host_nofile_hard: Option<u64>) -> Vec<PosixRlimit> {
+    let limit = host_nofile_hard.map_or(NOFILE_LIMIT, |hard| hard.min(NOFILE_LIMIT));
+    let nofile = PosixRlimitBuilder::default()
+        .typ(PosixRlimitType::RlimitNofile)
+        .soft(limit)
+        .hard(limit)
+        .build()
+        // Invariant: the builder has a default for every field and no validation, so `build`
+        // cannot fail.
+        .expect("PosixRlimitBuilder::build is infallible");
+    vec![nofile]
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // table tests spell their row type out
+mod tests {
+    use super::*;
+
+    fn options(mounts: &[Mount], destination: &str) -> Vec<String> {
+        mounts
+            .iter()
+            .find(|m| m.destination().to_str() == Some(destination))
+            .and_then(|m| m.options().clone())
+            .unwrap_or_else(|| panic!("no mount at {destination}"))
+    }
+
+    #[test]
+    fn default_mounts_table() {
+        let mounts = default_mounts(false);
+        let destinations: Vec<_> = mounts
+            .iter()
+            .map(|m| m.destination().display().to_string())
+            .collect();
+        assert_eq!(
+            destinations,
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/dev/shm",
+                "/dev/mqueue",
+                "/sys",
+                "/sys/fs/cgroup"
+            ]
+        );
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("/proc", "proc", &["nosuid", "noexec", "nodev"]),
+            (
+                "/dev",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ),
+            (
+                "/dev/pts",
+                "devpts",
+                &[
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620",
+                    "gid=5",
+                ],
+            ),
+            (
+                "/dev/shm",
+                "tmpfs",
+                &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            ),
+            ("/dev/mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
+            ("/sys", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+            (
+                "/sys/fs/cgroup",
+                "cgroup",
+                &["nosuid", "noexec", "nodev", "relatime", "ro"],
+            ),
+        ];
+        for (destination, typ, want) in cases {
+            let m = mounts
+                .iter()
+                .find(|m| m.destination().to_str() == Some(destination))
+                .expect("mount present");
+            assert_eq!(m.typ().as_deref(), Some(*typ), "{destination}");
+            assert_eq!(
+                options(&mounts, destination),
+                want.to_vec(),
+                "{destination}"
+            );
+        }
+        assert!(!destinations.contains(&"/run".to_string()));
+    }
+
+    #[test]
+    fn privileged_sysfs_and_cgroup_are_writable() {
+        let mounts = default_mounts(true);
+        assert!(options(&mounts, "/sys").contains(&"rw".to_string()));
+        assert!(options(&mounts, "/sys/fs/cgroup").contains(&"rw".to_string()));
+        assert!(!options(&mounts, "/sys").contains(&"ro".to_string()));
+    }
+
+    #[test]
+    fn device_rules() {
+        let rules: Vec<String> = device_cgroup_rules(false)
+            .iter()
+            .map(|r| format!("{}{}", if r.allow() { "allow " } else { "deny " }, r))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "deny a *:* rwm",
+                "allow c 1:3 rwm",
+                "allow c 1:5 rwm",
+                "allow c 1:7 rwm",
+                "allow c 1:8 rwm",
+                "allow c 1:9 rwm",
+                "allow c 5:0 rwm",
+                "allow c 5:1 rwm",
+                "allow c 5:2 rwm",
+                "allow c 136:* rwm",
+            ]
+        );
+        let privileged: Vec<String> = device_cgroup_rules(true)
+            .iter()
+            .map(|r| format!("{} {}", r.allow(), r))
+            .collect();
+        assert_eq!(privileged, ["true a *:* rwm"]);
+    }
+
+    #[test]
+    fn nofile_is_clamped_to_host_hard_limit() {
+        for (host, want) in [
+            (None, 1024),
+            (Some(1_048_576), 1024),
+            (Some(1024), 1024),
+            (Some(512), 512),
+            (Some(0), 0),
+        ] {
+            let r = rlimits(host);
+            assert_eq!(r.len(), 1);
+            assert_eq!(r[0].typ(), PosixRlimitType::RlimitNofile);
+            assert_eq!((r[0].soft(), r[0].hard()), (want, want), "host {host:?}");
+        }
+    }
+}

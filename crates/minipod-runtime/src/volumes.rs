@@ -1,0 +1,414 @@
+//! Host side of pod volumes, prepared before the containers that mount them:
+//! - emptyDir: a directory under `<root>/pods/<uid>/volumes/<name>/` that lives as long as the
+//!   pod (so it survives container restarts); `medium: Memory` mounts a tmpfs there, with
+//!   `sizeLimit` as its size, and every container bind-mounts that same tmpfs;
+//! - hostPath: the kubelet's `type` checks (pkg/volume/hostpath/host_path.go checkType), with
+//!   its messages, creating the directory or file for the `...OrCreate` types;
+//! - configMap/secret: files projected into a volume directory with their modes.
+//!
+//! Every container mount of these is a [`MountSource::Bind`] of the prepared host path.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::config::MountSource;
+
+/// `hostPath.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostPathType {
+    /// `""`: no check.
+    #[default]
+    Unset,
+    DirectoryOrCreate,
+    Directory,
+    FileOrCreate,
+    File,
+    Socket,
+    CharDevice,
+    BlockDevice,
+}
+
+impl FromStr for HostPathType {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "" => HostPathType::Unset,
+            "DirectoryOrCreate" => HostPathType::DirectoryOrCreate,
+            "Directory" => HostPathType::Directory,
+            "FileOrCreate" => HostPathType::FileOrCreate,
+            "File" => HostPathType::File,
+            "Socket" => HostPathType::Socket,
+            "CharDevice" => HostPathType::CharDevice,
+            "BlockDevice" => HostPathType::BlockDevice,
+            other => return Err(format!("unsupported hostPath type {other:?}")),
+        })
+    }
+}
+
+/// Errors of volume preparation; hostPath ones use the kubelet's wording.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("hostPath type check failed: {} is not a directory", .0.display())]
+    NotDirectory(PathBuf),
+    #[error("hostPath type check failed: {} is not a file", .0.display())]
+    NotFile(PathBuf),
+    #[error("hostPath type check failed: {} is not a socket file", .0.display())]
+    NotSocket(PathBuf),
+    #[error("hostPath type check failed: {} is not a character device", .0.display())]
+    NotCharDevice(PathBuf),
+    #[error("hostPath type check failed: {} is not a block device", .0.display())]
+    NotBlockDevice(PathBuf),
+    #[error("hostPath {}: create: {source}", .path.display())]
+    HostPathCreate {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("emptyDir {name:?}: create {}: {source}", .path.display())]
+    EmptyDirCreate {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("emptyDir {name:?}: mount tmpfs on {}: {source}", .path.display())]
+    EmptyDirTmpfs {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("volume {name:?}: invalid file path {path:?}: must be relative, without `..`")]
+    InvalidItemPath { name: String, path: String },
+    #[error("volume {name:?}: write {}: {source}", .path.display())]
+    WriteItem {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("remove volumes in {}: {source}", .path.display())]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, VolumeError>;
+
+/// The kubelet's hostPath type check; creates the directory (0755, parents too) or the empty
+/// file (0644, parent must exist) for the `...OrCreate` types. Symlinks are followed, as the
+/// kubelet's `os.Stat` does.
+pub fn check_host_path(path: &Path, typ: HostPathType) -> Result<()> {
+    let meta = fs::metadata(path).ok();
+    let ft = meta.as_ref().map(|m| m.file_type());
+    let create_err = |source| VolumeError::HostPathCreate {
+        path: path.to_path_buf(),
+        source,
+    };
+    match typ {
+        HostPathType::Unset => Ok(()),
+        HostPathType::DirectoryOrCreate if meta.is_none() => fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(path)
+            .map_err(create_err),
+        HostPathType::DirectoryOrCreate | HostPathType::Directory => {
+            if ft.is_some_and(|t| t.is_dir()) {
+                Ok(())
+            } else {
+                Err(VolumeError::NotDirectory(path.to_path_buf()))
+            }
+        }
+        HostPathType::FileOrCreate if meta.is_none() => fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map(drop)
+            .map_err(create_err),
+        HostPathType::FileOrCreate | HostPathType::File => {
+            if ft.is_some_and(|t| t.is_file()) {
+                Ok(())
+            } else {
+                Err(VolumeError::NotFile(path.to_path_buf()))
+            }
+        }
+        HostPathType::Socket => match ft {
+            Some(t) if t.is_socket() => Ok(()),
+            _ => Err(VolumeError::NotSocket(path.to_path_buf())),
+        },
+        HostPathType::CharDevice => match ft {
+            Some(t) if t.is_char_device() => Ok(()),
+            _ => Err(VolumeError::NotCharDevice(path.to_path_buf())),
+        },
+        HostPathType::BlockDevice => match ft {
+            Some(t) if t.is_block_device() => Ok(()),
+            _ => Err(VolumeError::NotBlockDevice(path.to_path_buf())),
+        },
+    }
+}
+
+/// `emptyDir.medium`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmptyDirMedium {
+    #[default]
+    Disk,
+    /// tmpfs, with `sizeLimit` in bytes when given.
+    Memory { size_limit: Option<u64> },
+}
+
+/// Creates (or finds again, after a supervisor restart) the emptyDir `name` under
+/// `volumes_dir` (`<root>/pods/<uid>/volumes`), world-writable like the kubelet's (0777), and
+/// returns the mount source every container uses.
+pub fn prepare_empty_dir(
+    volumes_dir: &Path,
+    name: &str,
+    medium: EmptyDirMedium,
+) -> Result<MountSource> {
+    let dir = volumes_dir.join(name);
+    let create_err = |source| VolumeError::EmptyDirCreate {
+        name: name.to_string(),
+        path: dir.clone(),
+        source,
+    };
+    fs::create_dir_all(&dir).map_err(create_err)?;
+    if let EmptyDirMedium::Memory { size_limit } = medium {
+        if !is_mount_point(&dir) {
+            let data = size_limit.map(|s| format!("size={s},mode=1777"));
+            mount(
+                Some("tmpfs"),
+                &dir,
+                Some("tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some(data.as_deref().unwrap_or("mode=1777")),
+            )
+            .map_err(|source| VolumeError::EmptyDirTmpfs {
+                name: name.to_string(),
+                path: dir.clone(),
+                source,
+            })?;
+        }
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).map_err(create_err)?;
+    Ok(MountSource::Bind(dir))
+}
+
+fn is_mount_point(dir: &Path) -> bool {
+    let Ok(text) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = dir.to_string_lossy();
+    text.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| m == want)
+}
+
+/// One file of a configMap or secret volume (after `items` selection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectedFile {
+    /// Relative path inside the volume (`key`, or `items[].path`).
+    pub path: String,
+    pub data: Vec<u8>,
+    /// `items[].mode`, else `defaultMode` (0644 configMap, 0644 secret in the API default;
+    /// callers pass what the pod says).
+    pub mode: u32,
+}
+
+/// Writes configMap/secret files into `volumes_dir/name/`, replacing its previous content.
+/// Paths must be relative without `..` (the API validates this; checked again here because a
+/// path escaping the volume would write on the host).
+pub fn project_files(volumes_dir: &Path, name: &str, files: &[ProjectedFile]) -> Result<PathBuf> {
+    let dir = volumes_dir.join(name);
+    let write_err = |path: &Path, source| VolumeError::WriteItem {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    for f in files {
+        let p = Path::new(&f.path);
+        if f.path.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(VolumeError::InvalidItemPath {
+                name: name.to_string(),
+                path: f.path.clone(),
+            });
+        }
+    }
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+    }
+    fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+    for f in files {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+        }
+        fs::write(&path, &f.data)
+            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(f.mode)))
+            .map_err(|e| write_err(&path, e))?;
+    }
+    Ok(dir)
+}
+
+/// Removes every volume of a pod: unmounts memory-backed emptyDirs, then deletes the
+/// directory tree. Safe to call twice.
+pub fn remove_volumes(volumes_dir: &Path) -> Result<()> {
+    let remove_err = |source| VolumeError::Remove {
+        path: volumes_dir.to_path_buf(),
+        source,
+    };
+    let entries = match fs::read_dir(volumes_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(remove_err(e)),
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if is_mount_point(&p) {
+            match umount2(&p, MntFlags::MNT_DETACH) {
+                Ok(()) | Err(nix::Error::EINVAL) => {}
+                Err(e) => return Err(remove_err(io::Error::from(e))),
+            }
+        }
+    }
+    fs::remove_dir_all(volumes_dir).map_err(remove_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_path_types_follow_the_kubelet() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        let file = tmp.path().join("f");
+        fs::create_dir(&dir).unwrap();
+        fs::write(&file, b"x").unwrap();
+        let sock = tmp.path().join("s");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let missing = tmp.path().join("missing");
+
+        use HostPathType::*;
+        assert!(check_host_path(&missing, Unset).is_ok());
+        assert!(check_host_path(&dir, Directory).is_ok());
+        assert!(check_host_path(&file, File).is_ok());
+        assert!(check_host_path(&sock, Socket).is_ok());
+        assert!(check_host_path(Path::new("/dev/null"), CharDevice).is_ok());
+
+        let msg = |p: &Path, t| check_host_path(p, t).unwrap_err().to_string();
+        let f = file.display();
+        let d = dir.display();
+        assert_eq!(
+            msg(&file, Directory),
+            format!("hostPath type check failed: {f} is not a directory")
+        );
+        assert_eq!(
+            msg(&file, DirectoryOrCreate),
+            format!("hostPath type check failed: {f} is not a directory")
+        );
+        assert_eq!(
+            msg(&dir, File),
+            format!("hostPath type check failed: {d} is not a file")
+        );
+        assert_eq!(
+            msg(&dir, FileOrCreate),
+            format!("hostPath type check failed: {d} is not a file")
+        );
+        assert_eq!(
+            msg(&file, Socket),
+            format!("hostPath type check failed: {f} is not a socket file")
+        );
+        assert_eq!(
+            msg(&file, CharDevice),
+            format!("hostPath type check failed: {f} is not a character device")
+        );
+        assert_eq!(
+            msg(Path::new("/dev/null"), BlockDevice),
+            "hostPath type check failed: /dev/null is not a block device"
+        );
+        let m = missing.display();
+        assert_eq!(
+            msg(&missing, Directory),
+            format!("hostPath type check failed: {m} is not a directory")
+        );
+        assert_eq!(
+            msg(&missing, File),
+            format!("hostPath type check failed: {m} is not a file")
+        );
+
+        // ...OrCreate: made with the kubelet's modes.
+        let newdir = tmp.path().join("a/b");
+        check_host_path(&newdir, DirectoryOrCreate).unwrap();
+        assert!(newdir.is_dir());
+        let newfile = tmp.path().join("nf");
+        check_host_path(&newfile, FileOrCreate).unwrap();
+        let mode = fs::metadata(&newfile).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o644, mode);
+        assert_eq!(fs::read(&newfile).unwrap(), b"");
+        // FileOrCreate does not create parents (kubelet: os.OpenFile).
+        assert!(check_host_path(&tmp.path().join("no/parent"), FileOrCreate).is_err());
+        assert!("Bogus".parse::<HostPathType>().is_err());
+        assert_eq!("".parse::<HostPathType>(), Ok(Unset));
+    }
+
+    #[test]
+    fn projected_files_keep_modes_and_refuse_escapes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = vec![
+            ProjectedFile {
+                path: "app.conf".into(),
+                data: b"a=1".to_vec(),
+                mode: 0o644,
+            },
+            ProjectedFile {
+                path: "sub/key".into(),
+                data: b"secret".to_vec(),
+                mode: 0o400,
+            },
+        ];
+        let dir = project_files(tmp.path(), "cfg", &files).unwrap();
+        assert_eq!(fs::read(dir.join("app.conf")).unwrap(), b"a=1");
+        let mode = fs::metadata(dir.join("sub/key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o400);
+        for bad in ["../x", "/etc/x", "a/../../x", ""] {
+            let f = ProjectedFile {
+                path: bad.into(),
+                data: vec![],
+                mode: 0o644,
+            };
+            assert!(project_files(tmp.path(), "cfg", &[f]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_dir_on_disk_is_world_writable_and_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vols = tmp.path().join("volumes");
+        let src = prepare_empty_dir(&vols, "cache", EmptyDirMedium::Disk).unwrap();
+        assert_eq!(src, MountSource::Bind(vols.join("cache")));
+        let mode = fs::metadata(vols.join("cache"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o777);
+        fs::write(vols.join("cache/x"), b"1").unwrap();
+        // A second prepare (supervisor restart) keeps the content.
+        prepare_empty_dir(&vols, "cache", EmptyDirMedium::Disk).unwrap();
+        assert!(vols.join("cache/x").exists());
+        remove_volumes(&vols).unwrap();
+        assert!(!vols.exists());
+        remove_volumes(&vols).unwrap();
+    }
+}
