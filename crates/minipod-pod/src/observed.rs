@@ -1,0 +1,728 @@
+//! What the supervisor has observed about a pod: the input of the plan and of the status.
+//!
+//! The supervisor owns one [`ObservedPod`] per pod and updates it with the `record_*` methods
+//! as events arrive (container started, exited, hook finished, stop signal sent...). Those
+//! methods keep the bookkeeping the kubelet gets from the runtime (restart count, last
+//! termination, back-off history) consistent, so the supervisor never edits fields by hand.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::{BackoffPolicy, RestartBackoff};
+use crate::spec::{self, ContainerKind, PodPhase};
+use crate::time::Timestamp;
+
+/// State of the pod sandbox (network/IPC/UTS namespaces, volumes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SandboxState {
+    NotCreated,
+    Ready,
+}
+
+/// Why a container is being killed (kuberuntime_manager.go containerKillReason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KillReason {
+    /// Liveness probe failed: restarted unless restartPolicy is Never.
+    LivenessProbe,
+    /// Startup probe failed: restarted unless restartPolicy is Never.
+    StartupProbe,
+    /// postStart hook failed: killed (running preStop), then restarted per restartPolicy.
+    FailedPostStartHook,
+    /// The pod is terminating (deleted, or finished with sidecars still running).
+    PodTermination,
+}
+
+impl KillReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KillReason::LivenessProbe => "LivenessProbe",
+            KillReason::StartupProbe => "StartupProbe",
+            KillReason::FailedPostStartHook => "FailedPostStartHook",
+            KillReason::PodTermination => "PodTermination",
+        }
+    }
+}
+
+/// Progress of a lifecycle hook (postStart or preStop) process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HookState {
+    /// Not launched yet.
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl HookState {
+    pub fn finished(self) -> bool {
+        matches!(self, HookState::Succeeded | HookState::Failed)
+    }
+}
+
+/// A container instance that exited (`state.terminated` / `lastState.terminated`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Termination {
+    /// Exit status; 128 + N for signal N ([`exit_code_for_signal`]).
+    pub exit_code: i32,
+    /// Completed, Error, OOMKilled, StartError ([`termination_reason`]).
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Timestamp,
+    /// `<runtime>://<id>` of the instance that exited.
+    pub container_id: Option<String>,
+    /// Set when the exit followed a kill the plan asked for.
+    pub kill_reason: Option<KillReason>,
+}
+
+impl Termination {
+    /// A termination with the runtime's reason derived from the exit code.
+    pub fn exited(exit_code: i32, oom_killed: bool, finished_at: Timestamp) -> Termination {
+        Termination {
+            exit_code,
+            reason: Some(termination_reason(exit_code, oom_killed).to_string()),
+            message: None,
+            started_at: None,
+            finished_at,
+            container_id: None,
+            kill_reason: None,
+        }
+    }
+}
+
+/// The reason the runtime reports for an exit (containerd internal/cri/server/helpers.go,
+/// container_status: OOMKilled wins, then Completed for 0, Error otherwise).
+pub fn termination_reason(exit_code: i32, oom_killed: bool) -> &'static str {
+    if oom_killed {
+        "OOMKilled"
+    } else if exit_code == 0 {
+        "Completed"
+    } else {
+        "Error"
+    }
+}
+
+/// Reason for a process that could not be started at all (exit code 128).
+pub const START_ERROR_REASON: &str = "StartError";
+/// Exit code containerd reports with `StartError`.
+pub const START_ERROR_EXIT_CODE: i32 = 128;
+
+/// Exit code reported for a process killed by signal `signal` (shell convention, as runc).
+pub fn exit_code_for_signal(signal: i32) -> i32 {
+    128 + signal
+}
+
+/// The pod's termination in progress (deletion, or the pod finished and sidecars are stopped).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodTermination {
+    pub requested_at: Timestamp,
+    /// `--grace-period`, else `terminationGracePeriodSeconds` (kuberuntime_container.go
+    /// setTerminationGracePeriod).
+    pub grace: Duration,
+    pub reason: PodTerminationReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PodTerminationReason {
+    /// `minipod delete` (API deletion).
+    Deleted,
+    /// Every regular container exited for good (kubelet: computePodActions keepCount == 0).
+    Completed,
+    /// A regular init container failed under restartPolicy Never.
+    InitFailed,
+    /// `spec.activeDeadlineSeconds` ran out (kubelet active_deadline.go): the pod fails with
+    /// `status.reason=DeadlineExceeded`.
+    DeadlineExceeded,
+}
+
+/// A kill in progress: preStop, then the stop signal, then SIGKILL
+/// (kuberuntime_container.go killContainer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stopping {
+    pub reason: KillReason,
+    pub requested_at: Timestamp,
+    /// The grace budget at `requested_at`; preStop, waiting for the turn and the stop signal
+    /// all come out of it.
+    pub grace: Duration,
+    /// `None`: no preStop to run (none in the spec, or no grace left).
+    pub pre_stop: Option<HookState>,
+    /// Part of a pod termination: sidecars wait for regular containers and later sidecars
+    /// (kuberuntime_termination_order.go).
+    pub ordered: bool,
+    pub signal_sent_at: Option<Timestamp>,
+    /// When SIGKILL is due (signal time + max(remaining grace, 2 s)).
+    pub kill_at: Option<Timestamp>,
+    pub force_killed: bool,
+}
+
+/// A running container instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningState {
+    pub started_at: Timestamp,
+    /// Ignored when the spec has no postStart hook.
+    pub post_start: HookState,
+    pub stopping: Option<Stopping>,
+}
+
+/// The state of the current (latest) instance of a container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerState {
+    /// No instance in this sandbox yet.
+    Waiting,
+    Running(RunningState),
+    Terminated(Termination),
+}
+
+/// A failed attempt to create or start a container before its process ran
+/// (`waiting.reason` CreateContainerConfigError, CreateContainerError, ErrImagePull,
+/// ImagePullBackOff, RunContainerError...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartFailure {
+    pub reason: String,
+    pub message: String,
+    pub at: Timestamp,
+}
+
+/// How long the plan waits before retrying a start that failed before the process ran
+/// (the kubelet retries on its next sync; 10 s is its resync period).
+pub const START_RETRY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Everything known about one container of the pod spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedContainer {
+    pub name: String,
+    pub kind: ContainerKind,
+    pub state: ContainerState,
+    /// Restart count of the current/latest instance (0 for the first).
+    pub restart_count: i32,
+    /// The instance before the current one, if it terminated.
+    pub last_termination: Option<Termination>,
+    pub backoff: RestartBackoff,
+    pub container_id: Option<String>,
+    pub image_id: Option<String>,
+    pub start_failure: Option<StartFailure>,
+}
+
+impl ObservedContainer {
+    pub fn new(name: &str, kind: ContainerKind, policy: BackoffPolicy) -> ObservedContainer {
+        ObservedContainer {
+            name: name.to_string(),
+            kind,
+            state: ContainerState::Waiting,
+            restart_count: 0,
+            last_termination: None,
+            backoff: RestartBackoff::new(policy),
+            container_id: None,
+            image_id: None,
+            start_failure: None,
+        }
+    }
+
+    pub fn running(&self) -> Option<&RunningState> {
+        match &self.state {
+            ContainerState::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn terminated(&self) -> Option<&Termination> {
+        match &self.state {
+            ContainerState::Terminated(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running().is_some()
+    }
+
+    /// Restart count the next instance will carry (kuberuntime_container.go startContainer:
+    /// previous restartCount + 1 when an instance exists).
+    pub fn next_attempt(&self) -> i32 {
+        match self.state {
+            ContainerState::Waiting => self.restart_count,
+            _ => self.restart_count + 1,
+        }
+    }
+}
+
+/// Everything the supervisor knows about a pod; see the module docs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedPod {
+    pub sandbox: SandboxState,
+    /// In `spec.initContainers` order.
+    pub init_containers: Vec<ObservedContainer>,
+    /// In `spec.containers` order.
+    pub containers: Vec<ObservedContainer>,
+    pub termination: Option<PodTermination>,
+    /// `status.startTime`: when the supervisor accepted the pod.
+    pub start_time: Option<Timestamp>,
+    pub pod_ip: Option<String>,
+    pub host_ip: Option<String>,
+    /// Latched by the supervisor when it executes `PodDone`: terminal phases never change.
+    pub final_phase: Option<PodPhase>,
+}
+
+impl ObservedPod {
+    /// A fresh pod: no sandbox, every container waiting.
+    pub fn new(pod: &Pod, policy: BackoffPolicy) -> ObservedPod {
+        let (init, regular) = match &pod.spec {
+            Some(s) => (
+                spec::init_containers(s)
+                    .iter()
+                    .map(|c| ObservedContainer::new(&c.name, spec::init_kind(c), policy))
+                    .collect(),
+                s.containers
+                    .iter()
+                    .map(|c| ObservedContainer::new(&c.name, ContainerKind::Regular, policy))
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        ObservedPod {
+            sandbox: SandboxState::NotCreated,
+            init_containers: init,
+            containers: regular,
+            termination: None,
+            start_time: None,
+            pod_ip: None,
+            host_ip: None,
+            final_phase: None,
+        }
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &ObservedContainer> {
+        self.init_containers.iter().chain(self.containers.iter())
+    }
+
+    pub fn container(&self, name: &str) -> Option<&ObservedContainer> {
+        self.all().find(|c| c.name == name)
+    }
+
+    pub fn container_mut(&mut self, name: &str) -> Option<&mut ObservedContainer> {
+        self.init_containers
+            .iter_mut()
+            .chain(self.containers.iter_mut())
+            .find(|c| c.name == name)
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.all().any(|c| c.is_running())
+    }
+
+    /// A new instance of `name` started (after `StartContainer`). The previous termination
+    /// becomes `last_termination`, the restart is recorded in the back-off history.
+    /// Returns false when no such container exists.
+    pub fn record_started(
+        &mut self,
+        name: &str,
+        container_id: Option<String>,
+        image_id: Option<String>,
+        started_at: Timestamp,
+    ) -> bool {
+        let Some(c) = self.container_mut(name) else {
+            return false;
+        };
+        let attempt = c.next_attempt();
+        if let ContainerState::Terminated(t) =
+            std::mem::replace(&mut c.state, ContainerState::Waiting)
+        {
+            c.backoff.record_restart(t.finished_at);
+            c.last_termination = Some(t);
+        }
+        c.restart_count = attempt;
+        c.container_id = container_id;
+        if image_id.is_some() {
+            c.image_id = image_id;
+        }
+        c.start_failure = None;
+        c.state = ContainerState::Running(RunningState {
+            started_at,
+            post_start: HookState::Pending,
+            stopping: None,
+        });
+        true
+    }
+
+    /// Creating or starting `name` failed before its process ran; the container stays in
+    /// its previous state and the start is retried.
+    pub fn record_start_failure(
+        &mut self,
+        name: &str,
+        reason: &str,
+        message: &str,
+        at: Timestamp,
+    ) -> bool {
+        let Some(c) = self.container_mut(name) else {
+            return false;
+        };
+        c.start_failure = Some(StartFailure {
+            reason: reason.to_string(),
+            message: message.to_string(),
+            at,
+        });
+        true
+    }
+
+    /// The postStart hook of the running instance of `name` changed state.
+    pub fn record_post_start(&mut self, name: &str, state: HookState) -> bool {
+        match self.container_mut(name).map(|c| &mut c.state) {
+            Some(ContainerState::Running(r)) => {
+                r.post_start = state;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `KillContainer` was executed: the stop is recorded (preStop launched if `pre_stop`).
+    pub fn record_kill(
+        &mut self,
+        name: &str,
+        reason: KillReason,
+        grace: Duration,
+        pre_stop: bool,
+        ordered: bool,
+        now: Timestamp,
+    ) -> bool {
+        match self.container_mut(name).map(|c| &mut c.state) {
+            Some(ContainerState::Running(r)) => {
+                r.stopping = Some(Stopping {
+                    reason,
+                    requested_at: now,
+                    grace,
+                    pre_stop: pre_stop.then_some(HookState::Running),
+                    ordered,
+                    signal_sent_at: None,
+                    kill_at: None,
+                    force_killed: false,
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The preStop hook of `name` changed state.
+    pub fn record_pre_stop(&mut self, name: &str, state: HookState) -> bool {
+        match self.stopping_mut(name) {
+            Some(s) => {
+                s.pre_stop = Some(state);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `StopContainer` was executed: the stop signal went out at `now`; SIGKILL is due at
+    /// `now + timeout`.
+    pub fn record_stop_signal(&mut self, name: &str, timeout: Duration, now: Timestamp) -> bool {
+        match self.stopping_mut(name) {
+            Some(s) => {
+                s.signal_sent_at = Some(now);
+                s.kill_at = Some(crate::time::add(now, timeout));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `ForceKill` was executed.
+    pub fn record_force_kill(&mut self, name: &str) -> bool {
+        match self.stopping_mut(name) {
+            Some(s) => {
+                s.force_killed = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The running instance of `name` exited. `termination.kill_reason` is filled in from
+    /// the stop in progress, if any; `started_at` and `container_id` from the instance.
+    pub fn record_exit(&mut self, name: &str, mut termination: Termination) -> bool {
+        let Some(c) = self.container_mut(name) else {
+            return false;
+        };
+        if let ContainerState::Running(r) = &c.state {
+            if termination.kill_reason.is_none() {
+                termination.kill_reason = r.stopping.as_ref().map(|s| s.reason);
+            }
+            if termination.started_at.is_none() {
+                termination.started_at = Some(r.started_at);
+            }
+        }
+        if termination.container_id.is_none() {
+            termination.container_id = c.container_id.clone();
+        }
+        c.state = ContainerState::Terminated(termination);
+        true
+    }
+
+    /// The pod is deleted (`minipod delete`, SIGTERM to the supervisor) with this grace.
+    /// A second request only ever shortens the deadline (kubectl delete --grace-period=1
+    /// after a default delete); kills already under way keep their own budget.
+    pub fn request_deletion(&mut self, grace: Duration, now: Timestamp) {
+        let deadline = crate::time::add(now, grace);
+        match &mut self.termination {
+            Some(t) if crate::time::add(t.requested_at, t.grace) <= deadline => {}
+            Some(t) => {
+                t.requested_at = now;
+                t.grace = grace;
+                t.reason = PodTerminationReason::Deleted;
+            }
+            None => {
+                self.termination = Some(PodTermination {
+                    requested_at: now,
+                    grace,
+                    reason: PodTerminationReason::Deleted,
+                })
+            }
+        }
+    }
+
+    /// Record the effect of an action that succeeded, for the actions whose bookkeeping
+    /// does not depend on what the runtime returned. `StartContainer` needs
+    /// [`ObservedPod::record_started`] (container id) and `WaitUntil` records nothing: both
+    /// return false here.
+    pub fn record_action(&mut self, action: &crate::plan::Action, now: Timestamp) -> bool {
+        use crate::plan::Action;
+        match action {
+            Action::CreateSandbox => {
+                self.sandbox = SandboxState::Ready;
+                true
+            }
+            Action::RunPostStart { name } => self.record_post_start(name, HookState::Running),
+            Action::KillContainer {
+                name,
+                reason,
+                grace,
+                run_pre_stop,
+                ordered,
+                ..
+            } => self.record_kill(name, *reason, *grace, *run_pre_stop, *ordered, now),
+            Action::StopContainer { name, timeout, .. } => {
+                self.record_stop_signal(name, *timeout, now)
+            }
+            Action::ForceKill { name } => self.record_force_kill(name),
+            Action::TerminatePod { reason, grace } => {
+                if self.termination.is_none() {
+                    self.termination = Some(PodTermination {
+                        requested_at: now,
+                        grace: *grace,
+                        reason: *reason,
+                    });
+                }
+                true
+            }
+            Action::PodDone { phase } => {
+                self.final_phase = Some(*phase);
+                true
+            }
+            Action::StartContainer { .. } | Action::WaitUntil { .. } => false,
+        }
+    }
+
+    fn stopping_mut(&mut self, name: &str) -> Option<&mut Stopping> {
+        match self.container_mut(name).map(|c| &mut c.state) {
+            Some(ContainerState::Running(r)) => r.stopping.as_mut(),
+            _ => None,
+        }
+    }
+}
+
+/// The three probe kinds of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProbeKind {
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+/// A probe worker's current verdict (after thresholds). "Not run yet" is the absence of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbeResult {
+    Success,
+    Failure,
+}
+
+/// Probe verdicts per container instance (the kubelet's results managers, passed in rather
+/// than read by the plan). A verdict recorded for an older instance (another restart count)
+/// is ignored, so a restarted container never inherits its predecessor's results.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeResults {
+    entries: BTreeMap<String, InstanceProbes>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct InstanceProbes {
+    attempt: i32,
+    results: BTreeMap<ProbeKind, ProbeResult>,
+}
+
+impl ProbeResults {
+    pub fn new() -> ProbeResults {
+        ProbeResults::default()
+    }
+
+    /// Record the verdict of `kind` for instance `attempt` (its restart count) of `name`.
+    pub fn set(&mut self, name: &str, attempt: i32, kind: ProbeKind, result: ProbeResult) {
+        let e = self.entries.entry(name.to_string()).or_default();
+        if e.attempt != attempt {
+            e.attempt = attempt;
+            e.results.clear();
+        }
+        e.results.insert(kind, result);
+    }
+
+    /// Builder form of [`ProbeResults::set`].
+    pub fn with(mut self, name: &str, attempt: i32, kind: ProbeKind, result: ProbeResult) -> Self {
+        self.set(name, attempt, kind, result);
+        self
+    }
+
+    pub fn get(&self, name: &str, attempt: i32, kind: ProbeKind) -> Option<ProbeResult> {
+        let e = self.entries.get(name)?;
+        if e.attempt != attempt {
+            return None;
+        }
+        e.results.get(&kind).copied()
+    }
+
+    pub fn clear(&mut self, name: &str) {
+        self.entries.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{pod, t};
+    use serde_json::json;
+
+    fn one() -> ObservedPod {
+        let p = pod(json!({"containers": [{"name": "app", "image": "busybox"}]}));
+        ObservedPod::new(&p, BackoffPolicy::KUBELET)
+    }
+
+    #[test]
+    fn start_exit_restart_bookkeeping() {
+        let mut o = one();
+        let c = o.container("app").unwrap();
+        assert_eq!((c.kind, c.next_attempt()), (ContainerKind::Regular, 0));
+        assert!(o.record_started(
+            "app",
+            Some("minipod://a".into()),
+            Some("sha256:1".into()),
+            t(0)
+        ));
+        assert!(o.record_exit("app", Termination::exited(1, false, t(5))));
+        let c = o.container("app").unwrap();
+        let term = c.terminated().unwrap();
+        assert_eq!(term.started_at, Some(t(0)));
+        assert_eq!(term.container_id.as_deref(), Some("minipod://a"));
+        assert_eq!(term.reason.as_deref(), Some("Error"));
+        assert_eq!(term.kill_reason, None);
+        assert_eq!(c.next_attempt(), 1);
+        // Restart: the old termination becomes lastState; back-off history recorded.
+        assert!(o.record_started("app", Some("minipod://b".into()), None, t(5)));
+        let c = o.container("app").unwrap();
+        assert_eq!(c.restart_count, 1);
+        assert_eq!(c.last_termination.as_ref().map(|t| t.exit_code), Some(1));
+        assert_eq!(c.image_id.as_deref(), Some("sha256:1"));
+        assert_eq!(c.backoff.current_delay(t(6)), Some(Duration::from_secs(10)));
+        assert!(c.is_running());
+    }
+
+    #[test]
+    fn exit_after_kill_carries_the_reason() {
+        let mut o = one();
+        o.record_started("app", None, None, t(0));
+        assert!(o.record_kill(
+            "app",
+            KillReason::LivenessProbe,
+            Duration::from_secs(30),
+            true,
+            false,
+            t(1)
+        ));
+        assert!(o.record_pre_stop("app", HookState::Failed));
+        assert!(o.record_stop_signal("app", Duration::from_secs(29), t(2)));
+        let s = o
+            .container("app")
+            .unwrap()
+            .running()
+            .unwrap()
+            .stopping
+            .clone()
+            .unwrap();
+        assert_eq!(s.pre_stop, Some(HookState::Failed));
+        assert_eq!(s.kill_at, Some(t(31)));
+        assert!(o.record_force_kill("app"));
+        o.record_exit(
+            "app",
+            Termination::exited(exit_code_for_signal(9), false, t(31)),
+        );
+        let term = o.container("app").unwrap().terminated().unwrap().clone();
+        assert_eq!(term.kill_reason, Some(KillReason::LivenessProbe));
+        assert_eq!(term.exit_code, 137);
+        // Nothing to stop any more.
+        assert!(!o.record_stop_signal("app", Duration::from_secs(1), t(32)));
+        assert!(!o.record_post_start("app", HookState::Succeeded));
+    }
+
+    #[test]
+    fn start_failure_is_cleared_by_a_start() {
+        let mut o = one();
+        assert!(o.record_start_failure("app", "ErrImagePull", "no such image", t(0)));
+        assert!(o.container("app").unwrap().start_failure.is_some());
+        o.record_started("app", None, None, t(1));
+        assert!(o.container("app").unwrap().start_failure.is_none());
+        assert!(!o.record_start_failure("nope", "x", "y", t(0)));
+        assert!(!o.record_started("nope", None, None, t(0)));
+    }
+
+    #[test]
+    fn observed_state_round_trips_through_json() {
+        let mut o = one();
+        o.record_started("app", Some("minipod://a".into()), None, t(0));
+        o.record_kill(
+            "app",
+            KillReason::PodTermination,
+            Duration::from_secs(30),
+            true,
+            true,
+            t(1),
+        );
+        o.record_exit("app", Termination::exited(143, false, t(2)));
+        o.record_started("app", None, None, t(3));
+        o.request_deletion(Duration::from_secs(5), t(4));
+        let json = serde_json::to_string(&o).unwrap();
+        let back: ObservedPod = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, o);
+        let probes = ProbeResults::new().with("app", 1, ProbeKind::Readiness, ProbeResult::Success);
+        let json = serde_json::to_string(&probes).unwrap();
+        assert_eq!(serde_json::from_str::<ProbeResults>(&json).unwrap(), probes);
+    }
+
+    #[test]
+    fn probe_results_are_per_instance() {
+        let mut r = ProbeResults::new()
+            .with("app", 0, ProbeKind::Readiness, ProbeResult::Success)
+            .with("app", 0, ProbeKind::Liveness, ProbeResult::Failure);
+        assert_eq!(
+            r.get("app", 0, ProbeKind::Readiness),
+            Some(ProbeResult::Success)
+        );
+        assert_eq!(r.get("app", 1, ProbeKind::Readiness), None);
+        // A verdict for a new instance drops the old instance's verdicts.
+        r.set("app", 1, ProbeKind::Readiness, ProbeResult::Failure);
+        assert_eq!(r.get("app", 1, ProbeKind::Liveness), None);
+        assert_eq!(r.get("app", 0, ProbeKind::Readiness), None);
+        r.clear("app");
+        assert_eq!(r.get("app", 1, ProbeKind::Readiness), None);
+    }
+}

@@ -1,0 +1,602 @@
+//! Pod records on disk: the accepted Pod, its status and its events, under `<root>/pods/<uid>/`.
+//!
+//! The supervisor of a pod is the only writer of that pod's `status.json` and `events.jsonl`;
+//! CLI verbs read them. Every stored change takes the next value of a per-root counter as its
+//! `metadata.resourceVersion`, as the API server does, so a watcher can tell changes apart and
+//! a later local API server can offer list/watch on the same files.
+//!
+//! Layout (design.md §4):
+//! ```text
+//! <root>/pods/.resource-version      the counter (flock-guarded)
+//! <root>/pods/<uid>/pod.json         the accepted Pod: metadata + defaulted spec
+//! <root>/pods/<uid>/status.json      a Pod with only metadata (uid, resourceVersion,
+//!                                    deletion fields) and status; atomically replaced
+//! <root>/pods/<uid>/status.jsonl     every status.json written, one per line, appended:
+//!                                    what a watch replays, so no change is missed
+//! <root>/pods/<uid>/events.jsonl     core/v1 Events, one per line, appended
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Event, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use nix::fcntl::{Flock, FlockArg};
+
+const POD_FILE: &str = "pod.json";
+const STATUS_FILE: &str = "status.json";
+const EVENTS_FILE: &str = "events.jsonl";
+const STATUS_HISTORY_FILE: &str = "status.jsonl";
+const COUNTER_FILE: &str = ".resource-version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("create pod store {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("pod {namespace}/{name} has no metadata.uid")]
+    MissingUid { namespace: String, name: String },
+    #[error("pod uid {uid:?} is not a valid directory name")]
+    BadUid { uid: String },
+    #[error("pods \"{name}\" already exists in namespace {namespace:?}")]
+    AlreadyExists { namespace: String, name: String },
+    #[error("read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is not a valid pod record")]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+}
+
+/// One stored pod: the merged object (metadata + spec + status, with the latest
+/// resourceVersion) and its directory.
+#[derive(Debug, Clone)]
+pub struct PodRecord {
+    pub pod: Pod,
+    pub dir: PathBuf,
+}
+
+impl PodRecord {
+    pub fn uid(&self) -> &str {
+        self.pod.metadata.uid.as_deref().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.pod.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.pod.metadata.namespace.as_deref().unwrap_or("default")
+    }
+}
+
+/// What changes with a status write besides the status itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusMeta {
+    pub deletion_timestamp: Option<Time>,
+    pub deletion_grace_period_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodStore {
+    dir: PathBuf,
+}
+
+impl PodStore {
+    /// Opens (creating, mode 0700) `<root>/pods`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let dir = root.join("pods");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|source| StoreError::Open {
+                path: dir.clone(),
+                source,
+            })?;
+        Ok(PodStore { dir })
+    }
+
+    pub fn pod_dir(&self, uid: &str) -> PathBuf {
+        self.dir.join(uid)
+    }
+
+    /// Stores a newly accepted pod. Its name must be free in its namespace. The pod's
+    /// `metadata.resourceVersion` is set from the counter; the status starts empty.
+    pub fn create(&self, pod: &Pod) -> Result<PodRecord, StoreError> {
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        let uid = pod
+            .metadata
+            .uid
+            .as_deref()
+            .ok_or_else(|| StoreError::MissingUid {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            })?;
+        check_uid(uid)?;
+        // The counter lock also serialises creations, so two `run`s cannot both take a name.
+        let mut lock = self.lock_counter()?;
+        if self.find(namespace, name)?.is_some() {
+            return Err(StoreError::AlreadyExists {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        let rv = self.bump_counter_locked(&mut lock)?;
+        let mut stored = pod.clone();
+        stored.metadata.resource_version = Some(rv.to_string());
+        if stored.metadata.creation_timestamp.is_none() {
+            stored.metadata.creation_timestamp = Some(Time(jiff::Timestamp::now()));
+        }
+        stored.status = None;
+        let dir = self.pod_dir(uid);
+        // Build the record in a temporary directory and rename it into place, so a reader
+        // never sees a pod directory without its pod.json.
+        let tmp = self.dir.join(format!(".new-{uid}"));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&tmp)
+            .map_err(|source| StoreError::Write {
+                path: tmp.clone(),
+                source,
+            })?;
+        let result = write_json_atomic(&tmp.join(POD_FILE), &stored).and_then(|()| {
+            fs::rename(&tmp, &dir).map_err(|source| StoreError::Write {
+                path: dir.clone(),
+                source,
+            })
+        });
+        if let Err(e) = result {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        Ok(PodRecord { pod: stored, dir })
+    }
+
+    /// Replaces the pod's status (and deletion fields); returns the new resourceVersion.
+    pub fn write_status(
+        &self,
+        uid: &str,
+        status: &PodStatus,
+        meta: &StatusMeta,
+    ) -> Result<u64, StoreError> {
+        check_uid(uid)?;
+        let rv = self.next_resource_version()?;
+        let record = Pod {
+            metadata: ObjectMeta {
+                uid: Some(uid.to_owned()),
+                resource_version: Some(rv.to_string()),
+                deletion_timestamp: meta.deletion_timestamp.clone(),
+                deletion_grace_period_seconds: meta.deletion_grace_period_seconds,
+                ..ObjectMeta::default()
+            },
+            spec: None,
+            status: Some(status.clone()),
+        };
+        // History first: a watcher that sees the new status.json finds it in the history too.
+        self.append_line(uid, STATUS_HISTORY_FILE, &record)?;
+        write_json_atomic(&self.pod_dir(uid).join(STATUS_FILE), &record)?;
+        Ok(rv)
+    }
+
+    /// Appends one event to the pod's `events.jsonl`.
+    pub fn append_event(&self, uid: &str, event: &Event) -> Result<(), StoreError> {
+        check_uid(uid)?;
+        self.append_line(uid, EVENTS_FILE, event)
+    }
+
+    fn append_line<T: serde::Serialize>(
+        &self,
+        uid: &str,
+        file: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let path = self.pod_dir(uid).join(file);
+        let mut line = serde_json::to_vec(value).map_err(|source| StoreError::Decode {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        // One write(2) of a whole line with O_APPEND: readers never see half a line unless
+        // the disk fills, and a torn last line is skipped by the readers.
+        file.write_all(&line)
+            .map_err(|source| StoreError::Write { path, source })
+    }
+
+    /// Every status the pod has had, oldest first, as partial Pods (metadata with uid and
+    /// resourceVersion, and status): what a watch from the beginning would deliver.
+    pub fn status_history(&self, uid: &str) -> Result<Vec<Pod>, StoreError> {
+        check_uid(uid)?;
+        self.read_lines(uid, STATUS_HISTORY_FILE)
+    }
+
+    /// The pod's events, oldest first. Lines that do not parse (a torn last write) are skipped.
+    pub fn events(&self, uid: &str) -> Result<Vec<Event>, StoreError> {
+        check_uid(uid)?;
+        self.read_lines(uid, EVENTS_FILE)
+    }
+
+    fn read_lines<T: serde::de::DeserializeOwned>(
+        &self,
+        uid: &str,
+        file: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let path = self.pod_dir(uid).join(file);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        let mut out = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|source| StoreError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if let Ok(value) = serde_json::from_str::<T>(&line) {
+                out.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads one pod by uid: pod.json merged with status.json.
+    pub fn load(&self, uid: &str) -> Result<Option<PodRecord>, StoreError> {
+        check_uid(uid)?;
+        let dir = self.pod_dir(uid);
+        let Some(mut pod) = read_json::<Pod>(&dir.join(POD_FILE))? else {
+            return Ok(None);
+        };
+        if let Some(status) = read_json::<Pod>(&dir.join(STATUS_FILE))? {
+            pod.metadata.resource_version = status.metadata.resource_version;
+            pod.metadata.deletion_timestamp = status.metadata.deletion_timestamp;
+            pod.metadata.deletion_grace_period_seconds =
+                status.metadata.deletion_grace_period_seconds;
+            pod.status = status.status;
+        }
+        Ok(Some(PodRecord { pod, dir }))
+    }
+
+    /// Every stored pod, ordered by namespace then name.
+    pub fn list(&self) -> Result<Vec<PodRecord>, StoreError> {
+        let entries = fs::read_dir(&self.dir).map_err(|source| StoreError::Read {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut pods = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| StoreError::Read {
+                path: self.dir.clone(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let Some(uid) = name.to_str() else { continue };
+            if uid.starts_with('.') || check_uid(uid).is_err() {
+                continue;
+            }
+            // A pod removed between read_dir and load is simply not listed.
+            if let Some(record) = self.load(uid)? {
+                pods.push(record);
+            }
+        }
+        pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        Ok(pods)
+    }
+
+    /// The pod with this name in this namespace, if stored.
+    pub fn find(&self, namespace: &str, name: &str) -> Result<Option<PodRecord>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .find(|p| p.namespace() == namespace && p.name() == name))
+    }
+
+    /// Removes the pod's record. Volumes and logs under its directory go with it.
+    pub fn remove(&self, uid: &str) -> Result<(), StoreError> {
+        check_uid(uid)?;
+        let dir = self.pod_dir(uid);
+        // Rename first so that readers stop seeing the pod at once, then delete at leisure.
+        let doomed = self.dir.join(format!(".gone-{uid}"));
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(StoreError::Write { path: dir, source }),
+        }
+        fs::remove_dir_all(&doomed).map_err(|source| StoreError::Write {
+            path: doomed,
+            source,
+        })
+    }
+
+    /// Takes the next resourceVersion (1, 2, 3, ...).
+    pub fn next_resource_version(&self) -> Result<u64, StoreError> {
+        let mut lock = self.lock_counter()?;
+        self.bump_counter_locked(&mut lock)
+    }
+
+    /// The latest resourceVersion handed out (0 when none).
+    pub fn current_resource_version(&self) -> Result<u64, StoreError> {
+        let mut lock = self.lock_counter()?;
+        read_counter(&mut lock, &self.counter_path())
+    }
+
+    fn counter_path(&self) -> PathBuf {
+        self.dir.join(COUNTER_FILE)
+    }
+
+    fn lock_counter(&self) -> Result<Flock<File>, StoreError> {
+        let path = self.counter_path();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, source)| StoreError::Lock { path, source })
+    }
+
+    fn bump_counter_locked(&self, file: &mut Flock<File>) -> Result<u64, StoreError> {
+        let path = self.counter_path();
+        let next = read_counter(file, &path)? + 1;
+        let text = next.to_string();
+        // The value is short and written in place at offset 0: a crash leaves either the old
+        // or the new digits (the length only grows), never a smaller number.
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .map_err(|source| StoreError::Write { path, source })?;
+        Ok(next)
+    }
+}
+
+fn read_counter(file: &mut File, path: &Path) -> Result<u64, StoreError> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .map_err(|source| StoreError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    // An empty or damaged counter restarts from 0 plus nothing lost: resourceVersions only
+    // need to differ between consecutive writes of one pod, and status writes re-read it.
+    Ok(text.trim().parse().unwrap_or(0))
+}
+
+/// Uids become directory names: allow only what Kubernetes uids (and our generated ones) use.
+fn check_uid(uid: &str) -> Result<(), StoreError> {
+    let ok = !uid.is_empty()
+        && uid.len() <= 128
+        && !uid.starts_with('.')
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::BadUid {
+            uid: uid.to_owned(),
+        })
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| StoreError::Decode {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Write to a temporary name in the same directory, fsync, rename over: readers see the old
+/// or the new content, never a mix, and a crash leaves at most a stray temporary file.
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Decode {
+        path: path.to_owned(),
+        source,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&bytes)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        StoreError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    fn pod(name: &str, uid: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                uid: Some(uid.into()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                containers: vec![Container {
+                    name: "c".into(),
+                    image: Some("busybox:1.35".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn create_then_load_merges_status_and_bumps_resource_version() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        let rec = store.create(&pod("web", "u1")).unwrap();
+        assert_eq!(rec.pod.metadata.resource_version.as_deref(), Some("1"));
+        let status = PodStatus {
+            phase: Some("Pending".into()),
+            ..Default::default()
+        };
+        let rv = store
+            .write_status("u1", &status, &StatusMeta::default())
+            .unwrap();
+        assert_eq!(rv, 2);
+        let loaded = store.load("u1").unwrap().unwrap();
+        assert_eq!(loaded.pod.metadata.resource_version.as_deref(), Some("2"));
+        let history = store.status_history("u1").unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].metadata.resource_version.as_deref(), Some("2"));
+        assert_eq!(loaded.pod.status.unwrap().phase.as_deref(), Some("Pending"));
+        assert_eq!(loaded.pod.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn duplicate_name_in_namespace_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        let err = store.create(&pod("web", "u2")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pods \"web\" already exists in namespace \"default\""
+        );
+        assert!(store.load("u2").unwrap().is_none());
+    }
+
+    #[test]
+    fn uids_that_are_not_plain_names_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        for bad in ["", "../x", "a/b", ".hidden", "x\0y"] {
+            assert!(matches!(
+                store.create(&pod("p", bad)),
+                Err(StoreError::BadUid { .. })
+            ));
+            assert!(store.load(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn events_append_and_skip_a_torn_line() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        let ev = Event {
+            reason: Some("Started".into()),
+            ..Default::default()
+        };
+        store.append_event("u1", &ev).unwrap();
+        store.append_event("u1", &ev).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(store.pod_dir("u1").join(EVENTS_FILE))
+            .unwrap();
+        f.write_all(b"{\"reason\":\"Tor").unwrap();
+        let events = store.events("u1").unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].reason.as_deref(), Some("Started"));
+    }
+
+    #[test]
+    fn list_orders_and_remove_forgets() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("b", "u2")).unwrap();
+        store.create(&pod("a", "u1")).unwrap();
+        // A leftover temporary directory from a crashed create is not a pod.
+        fs::create_dir(root.path().join("pods/.new-u9")).unwrap();
+        let names: Vec<_> = store
+            .list()
+            .unwrap()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        store.remove("u1").unwrap();
+        store.remove("u1").unwrap();
+        assert!(store.find("default", "a").unwrap().is_none());
+        assert_eq!(store.current_resource_version().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_status_file_is_an_error_naming_it() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        fs::write(store.pod_dir("u1").join(STATUS_FILE), b"{not json").unwrap();
+        let err = store.load("u1").unwrap_err();
+        assert!(err
+            .to_string()
+            .ends_with("status.json is not a valid pod record"));
+    }
+}

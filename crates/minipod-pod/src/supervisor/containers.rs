@@ -1,0 +1,663 @@
+//! The real [`PodBackend`]: containers through minipod-runtime on root filesystems from
+//! minipod-image. This is where a Kubernetes container (a [`ContainerPlan`]) becomes the
+//! runtime's plain [`ContainerConfig`] — the kubelet's `generateContainerConfig` step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use minipod_image::{unmount_rootfs, Image, ImageStore};
+use minipod_manifest::k8s_openapi::api::core::v1::{Capabilities, SecurityContext};
+use minipod_manifest::{
+    resolve_process, ContainerPlan, HostPathType, ImageProcessDefaults, MountPropagation,
+    PodPlan, PullPolicy, RuntimeFacts, StorageMedium, VolumeSource,
+};
+use minipod_runtime::config::{
+    ContainerConfig, Mount, MountSource, Namespaces, ProcMount, ProcessConfig, Propagation,
+    Resources, SandboxConfig, Seccomp, SecurityConfig, UserRequest,
+};
+use minipod_runtime::container::{Container, ContainerPaths, ContainerStdio, ExecProcess};
+use minipod_runtime::sandbox::PodSandbox;
+use minipod_runtime::spec::{self, HostFacts};
+use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
+use nix::sys::signal::Signal;
+
+use super::{
+    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+};
+use crate::handlers::HandlerAction;
+use crate::spec::ContainerKind;
+
+/// Where a pod's state lives.
+#[derive(Debug, Clone)]
+pub struct PodDirs {
+    /// `<root>/pods/<uid>`: survives reboots (volumes, logs, records).
+    pub pod_dir: PathBuf,
+    /// `<run>/pods/<uid>`: namespace files, root filesystems, runtime state.
+    pub run_dir: PathBuf,
+}
+
+struct RunningContainer {
+    container: Container,
+    rootfs_dir: PathBuf,
+}
+
+pub struct ContainerBackend {
+    plan: PodPlan,
+    images: ImageStore,
+    dirs: PodDirs,
+    host: HostFacts,
+    sandbox_config: SandboxConfig,
+    sandbox: Option<PodSandbox>,
+    /// Volume name → what is mounted for it.
+    volumes: BTreeMap<String, MountSource>,
+    running: BTreeMap<String, RunningContainer>,
+    handlers: BTreeMap<(String, Hook), ExecProcess>,
+}
+
+/// The pod cgroup under every hierarchy.
+pub fn pod_cgroup(uid: &str) -> String {
+    format!("minipod/{uid}")
+}
+
+/// The runtime's view of a pod's sandbox, derived from the plan alone, so that `delete` can
+/// rebuild it after the supervisor died.
+pub fn sandbox_config(plan: &PodPlan, run_dir: &Path) -> SandboxConfig {
+    let s = &plan.sandbox;
+    let fqdn = s.subdomain.as_ref().map(|sub| {
+        let domain = s.domain.as_deref().unwrap_or("cluster.local");
+        format!("{}.{sub}.{}.svc.{domain}", s.hostname, plan.namespace)
+    });
+    SandboxConfig {
+        pod_uid: plan.uid.clone(),
+        pod_name: plan.name.clone(),
+        namespace: plan.namespace.clone(),
+        hostname: s.hostname.clone(),
+        fqdn,
+        host_network: s.host_network,
+        host_ipc: s.host_ipc,
+        host_pid: s.host_pid,
+        share_process_namespace: s.share_process_namespace,
+        host_aliases: s
+            .host_aliases
+            .iter()
+            .map(|a| (a.ip.clone(), a.hostnames.clone().unwrap_or_default()))
+            .collect(),
+        run_dir: run_dir.to_owned(),
+        cgroup_parent: pod_cgroup(&plan.uid),
+        resources: Resources::default(),
+    }
+}
+
+impl ContainerBackend {
+    pub fn new(plan: PodPlan, images: ImageStore, dirs: PodDirs) -> Result<Self, String> {
+        let host = HostFacts::probe().map_err(|e| e.to_string())?;
+        let sandbox_config = sandbox_config(&plan, &dirs.run_dir);
+        Ok(ContainerBackend {
+            plan,
+            images,
+            dirs,
+            host,
+            sandbox_config,
+            sandbox: None,
+            volumes: BTreeMap::new(),
+            running: BTreeMap::new(),
+            handlers: BTreeMap::new(),
+        })
+    }
+
+    /// Removes what a pod whose supervisor died left behind: containers (state, cgroups,
+    /// processes), root filesystem mounts, the sandbox (namespace files, pod cgroup) and
+    /// memory-backed volumes. Each step is attempted; the errors are reported together.
+    pub fn clean_up_after_crash(
+        plan: PodPlan,
+        _images: ImageStore,
+        dirs: PodDirs,
+        cfg: &SandboxConfig,
+    ) -> Result<(), String> {
+        let mut errors = Vec::new();
+        let names = plan
+            .init_containers
+            .iter()
+            .map(|i| i.container.name.clone())
+            .chain(plan.containers.iter().map(|c| c.name.clone()));
+        for name in names {
+            let paths = ContainerPaths::in_pod_run_dir(&dirs.run_dir, &name);
+            for id in Container::ids_on_disk(&paths) {
+                if let Err(e) = Container::delete_from_disk(&paths, &id, &name) {
+                    errors.push(e.to_string());
+                }
+            }
+            let rootfs_dir = dirs.run_dir.join("rootfs").join(&name);
+            if rootfs_dir.exists() {
+                if let Err(e) = unmount_rootfs(&rootfs_dir) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        match PodSandbox::open(cfg) {
+            Ok(sandbox) => {
+                if let Err(e) = sandbox.teardown() {
+                    errors.push(e.to_string());
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+        if let Err(e) = volumes::remove_volumes(&dirs.pod_dir.join("volumes")) {
+            errors.push(e.to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    fn volumes_dir(&self) -> PathBuf {
+        self.dirs.pod_dir.join("volumes")
+    }
+
+    fn prepare_volumes(&mut self) -> Result<(), String> {
+        let dir = self.volumes_dir();
+        for v in &self.plan.volumes {
+            let what = |e: &dyn std::fmt::Display| format!("volume {:?}: {e}", v.name);
+            let source = match &v.source {
+                VolumeSource::EmptyDir { medium, size_limit } => {
+                    let medium = match medium {
+                        StorageMedium::Memory => EmptyDirMedium::Memory {
+                            size_limit: size_limit.map(|s| s.max(0) as u64),
+                        },
+                        StorageMedium::Default => EmptyDirMedium::Disk,
+                        StorageMedium::HugePages(_) => {
+                            return Err(what(&"hugepages emptyDir is not supported"))
+                        }
+                    };
+                    volumes::prepare_empty_dir(&dir, &v.name, medium).map_err(|e| what(&e))?
+                }
+                VolumeSource::HostPath { path, type_ } => {
+                    let path = PathBuf::from(path);
+                    volumes::check_host_path(&path, host_path_type(*type_)).map_err(|e| what(&e))?;
+                    MountSource::Bind(path)
+                }
+                VolumeSource::ConfigMap { files, .. }
+                | VolumeSource::Secret { files, .. }
+                | VolumeSource::DownwardApi { files }
+                | VolumeSource::Projected { files } => {
+                    let files: Vec<ProjectedFile> = files
+                        .iter()
+                        .map(|f| ProjectedFile {
+                            path: f.path.clone(),
+                            data: f.data.clone(),
+                            mode: f.mode,
+                        })
+                        .collect();
+                    let path =
+                        volumes::project_files(&dir, &v.name, &files).map_err(|e| what(&e))?;
+                    MountSource::Bind(path)
+                }
+            };
+            self.volumes.insert(v.name.clone(), source);
+        }
+        Ok(())
+    }
+
+    fn image_for(&self, c: &ContainerPlan) -> Result<Image, StartError> {
+        if c.image_pull_policy == PullPolicy::Always {
+            log::info!(
+                "container {:?}: imagePullPolicy Always uses the stored image (no registry is contacted by a running pod)",
+                c.name
+            );
+        }
+        self.images.image(&c.image).map_err(|e| StartError {
+            reason: if c.image_pull_policy == PullPolicy::Never {
+                "ErrImageNeverPull".into()
+            } else {
+                "ErrImagePull".into()
+            },
+            message: format!("image {:?} is not present: {e}", c.image),
+        })
+    }
+
+    /// The kubelet's generateContainerConfig: the plan's container + the image config + the
+    /// sandbox → the runtime's container config.
+    fn container_config(
+        &self,
+        c: &ContainerPlan,
+        image: &Image,
+        rootfs: PathBuf,
+        id: &str,
+    ) -> Result<ContainerConfig, StartError> {
+        let config_error = |message: String| StartError {
+            reason: "CreateContainerConfigError".into(),
+            message,
+        };
+        let sandbox = self
+            .sandbox
+            .as_ref()
+            .ok_or_else(|| config_error("the pod sandbox is not ready".into()))?;
+        let defaults = image.defaults();
+        let image_defaults = ImageProcessDefaults {
+            entrypoint: defaults.entrypoint.clone(),
+            cmd: defaults.cmd.clone(),
+            env: defaults.env.clone(),
+            working_dir: defaults.working_dir.clone(),
+            user: defaults.user.clone(),
+        };
+        let facts = RuntimeFacts::default();
+        let hostname = (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
+        let process = resolve_process(c, &facts, hostname, &image_defaults)
+            .map_err(|e| config_error(e.to_string()))?;
+        let env = process
+            .env
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (kv.clone(), String::new()),
+            })
+            .collect();
+        let mut mounts = sandbox.etc_mounts();
+        for m in &c.mounts {
+            let Some(source) = self.volumes.get(&m.volume_name) else {
+                return Err(config_error(format!(
+                    "volume {:?} of mount {:?} is not prepared",
+                    m.volume_name, m.mount_path
+                )));
+            };
+            let source = match (source, &m.sub_path) {
+                (MountSource::Bind(base), Some(sub)) if !sub.is_empty() => {
+                    let p = base.join(sub);
+                    if !p.exists() {
+                        // kubelet: subPath directories are created on demand.
+                        std::fs::create_dir_all(&p).map_err(|e| {
+                            config_error(format!("subPath {sub:?} of volume {:?}: {e}", m.volume_name))
+                        })?;
+                    }
+                    MountSource::Bind(p)
+                }
+                (s, _) => s.clone(),
+            };
+            let destination = if m.mount_path.starts_with('/') {
+                PathBuf::from(&m.mount_path)
+            } else {
+                // kubelet makeMounts: a relative mountPath is taken from the root.
+                Path::new("/").join(&m.mount_path)
+            };
+            mounts.push(Mount {
+                source,
+                destination,
+                read_only: m.read_only,
+                propagation: match m.propagation {
+                    MountPropagation::None => Propagation::Private,
+                    MountPropagation::HostToContainer => Propagation::HostToContainer,
+                    MountPropagation::Bidirectional => Propagation::Bidirectional,
+                },
+            });
+        }
+        let security = security_config(
+            &c.security_context,
+            self.plan.sandbox.security_context.supplemental_groups.clone(),
+            self.plan.sandbox.security_context.fs_group,
+            &self.plan.sandbox.sysctls,
+            &process.user,
+        );
+        let namespaces: Namespaces = sandbox.namespaces();
+        let mut annotations = BTreeMap::new();
+        annotations.insert(spec::ANNOTATION_POD_NAME.to_owned(), self.plan.name.clone());
+        annotations.insert(
+            spec::ANNOTATION_POD_NAMESPACE.to_owned(),
+            self.plan.namespace.clone(),
+        );
+        annotations.insert(spec::ANNOTATION_POD_UID.to_owned(), self.plan.uid.clone());
+        annotations.insert("io.kubernetes.container.name".into(), c.name.clone());
+        let stop_signal = c
+            .stop_signal
+            .as_deref()
+            .or(defaults.stop_signal.as_deref())
+            .and_then(super::parse_signal)
+            .unwrap_or(Signal::SIGTERM) as i32;
+        Ok(ContainerConfig {
+            id: id.to_owned(),
+            name: c.name.clone(),
+            rootfs,
+            process: ProcessConfig {
+                args: process.args,
+                env,
+                cwd: Some(PathBuf::from(process.cwd)),
+                tty: c.tty,
+                stdin: c.stdin,
+            },
+            security,
+            resources: container_resources(&c.resources),
+            mounts,
+            namespaces,
+            hostname: Some(self.plan.sandbox.hostname.clone()),
+            cgroups_path: sandbox.container_cgroups_path(id),
+            stop_signal,
+            annotations,
+        })
+    }
+
+    fn teardown_container(&mut self, name: &str) -> ExitDetails {
+        let Some(mut rc) = self.running.remove(name) else {
+            return ExitDetails::default();
+        };
+        let status = rc.container.wait();
+        let oom_killed = status.as_ref().is_ok_and(|s| s.oom_killed);
+        if let Err(e) = rc.container.delete() {
+            log::warn!("delete container {name:?}: {e}");
+        }
+        if let Err(e) = unmount_rootfs(&rc.rootfs_dir) {
+            log::warn!("unmount root filesystem of {name:?}: {e}");
+        }
+        ExitDetails {
+            oom_killed,
+            message: None,
+        }
+    }
+}
+
+fn host_path_type(t: HostPathType) -> volumes::HostPathType {
+    match t {
+        HostPathType::Unset => volumes::HostPathType::Unset,
+        HostPathType::DirectoryOrCreate => volumes::HostPathType::DirectoryOrCreate,
+        HostPathType::Directory => volumes::HostPathType::Directory,
+        HostPathType::FileOrCreate => volumes::HostPathType::FileOrCreate,
+        HostPathType::File => volumes::HostPathType::File,
+        HostPathType::Socket => volumes::HostPathType::Socket,
+        HostPathType::CharDevice => volumes::HostPathType::CharDevice,
+        HostPathType::BlockDevice => volumes::HostPathType::BlockDevice,
+    }
+}
+
+/// The kubelet's cgroup values from requests and limits (pkg/kubelet/cm/helpers_linux.go
+/// MilliCPUToShares / MilliCPUToQuota with the 100 ms CFS period).
+fn container_resources(r: &minipod_manifest::Resources) -> Resources {
+    const PERIOD: u64 = 100_000;
+    let shares = r
+        .cpu_request_millis
+        .map(|m| ((m.max(0) as u64) * 1024 / 1000).max(2));
+    let quota = r.cpu_limit_millis.map(|m| {
+        let q = m.max(0) * PERIOD as i64 / 1000;
+        q.max(1000) // kubelet's MinQuotaPeriod
+    });
+    Resources {
+        cpu_shares: shares,
+        cpu_quota: quota,
+        cpu_period: quota.map(|_| PERIOD),
+        memory_limit: r.memory_limit_bytes,
+        pids_limit: None,
+    }
+}
+
+fn security_config(
+    sc: &SecurityContext,
+    supplemental_groups: Option<Vec<i64>>,
+    fs_group: Option<i64>,
+    sysctls: &[(String, String)],
+    user: &minipod_manifest::ProcessUser,
+) -> SecurityConfig {
+    let caps = sc.capabilities.clone().unwrap_or(Capabilities::default());
+    let seccomp = match sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()) {
+        Some("RuntimeDefault") => Seccomp::RuntimeDefault,
+        Some("Localhost") => Seccomp::Localhost(PathBuf::from(
+            sc.seccomp_profile
+                .as_ref()
+                .and_then(|p| p.localhost_profile.clone())
+                .unwrap_or_default(),
+        )),
+        _ => Seccomp::Unconfined,
+    };
+    SecurityConfig {
+        privileged: sc.privileged.unwrap_or(false),
+        capabilities_add: caps.add.unwrap_or_default(),
+        capabilities_drop: caps.drop.unwrap_or_default(),
+        read_only_root_filesystem: sc.read_only_root_filesystem.unwrap_or(false),
+        allow_privilege_escalation: sc.allow_privilege_escalation,
+        seccomp,
+        proc_mount: match sc.proc_mount.as_deref() {
+            Some("Unmasked") => ProcMount::Unmasked,
+            _ => ProcMount::Default,
+        },
+        sysctls: sysctls.to_vec(),
+        user: UserRequest {
+            run_as_user: user.uid.or(sc.run_as_user),
+            run_as_group: user.gid.or(sc.run_as_group),
+            image_user: user.image_user.clone(),
+            supplemental_groups: supplemental_groups.unwrap_or_default(),
+            fs_group,
+            run_as_non_root: sc.run_as_non_root.unwrap_or(false),
+        },
+    }
+}
+
+impl PodBackend for ContainerBackend {
+    fn create_sandbox(&mut self) -> Result<Option<String>, String> {
+        let sandbox = PodSandbox::create(&self.sandbox_config).map_err(|e| e.to_string())?;
+        self.sandbox = Some(sandbox);
+        if let Err(e) = self.prepare_volumes() {
+            self.teardown().ok();
+            return Err(e);
+        }
+        // With its own network namespace the pod has only loopback: there is no pod network
+        // on one host, so no pod IP is reported (as `podman kube play --network none`).
+        let ip = self
+            .plan
+            .sandbox
+            .host_network
+            .then(|| host_ip().unwrap_or_else(|| "127.0.0.1".into()));
+        Ok(ip)
+    }
+
+    fn start_container(
+        &mut self,
+        name: &str,
+        _kind: ContainerKind,
+        _index: usize,
+        attempt: i32,
+    ) -> Result<StartedContainer, StartError> {
+        let create_error = |message: String| StartError {
+            reason: "CreateContainerError".into(),
+            message,
+        };
+        let c = self
+            .plan
+            .container(name)
+            .cloned()
+            .ok_or_else(|| create_error(format!("no container {name:?} in the pod")))?;
+        // A previous instance is always gone before a new one starts (container_exited).
+        let image = self.image_for(&c)?;
+        let id = format!("{}-{name}-{attempt}", short_uid(&self.plan.uid));
+        let paths = ContainerPaths::in_pod_run_dir(&self.dirs.run_dir, name);
+        let rootfs_dir = self.dirs.run_dir.join("rootfs").join(name);
+        let rootfs = self
+            .images
+            .mount_rootfs(&image, &rootfs_dir)
+            .map_err(|e| create_error(format!("root filesystem: {e}")))?;
+        let cleanup_rootfs = |dir: &Path| {
+            if let Err(e) = unmount_rootfs(dir) {
+                log::warn!("unmount {}: {e}", dir.display());
+            }
+        };
+        let cfg = match self.container_config(&c, &image, rootfs.path.clone(), &id) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(e);
+            }
+        };
+        let built = spec::prepare_inputs(&cfg)
+            .and_then(|inputs| spec::build_spec(&cfg, &inputs, &self.host))
+            .map_err(|e| StartError {
+                reason: "CreateContainerConfigError".into(),
+                message: e.to_string(),
+            });
+        let spec = match built {
+            Ok(s) => s,
+            Err(e) => {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(e);
+            }
+        };
+        let (stdio, pipes) = match ContainerStdio::pipes(c.stdin) {
+            Ok(p) => p,
+            Err(e) => {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(create_error(format!("stdio pipes: {e}")));
+            }
+        };
+        let mut container = match Container::create(&cfg, spec, &paths, stdio) {
+            Ok(c) => c,
+            Err(e) => {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(create_error(e.to_string()));
+            }
+        };
+        if let Err(e) = container.start() {
+            let _ = container.delete();
+            cleanup_rootfs(&rootfs_dir);
+            return Err(StartError {
+                reason: "RunContainerError".into(),
+                message: e.to_string(),
+            });
+        }
+        let pid = container.pid();
+        let stop_signal = c.stop_signal.clone().or(image.defaults().stop_signal);
+        self.running.insert(
+            name.to_owned(),
+            RunningContainer {
+                container,
+                rootfs_dir,
+            },
+        );
+        Ok(StartedContainer {
+            process: StartedProcess {
+                pid,
+                backend_reaps: true,
+                stdout: Some(pipes.stdout),
+                stderr: Some(pipes.stderr),
+            },
+            container_id: format!("minipod://{id}"),
+            image_id: Some(image.id().to_string()),
+            stop_signal,
+        })
+    }
+
+    fn run_handler(&mut self, name: &str, hook: Hook, action: &HandlerAction) -> HookLaunch {
+        let Some(rc) = self.running.get(name) else {
+            return HookLaunch::Finished(Err(format!("container {name:?} is not running")));
+        };
+        match action {
+            HandlerAction::Exec { command } => {
+                let process = ProcessConfig {
+                    args: command.clone(),
+                    env: Vec::new(),
+                    cwd: None,
+                    tty: false,
+                    stdin: false,
+                };
+                let started = ContainerStdio::pipes(false)
+                    .map_err(|e| e.to_string())
+                    .and_then(|(stdio, pipes)| {
+                        rc.container
+                            .exec(&process, stdio)
+                            .map(|p| (p, pipes))
+                            .map_err(|e| e.to_string())
+                    });
+                match started {
+                    Ok((exec, pipes)) => {
+                        let pid = exec.pid();
+                        self.handlers.insert((name.to_owned(), hook), exec);
+                        HookLaunch::Process(StartedProcess {
+                            pid,
+                            backend_reaps: true,
+                            stdout: Some(pipes.stdout),
+                            stderr: Some(pipes.stderr),
+                        })
+                    }
+                    Err(e) => HookLaunch::Finished(Err(e)),
+                }
+            }
+            other => HookLaunch::Finished(Err(format!(
+                "{other:?} handlers are not supported yet by minipod"
+            ))),
+        }
+    }
+
+    fn handler_exited(&mut self, name: &str, hook: Hook) {
+        if let Some(mut exec) = self.handlers.remove(&(name.to_owned(), hook)) {
+            if let Err(e) = exec.wait() {
+                log::warn!("wait for {hook:?} of {name:?}: {e}");
+            }
+        }
+    }
+
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
+        match self.running.get_mut(name) {
+            // The whole container on SIGKILL (stragglers included), its init otherwise: the
+            // kubelet's StopContainer semantics.
+            Some(rc) => rc
+                .container
+                .signal(signal, signal == Signal::SIGKILL)
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    fn container_exited(&mut self, name: &str) -> ExitDetails {
+        // Hooks still running in this container die with it; reap them.
+        let hooks: Vec<(String, Hook)> = self
+            .handlers
+            .keys()
+            .filter(|(n, _)| n == name)
+            .cloned()
+            .collect();
+        for key in hooks {
+            if let Some(exec) = self.handlers.remove(&key) {
+                let _ = exec.kill(Signal::SIGKILL);
+                let mut exec = exec;
+                let _ = exec.wait();
+            }
+        }
+        self.teardown_container(name)
+    }
+
+    fn teardown(&mut self) -> Result<(), String> {
+        let names: Vec<String> = self.running.keys().cloned().collect();
+        for name in names {
+            self.container_exited(&name);
+        }
+        let mut errors = Vec::new();
+        if let Some(sandbox) = self.sandbox.take() {
+            if let Err(e) = sandbox.teardown() {
+                errors.push(e.to_string());
+            }
+        }
+        // Memory-backed emptyDirs are unmounted; the contents of the rest go with the pod
+        // record when it is deleted.
+        if let Err(e) = volumes::remove_volumes(&self.volumes_dir()) {
+            errors.push(e.to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+fn short_uid(uid: &str) -> String {
+    uid.chars().filter(|c| *c != '-').take(12).collect()
+}
+
+/// The host's first non-loopback IPv4 address, for hostNetwork pods.
+fn host_ip() -> Option<String> {
+    let addrs = nix::ifaddrs::getifaddrs().ok()?;
+    for a in addrs {
+        if let Some(sin) = a.address.as_ref().and_then(|s| s.as_sockaddr_in()) {
+            let ip = std::net::Ipv4Addr::from(sin.ip());
+            if !ip.is_loopback() {
+                return Some(ip.to_string());
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,235 @@
+//! Starting a pod's supervisor and finding it again: the files in the pod directory that
+//! link the CLI verbs to the supervisor process.
+//!
+//! - `source.json`: the manifest text and the seed it was accepted with. The supervisor
+//!   re-derives the pod plan from it (ConfigMap and Secret contents included), so nothing but
+//!   the user's own input needs a serialised form.
+//! - `supervisor.lock`: held (flock) by the live supervisor for its whole life, with its pid
+//!   inside. A lock that can be taken means no supervisor runs, whatever the pid file says.
+//! - `supervisor.log`: the supervisor's stderr.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{write_json_atomic, StoreError};
+
+pub const SOURCE_FILE: &str = "source.json";
+pub const LOCK_FILE: &str = "supervisor.lock";
+pub const LOG_FILE: &str = "supervisor.log";
+
+/// One input document stream, as given to `minipod run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInput {
+    pub name: String,
+    pub text: String,
+}
+
+/// What a pod was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodSource {
+    /// The seed of generated names and uids (manifest LoadOptions).
+    pub seed: u64,
+    pub inputs: Vec<SourceInput>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is not a valid pod source")]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("a supervisor already runs for this pod (pid {pid})")]
+    AlreadySupervised { pid: i32 },
+    #[error("the pod's supervisor did not start ({status}); see {log}")]
+    EndedAtStart { status: String, log: PathBuf },
+    #[error("start the supervisor {exe}")]
+    Spawn {
+        exe: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub fn save_source(pod_dir: &Path, source: &PodSource) -> Result<(), LaunchError> {
+    Ok(write_json_atomic(&pod_dir.join(SOURCE_FILE), source)?)
+}
+
+pub fn load_source(pod_dir: &Path) -> Result<PodSource, LaunchError> {
+    let path = pod_dir.join(SOURCE_FILE);
+    let bytes = fs::read(&path).map_err(|source| LaunchError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| LaunchError::Decode { path, source })
+}
+
+/// The live supervisor's claim on its pod; released when dropped (or when it dies).
+pub struct SupervisorLock {
+    _lock: Flock<File>,
+}
+
+fn open_lock(pod_dir: &Path) -> Result<File, LaunchError> {
+    let path = pod_dir.join(LOCK_FILE);
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| LaunchError::Lock { path, source })
+}
+
+fn read_pid(file: &mut File) -> Option<i32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+impl SupervisorLock {
+    /// Taken by the supervisor at start; refuses when another supervisor holds it.
+    pub fn acquire(pod_dir: &Path) -> Result<SupervisorLock, LaunchError> {
+        let file = open_lock(pod_dir)?;
+        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((mut file, _)) => {
+                return Err(LaunchError::AlreadySupervised {
+                    pid: read_pid(&mut file).unwrap_or(0),
+                })
+            }
+        };
+        let path = pod_dir.join(LOCK_FILE);
+        let write = |f: &mut File| -> io::Result<()> {
+            f.set_len(0)?;
+            f.write_all(std::process::id().to_string().as_bytes())?;
+            f.sync_all()
+        };
+        write(&mut lock).map_err(|source| LaunchError::Lock { path, source })?;
+        Ok(SupervisorLock { _lock: lock })
+    }
+}
+
+/// The pid of the live supervisor of this pod, if one runs.
+pub fn running_supervisor(pod_dir: &Path) -> Option<i32> {
+    let file = open_lock(pod_dir).ok()?;
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        // We could take it: nobody holds it. Dropping releases it again.
+        Ok(_) => None,
+        Err((mut file, _)) => Some(read_pid(&mut file).unwrap_or(0)),
+    }
+}
+
+/// Starts `exe --root ROOT __supervise UID` detached: stdin from /dev/null, output to the
+/// pod's supervisor.log. The supervisor makes itself a session leader, so a Ctrl-C meant
+/// for the terminal reaches it only through `minipod run`'s own handling.
+pub fn spawn_supervisor(exe: &Path, root: &Path, uid: &str, pod_dir: &Path) -> Result<u32, LaunchError> {
+    let log_path = pod_dir.join(LOG_FILE);
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(|source| LaunchError::Read {
+            path: log_path.clone(),
+            source,
+        })?;
+    let log2 = log.try_clone().map_err(|source| LaunchError::Read {
+        path: log_path,
+        source,
+    })?;
+    let mut child = Command::new(exe)
+        .arg("--root")
+        .arg(root)
+        .arg("__supervise")
+        .arg(uid)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|source| LaunchError::Spawn {
+            exe: exe.to_owned(),
+            source,
+        })?;
+    // Return once the supervisor holds its lock, so that callers can tell "not started yet"
+    // from "ended". It is not waited for afterwards: it outlives this command.
+    let deadline = std::time::Instant::now() + SUPERVISOR_START_TIMEOUT;
+    loop {
+        if running_supervisor(pod_dir).is_some() {
+            return Ok(child.id());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(LaunchError::EndedAtStart {
+                status: status.to_string(),
+                log: pod_dir.join(LOG_FILE),
+            });
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(LaunchError::EndedAtStart {
+                status: "no sign of life".into(),
+                log: pod_dir.join(LOG_FILE),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// How long a new supervisor may take to take its lock.
+const SUPERVISOR_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_tells_whether_a_supervisor_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(running_supervisor(dir.path()), None);
+        let lock = SupervisorLock::acquire(dir.path()).unwrap();
+        assert_eq!(
+            running_supervisor(dir.path()),
+            Some(std::process::id() as i32)
+        );
+        assert!(matches!(
+            SupervisorLock::acquire(dir.path()),
+            Err(LaunchError::AlreadySupervised { .. })
+        ));
+        drop(lock);
+        assert_eq!(running_supervisor(dir.path()), None);
+    }
+
+    #[test]
+    fn source_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = PodSource {
+            seed: 42,
+            inputs: vec![SourceInput {
+                name: "pod.yaml".into(),
+                text: "kind: Pod\n".into(),
+            }],
+        };
+        save_source(dir.path(), &src).unwrap();
+        assert_eq!(load_source(dir.path()).unwrap(), src);
+    }
+}

@@ -1,0 +1,791 @@
+//! The per-pod supervisor: the one process that performs a pod's plan.
+//!
+//! It is level-triggered like the kubelet's `SyncPod`. Each pass:
+//!
+//! 1. Step 1 — plan: `compute_pod_actions(pod, observed, probes, now)` (pure), logged once.
+//! 2. Step 2 — execute the actions in order through a [`PodBackend`]; every result is recorded
+//!    in the [`ObservedPod`] with its `record_*` methods; the first failure ends the pass (the
+//!    next pass retries, as the kubelet does).
+//! 3. Step 0, at the top of the next pass — publish: build the `PodStatus` (pure) and, when
+//!    it changed, write it atomically, before planning on it.
+//! 4. Step 4 — wait in one `poll(2)` for a process exit, container output, a signal or the
+//!    plan's next deadline, and record what happened.
+//!
+//! The backend is a trait so that the whole loop runs in tests with plain processes instead of
+//! containers; the real one (containers through minipod-runtime) lives beside the CLI.
+
+pub mod containers;
+pub mod launch;
+pub mod reactor;
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use minipod_runtime::logs::{CriLogWriter, LogStream};
+use nix::sys::signal::Signal;
+
+use crate::backoff::BackoffPolicy;
+use crate::events::{self, PodEvent};
+use crate::handlers::{self, HandlerAction};
+use crate::observed::{HookState, ObservedPod, ProbeResults, Termination};
+use crate::plan::{compute_pod_actions, Action, WaitReason};
+use crate::spec::{self, ContainerKind, PodPhase};
+use crate::status::build_pod_status;
+use crate::store::{PodStore, StatusMeta, StoreError};
+use crate::time::{k8s_time, since, Timestamp};
+use reactor::{Event as LoopEvent, ExitStatus, Reactor, ReactorError, Stream, Token};
+
+/// A process the backend started for the supervisor to watch.
+#[derive(Debug)]
+pub struct StartedProcess {
+    pub pid: i32,
+    /// The backend waits for the process itself (in `container_exited`/`handler_exited`);
+    /// otherwise the supervisor's loop reaps it.
+    pub backend_reaps: bool,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// A container instance the backend started.
+#[derive(Debug)]
+pub struct StartedContainer {
+    pub process: StartedProcess,
+    /// `<runtime>://<id>`.
+    pub container_id: String,
+    pub image_id: Option<String>,
+    /// The image's STOPSIGNAL (`SIGQUIT`, `3`...), used when the spec sets none.
+    pub stop_signal: Option<String>,
+}
+
+/// Why a container could not be started; `reason` is the kubelet's `waiting.reason`
+/// (CreateContainerConfigError, CreateContainerError, RunContainerError, ErrImagePull...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError {
+    pub reason: String,
+    pub message: String,
+}
+
+/// Which lifecycle hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hook {
+    PostStart,
+    PreStop,
+}
+
+impl Hook {
+    fn as_str(self) -> &'static str {
+        match self {
+            Hook::PostStart => "PostStartHook",
+            Hook::PreStop => "PreStopHook",
+        }
+    }
+}
+
+/// How the backend runs a hook: a process to watch, or already finished.
+#[derive(Debug)]
+pub enum HookLaunch {
+    Process(StartedProcess),
+    Finished(Result<(), String>),
+}
+
+/// What the backend knows about an instance that exited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExitDetails {
+    pub oom_killed: bool,
+    /// A message for `terminated.message` (e.g. the termination-log contents).
+    pub message: Option<String>,
+}
+
+/// Side effects the supervisor asks for. Every call happens on the supervisor's one thread.
+pub trait PodBackend {
+    /// Creates the pod sandbox (namespaces, volumes); returns the pod IP if it has one.
+    fn create_sandbox(&mut self) -> Result<Option<String>, String>;
+    /// Creates and starts instance `attempt` of a container.
+    fn start_container(
+        &mut self,
+        name: &str,
+        kind: ContainerKind,
+        index: usize,
+        attempt: i32,
+    ) -> Result<StartedContainer, StartError>;
+    /// Runs a resolved exec or httpGet handler for the running instance of `name` (`sleep`
+    /// is the supervisor's own timer and never reaches the backend).
+    fn run_handler(&mut self, name: &str, hook: Hook, action: &HandlerAction) -> HookLaunch;
+    /// A handler process reported by [`HookLaunch::Process`] exited: reap it if the backend
+    /// owns it.
+    fn handler_exited(&mut self, name: &str, hook: Hook);
+    /// Sends `signal` to the container's init process.
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
+    /// The instance of `name` exited: collect what is known and release its resources
+    /// (the rootfs mount, the runtime state). Logs and volumes stay.
+    fn container_exited(&mut self, name: &str) -> ExitDetails;
+    /// The pod is done: remove everything the backend made for it.
+    fn teardown(&mut self) -> Result<(), String>;
+}
+
+/// What a token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Watched {
+    Container(String),
+    Hook(String, Hook),
+}
+
+/// A hook in flight, with the start of its output for the failure message.
+struct HookRun {
+    action: HandlerAction,
+    output: Vec<u8>,
+    /// For the `sleep` action: when it is done.
+    sleep_until: Option<Instant>,
+}
+
+/// How a supervisor run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Finished(PodPhase),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuperviseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Reactor(#[from] ReactorError),
+    #[error("pod {uid} not found in the store")]
+    NotFound { uid: String },
+    #[error("pod {uid} has no spec")]
+    NoSpec { uid: String },
+}
+
+/// How the supervisor is told to delete the pod: `minipod delete` writes this file in the
+/// pod directory, then sends SIGTERM.
+pub const DELETION_REQUEST_FILE: &str = "deletion.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeletionRequest {
+    /// `--grace-period`; `None` = the pod's terminationGracePeriodSeconds.
+    pub grace_period_seconds: Option<i64>,
+}
+
+pub struct Supervisor<B: PodBackend> {
+    store: PodStore,
+    uid: String,
+    pod: Pod,
+    backend: B,
+    reactor: Reactor,
+    observed: ObservedPod,
+    probes: ProbeResults,
+    /// What each token stands for, and how many of its sources (the process, each pipe)
+    /// have not reported their end yet; forgotten at zero.
+    tokens: BTreeMap<Token, (Watched, usize)>,
+    next_token: Token,
+    hooks: BTreeMap<(String, Hook), HookRun>,
+    logs: BTreeMap<String, CriLogWriter>,
+    last_status: Option<PodStatus>,
+    status_meta: StatusMeta,
+    /// Back-off events are recorded once per back-off period, not on every pass.
+    backoff_reported: BTreeMap<String, Timestamp>,
+    /// Each container's image STOPSIGNAL, used when the spec names none.
+    stop_signals: BTreeMap<String, String>,
+}
+
+const MAX_HOOK_OUTPUT: usize = 4096;
+
+/// How soon a pass whose action failed is retried when nothing else happens first.
+const FAILED_PASS_RETRY: Duration = Duration::from_secs(1);
+
+impl<B: PodBackend> Supervisor<B> {
+    /// Loads the pod and blocks SIGTERM/SIGINT (they become deletion requests).
+    pub fn new(
+        store: PodStore,
+        uid: &str,
+        backend: B,
+        backoff: BackoffPolicy,
+    ) -> Result<Self, SuperviseError> {
+        let record = store.load(uid)?.ok_or_else(|| SuperviseError::NotFound {
+            uid: uid.to_owned(),
+        })?;
+        let mut pod = record.pod;
+        if pod.spec.is_none() {
+            return Err(SuperviseError::NoSpec {
+                uid: uid.to_owned(),
+            });
+        }
+        let last_status = pod.status.take();
+        let reactor = Reactor::new(&[Signal::SIGTERM, Signal::SIGINT])?;
+        let observed = ObservedPod::new(&pod, backoff);
+        Ok(Supervisor {
+            store,
+            uid: uid.to_owned(),
+            pod,
+            backend,
+            reactor,
+            observed,
+            probes: ProbeResults::new(),
+            tokens: BTreeMap::new(),
+            next_token: 1,
+            hooks: BTreeMap::new(),
+            logs: BTreeMap::new(),
+            last_status,
+            status_meta: StatusMeta::default(),
+            backoff_reported: BTreeMap::new(),
+            stop_signals: BTreeMap::new(),
+        })
+    }
+
+    fn pod_dir(&self) -> PathBuf {
+        self.store.pod_dir(&self.uid)
+    }
+
+    /// Runs the pod to its end.
+    pub fn run(mut self) -> Result<Outcome, SuperviseError> {
+        let now = Timestamp::now();
+        self.observed.start_time = Some(now);
+        let node = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into());
+        self.report(events::scheduled(&self.pod, &node), now);
+        loop {
+            let now = Timestamp::now();
+            // Step 0: publish what was observed before acting on it, as the kubelet's sync
+            // does (generateAPIPodStatus, then SyncPod): a watcher sees `PodInitializing`
+            // between the last init container's exit and the app containers' start.
+            self.publish(now)?;
+            // Step 1: plan.
+            let plan = compute_pod_actions(&self.pod, &self.observed, &self.probes, now);
+            log::debug!("pod {}: plan {:?}", self.uid, plan.actions);
+            // Step 2: execute, stopping at the first failure.
+            let mut done = None;
+            let mut failed = false;
+            for action in &plan.actions {
+                match self.execute(action, now) {
+                    Ok(Some(phase)) => done = Some(phase),
+                    Ok(None) => {}
+                    Err(()) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if let Some(phase) = done {
+                self.finish(phase)?;
+                return Ok(Outcome::Finished(phase));
+            }
+            // Step 4: wait for something to happen. A pass that acted plans again at once
+            // (level-triggered: its effects may enable the next step); one that failed waits a
+            // little so that a persistent failure does not spin.
+            let deadline = if failed {
+                let retry = Instant::now() + FAILED_PASS_RETRY;
+                Some(self.next_deadline(plan.wake_at()).map_or(retry, |d| d.min(retry)))
+            } else if plan.is_idle() {
+                self.next_deadline(plan.wake_at())
+            } else {
+                Some(Instant::now())
+            };
+            let events = self.reactor.wait(deadline)?;
+            self.expire_sleep_hooks();
+            for ev in events {
+                self.observe(ev)?;
+            }
+        }
+    }
+
+    /// Executes one action. `Ok(Some(phase))` ends the pod; `Err(())` ends this pass.
+    fn execute(&mut self, action: &Action, now: Timestamp) -> Result<Option<PodPhase>, ()> {
+        if let Some(ev) = events::for_action(&self.pod, action) {
+            // A back-off is planned again on every pass while it lasts: report it once.
+            let repeat = match action {
+                Action::WaitUntil {
+                    at,
+                    reason: WaitReason::BackOff { name, .. },
+                } => self.backoff_reported.insert(name.clone(), *at) == Some(*at),
+                _ => false,
+            };
+            if !repeat {
+                self.report(ev, now);
+            }
+        }
+        match action {
+            Action::CreateSandbox => match self.backend.create_sandbox() {
+                Ok(ip) => self.observed.pod_ip = ip,
+                Err(message) => {
+                    self.report(
+                        PodEvent {
+                            type_: events::EventType::Warning,
+                            reason: "FailedCreatePodSandBox",
+                            message: format!("Failed to create pod sandbox: {message}"),
+                            field_path: None,
+                        },
+                        now,
+                    );
+                    return Err(());
+                }
+            },
+            Action::StartContainer {
+                name,
+                kind,
+                index,
+                attempt,
+            } => return self.start_container(name, *kind, *index, *attempt, now).map(|()| None),
+            // Recorded first: a hook that finishes at once must find its state Running.
+            Action::RunPostStart { name } => {
+                self.observed.record_action(action, now);
+                self.launch_hook(name, Hook::PostStart, now);
+                return Ok(None);
+            }
+            Action::KillContainer {
+                name, run_pre_stop, ..
+            } => {
+                self.observed.record_action(action, now);
+                if *run_pre_stop {
+                    self.launch_hook(name, Hook::PreStop, now);
+                }
+                return Ok(None);
+            }
+            Action::StopContainer { name, signal, .. } => {
+                let sig = signal
+                    .clone()
+                    .or_else(|| self.stop_signals.get(name).cloned())
+                    .as_deref()
+                    .and_then(parse_signal)
+                    .unwrap_or(Signal::SIGTERM);
+                if let Err(e) = self.backend.signal(name, sig) {
+                    log::warn!("stop container {name:?}: {e}");
+                }
+            }
+            Action::ForceKill { name } => {
+                if let Err(e) = self.backend.signal(name, Signal::SIGKILL) {
+                    log::warn!("kill container {name:?}: {e}");
+                }
+            }
+            Action::TerminatePod { .. } | Action::WaitUntil { .. } => {}
+            Action::PodDone { phase } => {
+                self.observed.record_action(action, now);
+                return Ok(Some(*phase));
+            }
+        }
+        self.observed.record_action(action, now);
+        Ok(None)
+    }
+
+    fn start_container(
+        &mut self,
+        name: &str,
+        kind: ContainerKind,
+        index: usize,
+        attempt: i32,
+        now: Timestamp,
+    ) -> Result<(), ()> {
+        match self.backend.start_container(name, kind, index, attempt) {
+            Ok(started) => {
+                let token = self.token(Watched::Container(name.to_owned()));
+                let log_path = self
+                    .pod_dir()
+                    .join("logs")
+                    .join(name)
+                    .join(format!("{attempt}.log"));
+                match std::fs::create_dir_all(log_path.parent().unwrap_or(Path::new("/")))
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| CriLogWriter::create(&log_path).map_err(|e| e.to_string()))
+                {
+                    Ok(w) => {
+                        self.logs.insert(name.to_owned(), w);
+                    }
+                    Err(e) => log::warn!("open log {}: {e}", log_path.display()),
+                }
+                self.watch_process(token, started.process);
+                match started.stop_signal {
+                    Some(sig) => self.stop_signals.insert(name.to_owned(), sig),
+                    None => self.stop_signals.remove(name),
+                };
+                self.observed.record_started(
+                    name,
+                    Some(started.container_id),
+                    started.image_id,
+                    now,
+                );
+                self.report(events::created(kind, name), now);
+                self.report(events::started(kind, name), now);
+                Ok(())
+            }
+            Err(e) => {
+                self.report(events::failed(kind, name, &e.message), now);
+                self.observed
+                    .record_start_failure(name, &e.reason, &e.message, now);
+                Err(())
+            }
+        }
+    }
+
+    fn launch_hook(&mut self, name: &str, hook: Hook, now: Timestamp) {
+        let Some(container) = self.container_spec(name) else {
+            return;
+        };
+        let handler = container.lifecycle.as_ref().and_then(|l| match hook {
+            Hook::PostStart => l.post_start.as_ref(),
+            Hook::PreStop => l.pre_stop.as_ref(),
+        });
+        let Some(handler) = handler else {
+            // The plan only asks for hooks the spec has; nothing to run is a success.
+            self.record_hook(name, hook, HookState::Succeeded);
+            return;
+        };
+        let action = match handlers::lifecycle_action(handler, &container, self.observed.pod_ip.as_deref())
+        {
+            Ok(a) => a,
+            Err(e) => {
+                log::warn!("{} of container {name:?}: {e}", hook.as_str());
+                self.hook_failed_event(name, hook, now);
+                self.record_hook(name, hook, HookState::Failed);
+                return;
+            }
+        };
+        let key = (name.to_owned(), hook);
+        if let HandlerAction::Sleep(d) = action {
+            self.hooks.insert(
+                key,
+                HookRun {
+                    action,
+                    output: Vec::new(),
+                    sleep_until: Some(Instant::now() + d),
+                },
+            );
+            self.record_hook(name, hook, HookState::Running);
+            return;
+        }
+        match self.backend.run_handler(name, hook, &action) {
+            HookLaunch::Process(p) => {
+                let token = self.token(Watched::Hook(name.to_owned(), hook));
+                self.watch_process(token, p);
+                self.hooks.insert(
+                    key,
+                    HookRun {
+                        action,
+                        output: Vec::new(),
+                        sleep_until: None,
+                    },
+                );
+                self.record_hook(name, hook, HookState::Running);
+            }
+            HookLaunch::Finished(result) => {
+                self.hooks.insert(
+                    key,
+                    HookRun {
+                        action,
+                        output: Vec::new(),
+                        sleep_until: None,
+                    },
+                );
+                self.hook_finished(name, hook, result, now);
+            }
+        }
+    }
+
+    fn container_spec(&self, name: &str) -> Option<k8s_openapi::api::core::v1::Container> {
+        let spec = self.pod.spec.as_ref()?;
+        spec::init_containers(spec)
+            .iter()
+            .chain(spec.containers.iter())
+            .find(|c| c.name == name)
+            .cloned()
+    }
+
+    fn kind_of(&self, name: &str) -> ContainerKind {
+        self.observed
+            .container(name)
+            .map(|c| c.kind)
+            .unwrap_or(ContainerKind::Regular)
+    }
+
+    fn hook_failed_event(&self, name: &str, hook: Hook, now: Timestamp) {
+        let kind = self.kind_of(name);
+        let ev = match hook {
+            Hook::PostStart => events::failed_post_start_hook(kind, name),
+            Hook::PreStop => events::failed_pre_stop_hook(kind, name),
+        };
+        self.report(ev, now);
+    }
+
+    fn record_hook(&mut self, name: &str, hook: Hook, state: HookState) {
+        match hook {
+            Hook::PostStart => self.observed.record_post_start(name, state),
+            Hook::PreStop => self.observed.record_pre_stop(name, state),
+        };
+    }
+
+    fn hook_finished(&mut self, name: &str, hook: Hook, result: Result<(), String>, now: Timestamp) {
+        let run = self.hooks.remove(&(name.to_owned(), hook));
+        match result {
+            Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
+            Err(error) => {
+                // The details go to the supervisor's log only: the kubelet keeps hook output
+                // out of events so that secrets do not leak (kuberuntime_container.go).
+                if let Some(run) = &run {
+                    let output = String::from_utf8_lossy(&run.output);
+                    let pod = spec::format_pod(&self.pod);
+                    log::warn!(
+                        "{}",
+                        handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
+                    );
+                }
+                self.hook_failed_event(name, hook, now);
+                self.record_hook(name, hook, HookState::Failed);
+            }
+        }
+    }
+
+    fn expire_sleep_hooks(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(String, Hook)> = self
+            .hooks
+            .iter()
+            .filter(|(_, h)| h.sleep_until.is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (name, hook) in due {
+            self.hook_finished(&name, hook, Ok(()), Timestamp::now());
+        }
+    }
+
+    fn watch_process(&mut self, token: Token, p: StartedProcess) {
+        let mut sources = 0;
+        match self.reactor.watch_pid(token, p.pid, !p.backend_reaps) {
+            Ok(()) => sources += 1,
+            // Without a pidfd nothing would ever report this exit; the process is gone or
+            // pidfds are unavailable, and the pass that started it will see it as lost.
+            Err(e) => log::warn!("{e}"),
+        }
+        for (fd, stream) in [(p.stdout, Stream::Stdout), (p.stderr, Stream::Stderr)] {
+            if let Some(fd) = fd {
+                match self.reactor.watch_output(token, stream, fd) {
+                    Ok(()) => sources += 1,
+                    Err(e) => log::warn!("watch output: {e}"),
+                }
+            }
+        }
+        if let Some(entry) = self.tokens.get_mut(&token) {
+            entry.1 = sources;
+        }
+    }
+
+    fn token(&mut self, what: Watched) -> Token {
+        let t = self.next_token;
+        self.next_token += 1;
+        self.tokens.insert(t, (what, 0));
+        t
+    }
+
+    fn watched(&self, token: Token) -> Option<Watched> {
+        self.tokens.get(&token).map(|(w, _)| w.clone())
+    }
+
+    /// Step 4's bookkeeping: record one event from the loop.
+    fn observe(&mut self, ev: LoopEvent) -> Result<(), SuperviseError> {
+        let now = Timestamp::now();
+        match ev {
+            LoopEvent::Signal(_) => self.request_deletion(now),
+            LoopEvent::Output {
+                token,
+                stream,
+                bytes,
+            } => match self.watched(token) {
+                Some(Watched::Container(name)) => {
+                    if let Some(w) = self.logs.get_mut(&name) {
+                        if let Err(e) = w.write_chunk(log_stream(stream), &bytes) {
+                            log::warn!("write log of {name:?}: {e}");
+                        }
+                    }
+                }
+                Some(Watched::Hook(name, hook)) => {
+                    if let Some(run) = self.hooks.get_mut(&(name, hook)) {
+                        let room = MAX_HOOK_OUTPUT.saturating_sub(run.output.len());
+                        run.output.extend(bytes.iter().take(room));
+                    }
+                }
+                None => {}
+            },
+            LoopEvent::OutputClosed { token, stream } => {
+                if let Some(Watched::Container(name)) = self.watched(token) {
+                    if let Some(w) = self.logs.get_mut(&name) {
+                        let _ = w.finish_stream(log_stream(stream));
+                    }
+                }
+                self.source_ended(token);
+            }
+            LoopEvent::Exited { token, status } => {
+                match self.watched(token) {
+                    Some(Watched::Container(name)) => self.container_exited(&name, status, now),
+                    Some(Watched::Hook(name, hook)) => {
+                        self.backend.handler_exited(&name, hook);
+                        let result = match status {
+                            ExitStatus::Exited(0) => Ok(()),
+                            other => Err(format!("command exited with {}", other.code())),
+                        };
+                        self.hook_finished(&name, hook, result, now);
+                    }
+                    None => {}
+                }
+                self.source_ended(token);
+            }
+        }
+        Ok(())
+    }
+
+    fn source_ended(&mut self, token: Token) {
+        if let Some(entry) = self.tokens.get_mut(&token) {
+            entry.1 = entry.1.saturating_sub(1);
+            if entry.1 == 0 {
+                self.tokens.remove(&token);
+            }
+        }
+    }
+
+    fn container_exited(&mut self, name: &str, status: ExitStatus, now: Timestamp) {
+        let details = self.backend.container_exited(name);
+        let mut termination = Termination::exited(status.code(), details.oom_killed, now);
+        termination.message = details.message;
+        self.observed.record_exit(name, termination);
+        // A hook still running in a dead container's namespaces is dead too, or about to be.
+        for hook in [Hook::PostStart, Hook::PreStop] {
+            if self.hooks.contains_key(&(name.to_owned(), hook)) {
+                self.hook_finished(name, hook, Err("container exited".into()), now);
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT: begin (or shorten) the pod's termination.
+    fn request_deletion(&mut self, now: Timestamp) {
+        let request: Option<DeletionRequest> =
+            std::fs::read(self.pod_dir().join(DELETION_REQUEST_FILE))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+        let grace = request
+            .and_then(|r| r.grace_period_seconds)
+            .map(|s| Duration::from_secs(s.max(0) as u64))
+            .unwrap_or_else(|| {
+                self.pod
+                    .spec
+                    .as_ref()
+                    .map(spec::pod_grace_period)
+                    .unwrap_or(spec::DEFAULT_TERMINATION_GRACE_PERIOD)
+            });
+        self.observed.request_deletion(grace, now);
+        if let Some(t) = &self.observed.termination {
+            self.status_meta.deletion_timestamp = Some(k8s_time(t.requested_at));
+            self.status_meta.deletion_grace_period_seconds = Some(t.grace.as_secs() as i64);
+        }
+    }
+
+    /// When the loop must wake up on its own: the plan's deadline or a sleeping hook.
+    fn next_deadline(&self, wake_at: Option<Timestamp>) -> Option<Instant> {
+        let from_plan = wake_at.map(|at| {
+            let now = Timestamp::now();
+            Instant::now() + since(at, now) + Duration::from_millis(1)
+        });
+        let from_hooks = self.hooks.values().filter_map(|h| h.sleep_until).min();
+        match (from_plan, from_hooks) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Step 3: write the status when it changed.
+    fn publish(&mut self, now: Timestamp) -> Result<(), SuperviseError> {
+        let status = build_pod_status(
+            &self.pod,
+            &self.observed,
+            &self.probes,
+            self.last_status.as_ref(),
+            now,
+        );
+        if self.last_status.as_ref() != Some(&status) {
+            self.store.write_status(&self.uid, &status, &self.status_meta)?;
+            self.last_status = Some(status);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, phase: PodPhase) -> Result<(), SuperviseError> {
+        for (_, w) in std::mem::take(&mut self.logs) {
+            let _ = w.finish();
+        }
+        if let Err(e) = self.backend.teardown() {
+            log::warn!("tear down pod {}: {e}", self.uid);
+        }
+        log::info!("pod {} finished: {}", self.uid, phase.as_str());
+        self.publish(Timestamp::now())
+    }
+
+    /// Appends an event as the kubelet reports one: source kubelet (the scheduler for
+    /// `Scheduled`), involvedObject the pod, fieldPath naming the container.
+    fn report(&self, ev: PodEvent, now: Timestamp) {
+        let m = &self.pod.metadata;
+        let component = if ev.reason == "Scheduled" {
+            "default-scheduler"
+        } else {
+            "kubelet"
+        };
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    m.name.as_deref().unwrap_or_default(),
+                    now.as_nanosecond()
+                )),
+                namespace: m.namespace.clone(),
+                ..Default::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: m.name.clone(),
+                namespace: m.namespace.clone(),
+                uid: m.uid.clone(),
+                field_path: ev.field_path,
+                ..Default::default()
+            },
+            reason: Some(ev.reason.into()),
+            message: Some(ev.message),
+            type_: Some(ev.type_.as_str().into()),
+            count: Some(1),
+            first_timestamp: Some(k8s_time(now)),
+            last_timestamp: Some(k8s_time(now)),
+            source: Some(EventSource {
+                component: Some(component.into()),
+                host: None,
+            }),
+            ..Default::default()
+        };
+        if let Err(e) = self.store.append_event(&self.uid, &event) {
+            log::warn!("record event {}: {e}", ev.reason);
+        }
+    }
+}
+
+fn log_stream(s: Stream) -> LogStream {
+    match s {
+        Stream::Stdout => LogStream::Stdout,
+        Stream::Stderr => LogStream::Stderr,
+    }
+}
+
+/// `SIGTERM`, `TERM`, `15` → the signal.
+pub fn parse_signal(s: &str) -> Option<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse().ok()
+}
+
+#[cfg(test)]
+mod tests;
