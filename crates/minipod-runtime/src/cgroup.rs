@@ -441,6 +441,13 @@ impl PodCgroup {
             if let Err(e) = remove_tree(&dir, timeout) {
                 first_err.get_or_insert(e);
             }
+            // The shared parent (`minipod/`) goes with its last pod; another pod's cgroup
+            // in it (ENOTEMPTY/EBUSY) keeps it, which is not an error.
+            if let Some(parent) = dir.parent() {
+                if parent.file_name().is_some_and(|n| n == "minipod") {
+                    let _ = fs::remove_dir(parent);
+                }
+            }
         }
         match first_err {
             Some(e) => Err(e),
