@@ -3,3 +3,7 @@
 mod common;
 mod image;
 mod validate;
+mod get;
+mod describe;
+mod logs;
+mod run;

@@ -4,10 +4,19 @@
 //! arguments into a config, then calls into the library crates. Only this crate decides exit
 //! codes and sets up logging.
 
+mod delete;
+mod describe;
 mod exit;
+mod get;
 mod global;
 mod image;
+mod logs;
+mod pods;
+mod printers;
+mod run;
+mod supervise;
 mod validate;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -31,11 +40,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the pods of a manifest; in the foreground, follow them until they finish.
+    Run(run::RunArgs),
+    /// Create the pods of a manifest and return (`run -d`).
+    Apply(run::RunArgs),
+    /// Delete pods gracefully (preStop hooks, stop signal, grace period).
+    Delete(delete::DeleteArgs),
     /// Load, list, inspect and remove OCI images.
     #[command(subcommand)]
     Image(image::ImageCommand),
     /// Check manifests the way the API server and the kubelet would, without side effects.
     Validate(validate::ValidateArgs),
+    /// List pods (kubectl's columns and STATUS strings).
+    Get(get::GetArgs),
+    /// Show a pod in detail: containers, conditions, volumes, events.
+    Describe(describe::DescribeArgs),
+    /// Print a container's logs.
+    Logs(logs::LogsArgs),
+    /// The per-pod supervisor process (started by `run`).
+    #[command(name = "__supervise", hide = true)]
+    Supervise { uid: String },
 }
 
 impl Command {
@@ -62,6 +86,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Image(cmd) => image::run(cmd, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Get(args) => get::run(args, &cli.global),
+        Command::Describe(args) => describe::run(args, &cli.global),
+        Command::Logs(args) => logs::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Apply(mut args) => {
+            args.detach = true;
+            args.apply = true;
+            run::run(args, &cli.global)
+        }
+        Command::Delete(args) => delete::run(args, &cli.global),
+        Command::Supervise { uid } => supervise::run(&uid, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,194 @@
+//! `minipod delete pod NAME... | -f FILE | --all`: graceful termination, then the record goes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use minipod_manifest::read_inputs;
+use minipod_pod::store::{PodRecord, PodStore};
+use minipod_pod::supervisor::launch;
+
+use crate::exit::input;
+use crate::global::GlobalArgs;
+use crate::pods;
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// `pod NAME...` (also `pods`, `po`, `pod/NAME`).
+    pub resource: Vec<String>,
+    /// Delete the pods this manifest describes.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Delete every pod in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Seconds given to the pod to terminate gracefully (default: its
+    /// terminationGracePeriodSeconds). 0 with --force kills at once.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub grace_period: Option<i64>,
+    /// Same as --grace-period=1.
+    #[arg(long)]
+    pub now: bool,
+    /// With --grace-period=0: kill at once.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait until the pods are gone (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub wait: bool,
+    /// Give up waiting after this long (e.g. 30s, 2m).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Missing pods are not an error.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let grace = match (args.grace_period, args.now) {
+        (Some(_), true) => {
+            return Err(input(anyhow::anyhow!(
+                "--now and --grace-period cannot be specified together"
+            )))
+        }
+        (_, true) => Some(1),
+        // kubectl: a negative value means "use the pod's", 0 without --force means 1.
+        (Some(g), false) if g < 0 => None,
+        (Some(0), false) if !args.force => Some(1),
+        (g, false) => g,
+    };
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(input)?;
+    let store = PodStore::open(&global.root_dir())?;
+    let targets = targets(&args, &store)?;
+    let mut code = ExitCode::SUCCESS;
+    let mut found = Vec::new();
+    for t in targets {
+        match t {
+            Target::Pod(record) => found.push(record),
+            Target::Missing(name) => {
+                if !args.ignore_not_found {
+                    eprintln!("Error from server (NotFound): pods {name:?} not found");
+                    code = ExitCode::from(1);
+                }
+            }
+        }
+    }
+    for record in &found {
+        pods::request_termination(record, grace)?;
+        println!("pod {:?} deleted", record.name());
+    }
+    if !args.wait {
+        return Ok(code);
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    for record in &found {
+        while launch::running_supervisor(&record.dir).is_some() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                anyhow::bail!("timed out waiting for pod {:?} to terminate", record.name());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        pods::remove_pod(global, &store, record)?;
+    }
+    Ok(code)
+}
+
+enum Target {
+    Pod(PodRecord),
+    Missing(String),
+}
+
+fn targets(args: &DeleteArgs, store: &PodStore) -> anyhow::Result<Vec<Target>> {
+    let mut out = Vec::new();
+    if !args.files.is_empty() {
+        let inputs = read_inputs(&args.files).map_err(input)?;
+        // Names of workload pods are generated: match them by their controller's labels is
+        // not possible across runs, so delete by the names the file gives, plus every pod the
+        // same file created (its stored source names the file).
+        let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+        for record in store.list()? {
+            if record.namespace() != args.namespace {
+                continue;
+            }
+            if let Ok(source) = launch::load_source(&record.dir) {
+                if source.inputs.iter().any(|i| names.contains(&i.name)) {
+                    out.push(Target::Pod(record));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if args.all {
+        for record in store.list()? {
+            if record.namespace() == args.namespace {
+                out.push(Target::Pod(record));
+            }
+        }
+        return Ok(out);
+    }
+    let mut words = args.resource.iter();
+    let Some(kind) = words.next() else {
+        return Err(input(anyhow::anyhow!(
+            "you must provide one or more resources by argument or filename"
+        )));
+    };
+    let mut names: Vec<String> = Vec::new();
+    if let Some((k, n)) = kind.split_once('/') {
+        check_kind(k)?;
+        names.push(n.to_owned());
+    } else {
+        check_kind(kind)?;
+    }
+    names.extend(words.map(|w| w.strip_prefix("pod/").unwrap_or(w).to_owned()));
+    if names.is_empty() {
+        return Err(input(anyhow::anyhow!(
+            "resource(s) were provided, but no name was specified"
+        )));
+    }
+    for name in names {
+        match store.find(&args.namespace, &name)? {
+            Some(r) => out.push(Target::Pod(r)),
+            None => out.push(Target::Missing(name)),
+        }
+    }
+    Ok(out)
+}
+
+fn check_kind(kind: &str) -> anyhow::Result<()> {
+    match kind {
+        "pod" | "pods" | "po" => Ok(()),
+        other => Err(input(anyhow::anyhow!(
+            "the server doesn't have a resource type {other:?}"
+        ))),
+    }
+}
+
+/// `30s`, `2m`, `1h`, `500ms`, or plain seconds.
+pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => anyhow::bail!("invalid duration {s:?} (use e.g. 30s, 2m, 1h)"),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        anyhow::bail!("invalid duration {s:?}");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}

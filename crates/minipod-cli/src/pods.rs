@@ -1,0 +1,192 @@
+//! What `run`, `apply`, `delete` and the supervisor share: accepting manifests on this host,
+//! and removing a pod with everything it left.
+
+use std::path::Path;
+
+use anyhow::Context;
+use minipod_image::ImageStore;
+use minipod_manifest::{load, Input, LoadOptions, Manifest, NodeInfo, PodPlan};
+use minipod_pod::store::{PodRecord, PodStore};
+use minipod_pod::supervisor::containers::{sandbox_config, ContainerBackend, PodDirs};
+use minipod_pod::supervisor::launch::{self, PodSource};
+use minipod_pod::supervisor::DELETION_REQUEST_FILE;
+
+use crate::exit::input;
+use crate::global::GlobalArgs;
+
+/// This host as the node the pods are "scheduled" on: its name and capacity feed the
+/// downward API (limits default to node allocatable).
+pub fn node_info() -> NodeInfo {
+    let mut node = NodeInfo::default();
+    if let Ok(name) = nix::unistd::gethostname() {
+        if let Ok(name) = name.into_string() {
+            node.name = name.to_lowercase();
+        }
+    }
+    if let Ok(n) = std::thread::available_parallelism() {
+        node.cpu_millis = n.get() as i64 * 1000;
+    }
+    if let Ok(info) = nix::sys::sysinfo::sysinfo() {
+        node.memory_bytes = info.ram_total() as i64;
+    }
+    node
+}
+
+/// Accepts inputs the way `validate` does, printing warnings; every error is printed and the
+/// whole input refused (exit 2) before anything is created.
+pub fn accept(inputs: &[Input], seed: u64) -> anyhow::Result<Manifest> {
+    let options = LoadOptions {
+        seed,
+        node: node_info(),
+    };
+    match load(inputs, &options) {
+        Ok(m) => {
+            for w in &m.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(m)
+        }
+        Err(rejected) => {
+            for w in &rejected.warnings {
+                eprintln!("warning: {w}");
+            }
+            let n = rejected.errors.len();
+            for e in rejected.errors.iter().take(n.saturating_sub(1)) {
+                eprintln!("error: {e}");
+            }
+            let last = rejected
+                .errors
+                .last()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "the input was refused".into());
+            Err(input(anyhow::anyhow!(last)))
+        }
+    }
+}
+
+/// The plan of a stored pod, re-derived from the input it was accepted from.
+pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
+    let source = launch::load_source(&record.dir)?;
+    let inputs: Vec<Input> = source
+        .inputs
+        .iter()
+        .map(|i| Input::new(i.name.clone(), i.text.clone()))
+        .collect();
+    let options = LoadOptions {
+        seed: source.seed,
+        node: node_info(),
+    };
+    let manifest = load(&inputs, &options)
+        .map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))?;
+    manifest
+        .pods
+        .into_iter()
+        .find(|p| p.uid == record.uid())
+        .with_context(|| format!("pod {} is not in its stored manifest", record.uid()))
+}
+
+pub fn run_dir_of(global: &GlobalArgs, uid: &str) -> std::path::PathBuf {
+    global.run_dir().join("pods").join(uid)
+}
+
+/// Asks the pod's supervisor to terminate the pod (preStop, stop signal, grace period).
+/// Returns false when no supervisor runs.
+pub fn request_termination(record: &PodRecord, grace_period_seconds: Option<i64>) -> anyhow::Result<bool> {
+    let Some(pid) = launch::running_supervisor(&record.dir) else {
+        return Ok(false);
+    };
+    let request = minipod_pod::supervisor::DeletionRequest {
+        grace_period_seconds,
+    };
+    minipod_pod::store::write_json_atomic(&record.dir.join(DELETION_REQUEST_FILE), &request)?;
+    if pid > 0 {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .with_context(|| format!("signal the supervisor of pod {:?} (pid {pid})", record.name()))?;
+    }
+    Ok(true)
+}
+
+/// Removes what a pod left on the host when its supervisor is gone (it tears down itself
+/// when it ends normally; this covers a supervisor that was killed), then its record.
+pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> anyhow::Result<()> {
+    let run_dir = run_dir_of(global, record.uid());
+    if run_dir.exists() {
+        match plan_of(record) {
+            Ok(plan) => {
+                let images = ImageStore::open(global.root_dir())?;
+                let dirs = PodDirs {
+                    pod_dir: record.dir.clone(),
+                    run_dir: run_dir.clone(),
+                };
+                let cfg = sandbox_config(&plan, &run_dir);
+                ContainerBackend::clean_up_after_crash(plan, images, dirs, &cfg)
+                    .map_err(|e| anyhow::anyhow!("clean up pod {:?}: {e}", record.name()))?;
+            }
+            Err(e) => log::warn!("pod {:?}: {e:#}; removing its record only", record.name()),
+        }
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    if let Ok(images) = ImageStore::open(global.root_dir()) {
+        if let Err(e) = images.remove_lease(record.uid()) {
+            log::warn!("release images of pod {:?}: {e}", record.name());
+        }
+    }
+    store.remove(record.uid())?;
+    Ok(())
+}
+
+/// Whether the image store has every image the plans use; the first missing one is an error
+/// naming it.
+pub fn check_images(images: &ImageStore, plans: &[PodPlan], file: &Path) -> anyhow::Result<()> {
+    for plan in plans {
+        let all = plan
+            .init_containers
+            .iter()
+            .map(|i| &i.container)
+            .chain(plan.containers.iter());
+        for c in all {
+            if images.image(&c.image).is_err() {
+                return Err(input(anyhow::anyhow!(
+                    "{}: Pod {:?}: container {:?}: image {:?} is not in the store (load it with `minipod image load` or `minipod image pull`)",
+                    file.display(),
+                    plan.name,
+                    c.name,
+                    c.image
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A fresh seed for generated names and uids.
+pub fn random_seed() -> u64 {
+    let mut buf = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        if f.read_exact(&mut buf).is_ok() {
+            return u64::from_le_bytes(buf);
+        }
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id())
+}
+
+pub fn source_of(inputs: &[Input], seed: u64) -> PodSource {
+    PodSource {
+        seed,
+        inputs: inputs
+            .iter()
+            .map(|i| launch::SourceInput {
+                name: i.name.clone(),
+                text: i.text.clone(),
+            })
+            .collect(),
+    }
+}

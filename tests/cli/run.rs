@@ -1,0 +1,438 @@
+//! `minipod run` / `apply` / `delete` end to end, with real containers from the busybox test
+//! image: the kubelet's start-up order, failure handling, hooks and graceful deletion, in the
+//! spirit of Kubernetes' init_container.go, lifecycle_hook.go and container_lifecycle_test.go.
+//! Privileged: they need root and fail (never skip) without it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{minipod_bin, test_images_dir, TestRoot};
+
+/// A test root with busybox:1.35 loaded. Dropping it deletes every pod at once and checks
+/// nothing of the root is still mounted, before the folder itself goes.
+struct PodRoot {
+    root: TestRoot,
+}
+
+impl PodRoot {
+    fn new() -> Self {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "these tests need root (they create namespaces, mounts and cgroups)"
+        );
+        let root = TestRoot::new();
+        let image = test_images_dir().join("busybox-docker.tar");
+        let out = root.minipod(&["image", "load", image.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "load busybox (run scripts/build-test-images.sh first): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PodRoot { root }
+    }
+
+    fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    fn minipod(&self, args: &[&str]) -> Output {
+        self.root.minipod(args)
+    }
+
+    /// Writes a manifest into the root and returns its path.
+    fn manifest(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `minipod run -f FILE` with extra environment, bounded in time.
+    fn run(&self, file: &Path, env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(minipod_bin());
+        cmd.arg("--root")
+            .arg(self.path())
+            .args(["run", "--timeout", "60s", "-f"])
+            .arg(file)
+            .env_remove("MINIPOD_ROOT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn pod_json(&self, name: &str) -> Value {
+        let out = self.minipod(&["get", "pod", name, "-o", "json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn wait_for_phase(&self, name: &str, phase: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // The pod may not exist yet when `run` is still creating it.
+            let out = self.minipod(&["get", "pod", name, "-o", "json"]);
+            let p: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if p["status"]["phase"] == phase {
+                return;
+            }
+            assert!(Instant::now() < deadline, "pod {name} never reached {phase}: {p}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for PodRoot {
+    fn drop(&mut self) {
+        let _ = self.minipod(&["delete", "pods", "--all", "--grace-period=0", "--force"]);
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let root = self.path().to_string_lossy().into_owned();
+        let left: Vec<&str> = mountinfo.lines().filter(|l| l.contains(&root)).collect();
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "mounts left behind: {left:#?}");
+        }
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The STATUS column of every row `run` printed.
+fn statuses(o: &Output) -> Vec<String> {
+    stdout(o)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect()
+}
+
+/// Lines "<name> <event>" that containers appended to a shared file, in order.
+fn timeline(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn position(lines: &[String], needle: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l == needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {lines:#?}"))
+}
+
+#[test]
+fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
+    let root = PodRoot::new();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
+    let out = root.run(&demo, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let header = stdout(&out).lines().next().unwrap_or_default().to_owned();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let s = statuses(&out);
+    let order = ["Pending", "Init:0/1", "PodInitializing", "Running", "Completed"];
+    let mut at = 0;
+    for want in order {
+        at += s[at..]
+            .iter()
+            .position(|x| x == want)
+            .unwrap_or_else(|| panic!("{want} missing after row {at} in {s:?}"));
+    }
+    // One row per change: no status repeats back to back.
+    assert!(s.windows(2).all(|w| w[0] != w[1] || w[0] == "Running"), "{s:?}");
+    let logs = root.minipod(&["logs", "init-demo", "-c", "app"]);
+    assert_eq!(stdout(&logs), "prepared by init container\ndone\n");
+    let pod = root.pod_json("init-demo");
+    assert_eq!(pod["status"]["phase"], "Succeeded");
+    assert_eq!(
+        pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+}
+
+#[test]
+fn a_failing_init_container_under_never_fails_the_pod_and_apps_never_start() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: init-fails}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: init, image: busybox:1.35, command: [sh, -c, "exit 3"]}
+  containers:
+  - {name: app, image: busybox:1.35, command: [sh, -c, "echo should not run"]}
+"#,
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(statuses(&out).last().map(String::as_str), Some("Init:Error"));
+    let pod = root.pod_json("init-fails");
+    assert_eq!(pod["status"]["phase"], "Failed");
+    let init = &pod["status"]["initContainerStatuses"][0]["state"]["terminated"];
+    assert_eq!((init["exitCode"].as_i64(), init["reason"].as_str()), (Some(3), Some("Error")));
+    let app = &pod["status"]["containerStatuses"][0];
+    assert_eq!(app["state"]["waiting"]["reason"], "PodInitializing");
+    assert_eq!(app["restartCount"], 0);
+}
+
+#[test]
+fn a_failing_init_container_under_on_failure_restarts_with_back_off_then_the_app_runs() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: init-retry}
+spec:
+  restartPolicy: OnFailure
+  volumes: [{name: state, emptyDir: {}}]
+  initContainers:
+  - name: init
+    image: busybox:1.35
+    command: [sh, -c, "if [ -e /state/once ]; then exit 0; fi; touch /state/once; exit 1"]
+    volumeMounts: [{name: state, mountPath: /state}]
+  containers:
+  - {name: app, image: busybox:1.35, command: [sh, -c, "echo ran"]}
+"#,
+    );
+    let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(statuses(&out).iter().any(|s| s == "Init:Error" || s == "Init:CrashLoopBackOff"));
+    let pod = root.pod_json("init-retry");
+    let init = &pod["status"]["initContainerStatuses"][0];
+    assert_eq!(init["restartCount"], 1);
+    assert_eq!(init["lastState"]["terminated"]["exitCode"], 1);
+    // Each attempt has its own log file.
+    let logs = root.minipod(&["logs", "init-retry", "-c", "app"]);
+    assert_eq!(stdout(&logs), "ran\n");
+}
+
+#[test]
+fn post_start_runs_beside_the_entrypoint_and_holds_back_the_next_container() {
+    let root = PodRoot::new();
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooks}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:
+  - name: sidecar
+    image: busybox:1.35
+    restartPolicy: Always
+    command: [sh, -c, "echo sidecar Starting >> /shared/log; sleep 1000"]
+    lifecycle:
+      postStart:
+        exec: {{command: [sh, -c, "sleep 1; echo sidecar PostStart >> /shared/log"]}}
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "echo app Starting >> /shared/log"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display()
+        ),
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let t = timeline(&shared.join("log"));
+    // The hook ran while the sidecar's entrypoint was already running, and the app started
+    // only after the hook returned.
+    assert!(position(&t, "sidecar Starting") < position(&t, "sidecar PostStart"), "{t:?}");
+    assert!(position(&t, "sidecar PostStart") < position(&t, "app Starting"), "{t:?}");
+    // The sidecar did not keep the pod alive: it was stopped once the app ended.
+    let pod = root.pod_json("hooks");
+    assert_eq!(pod["status"]["phase"], "Succeeded");
+}
+
+#[test]
+fn delete_runs_pre_stop_then_stops_within_the_grace_period() {
+    let root = PodRoot::new();
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: graceful}}
+spec:
+  terminationGracePeriodSeconds: 5
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "trap 'echo app SIGTERM >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display()
+        ),
+    );
+    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "pod/graceful created\n");
+    root.wait_for_phase("graceful", "Running");
+    let start = Instant::now();
+    let out = root.minipod(&["delete", "pod", "graceful"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "pod \"graceful\" deleted\n");
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert_eq!(timeline(&shared.join("log")), ["app PreStop", "app SIGTERM"]);
+    let gone = root.minipod(&["get", "pod", "graceful"]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(
+        stderr(&gone).trim(),
+        "Error from server (NotFound): pods \"graceful\" not found"
+    );
+}
+
+#[test]
+fn a_container_ignoring_sigterm_is_killed_when_the_grace_period_ends() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - {name: app, image: busybox:1.35, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
+"#,
+    );
+    assert!(root.minipod(&["apply", "-f", file.to_str().unwrap()]).status.success());
+    root.wait_for_phase("stubborn", "Running");
+    let start = Instant::now();
+    let out = root.minipod(&["delete", "pod", "stubborn"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(1900), "killed too early: {took:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
+fn ctrl_c_stops_the_pods_gracefully_removes_them_and_exits_1() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: forever}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - {name: app, image: busybox:1.35, command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 0.1; done"]}
+"#,
+    );
+    let mut child = Command::new(minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["run", "-f"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    root.wait_for_phase("forever", "Running");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "run did not end after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("Running"), "{out}");
+    let gone = root.minipod(&["get", "pods"]);
+    assert!(stderr(&gone).contains("No resources found"), "{}", stdout(&gone));
+}
+
+#[test]
+fn bad_input_creates_nothing_and_exits_2() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "bad.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  initContainers:
+  - {name: same, image: busybox:1.35}
+  containers:
+  - {name: same, image: busybox:1.35}
+"#,
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("bad.yaml"), "{err}");
+    assert!(err.contains("Duplicate value"), "{err}");
+    let missing = root.manifest(
+        "missing.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n  - {name: a, image: nosuch:1.0}\n",
+    );
+    let out = root.run(&missing, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("\"nosuch:1.0\" is not in the store"), "{err}");
+    let pods = root.minipod(&["get", "pods"]);
+    assert!(stderr(&pods).contains("No resources found"));
+}
+
+#[test]
+fn apply_is_idempotent_and_run_refuses_a_taken_name() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
+    );
+    assert!(root.minipod(&["apply", "-f", file.to_str().unwrap()]).status.success());
+    let uid = root.pod_json("once")["metadata"]["uid"].clone();
+    let again = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), "pod/once unchanged\n");
+    assert_eq!(root.pod_json("once")["metadata"]["uid"], uid);
+    let run = root.minipod(&["run", "-d", "-f", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("already exists"), "{}", stderr(&run));
+}
