@@ -52,6 +52,10 @@ pub struct HostFacts {
     pub nofile_hard_limit: Option<u64>,
     /// `/proc/sys/kernel/cap_last_cap`: "all capabilities" means up to this one.
     pub last_cap: u8,
+    /// The supervisor's own bounding set (`CapBnd`): a privileged container gets these, as
+    /// containerd gives it the current process's capabilities (WithPrivileged → cap.Current),
+    /// since asking for more fails where root itself lacks some (CI drops CAP_SYS_RESOURCE).
+    pub bounding_set: u64,
     /// Whether the memory controller can limit swap (`memory.memsw.*` on v1, `memory.swap.max`
     /// on v2). When it cannot, the swap limit is left out instead of failing the create
     /// (containerd: SwapControllerAvailable).
@@ -66,6 +70,7 @@ impl Default for HostFacts {
         HostFacts {
             nofile_hard_limit: None,
             last_cap: capabilities::LAST_KNOWN_CAP,
+            bounding_set: u64::MAX,
             swap_limit_supported: true,
             seccomp_arch: SeccompArch::native(),
         }
@@ -113,10 +118,23 @@ impl HostFacts {
             nofile_hard_limit,
             // A kernel newer than minipod may know more capabilities than oci-spec can name.
             last_cap: last_cap.min(capabilities::LAST_KNOWN_CAP),
+            bounding_set: probe_bounding_set(),
             swap_limit_supported: probe_swap_limit(),
             seccomp_arch: SeccompArch::native(),
         })
     }
+}
+
+/// `CapBnd` of this process; all bits when it cannot be read.
+fn probe_bounding_set() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX)
 }
 
 /// containerd (internal/cri/opts SwapControllerAvailable): v1 has
@@ -558,7 +576,7 @@ pub fn build_spec(
             cwd,
         });
     }
-    let caps = effective_capabilities(
+    let mut caps = effective_capabilities(
         privileged,
         &sec.capabilities_add,
         &sec.capabilities_drop,
@@ -568,6 +586,9 @@ pub fn build_spec(
         container: config.name.clone(),
         source,
     })?;
+    if privileged {
+        caps.retain(|c| host.bounding_set & (1u64 << capabilities::capability_number(*c)) != 0);
+    }
     let mut user = User::default();
     user.set_uid(inputs.user.uid);
     user.set_gid(inputs.user.gid);

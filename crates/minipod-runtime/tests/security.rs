@@ -92,7 +92,6 @@ fn capabilities_no_new_privs_and_seccomp_from_inside() {
 /// (`WithAllCurrentCapabilities`); asking for more fails the create. CI's root lacks
 /// CAP_SYS_RESOURCE, so "all up to cap_last_cap" cannot work there.
 #[test]
-#[ignore = "spec.rs asks for capabilities outside the supervisor's bounding set (CAP_SYS_RESOURCE on CI)"]
 fn privileged_gets_every_current_capability() {
     if !privileged() {
         return;
