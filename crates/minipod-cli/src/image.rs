@@ -1,14 +1,309 @@
-//! `minipod image ...` (owned by the image work; placeholder until it lands).
+//! `minipod image load|ls|inspect|rm|prune`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use minipod_image::{Image, ImageStore, LoadError};
 
+use crate::exit::input;
 use crate::global::GlobalArgs;
 
 #[derive(Debug, Subcommand)]
-pub enum ImageCommand {}
+pub enum ImageCommand {
+    /// Load images from an OCI layout directory, an oci-archive or a `docker save` archive.
+    Load {
+        /// The image file or directory.
+        path: PathBuf,
+        /// Name for the image (when the file holds exactly one), e.g. app:1.0.
+        #[arg(long, value_name = "REF")]
+        name: Option<String>,
+    },
+    /// List images.
+    #[command(alias = "list")]
+    Ls {
+        /// Only print image IDs.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Output format.
+        #[arg(short, long, value_enum)]
+        output: Option<ListFormat>,
+    },
+    /// Show an image's config, manifest and layers as JSON.
+    Inspect {
+        /// Image name or ID.
+        reference: String,
+    },
+    /// Remove image names; refuses images a pod uses unless forced.
+    #[command(alias = "remove")]
+    Rm {
+        /// Remove even if a pod uses the image.
+        #[arg(short, long)]
+        force: bool,
+        /// Image names or IDs.
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
+    /// Remove blobs and layers no image references.
+    Prune,
+}
 
-pub fn run(cmd: ImageCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    match cmd {}
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Json,
+}
+
+pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let root = global.root_dir();
+    let store =
+        ImageStore::open(&root).with_context(|| format!("open image store {}", root.display()))?;
+    match cmd {
+        ImageCommand::Load { path, name } => load(&store, path, name),
+        ImageCommand::Ls { quiet, output } => list(&store, quiet, output),
+        ImageCommand::Inspect { reference } => inspect(&store, &reference),
+        ImageCommand::Rm { force, references } => remove(&store, &references, force),
+        ImageCommand::Prune => {
+            let r = store.prune()?;
+            println!(
+                "Deleted {} blobs and {} layers, reclaimed {}",
+                r.blobs,
+                r.layers,
+                human_size(r.bytes)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(store: &ImageStore, path: PathBuf, name: Option<String>) -> anyhow::Result<ExitCode> {
+    match store.load(&path, name.as_deref()) {
+        Ok(images) => {
+            for i in images {
+                println!("Loaded image: {}", i.reference.familiar());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let is_input = e.is_input();
+            // Layer errors name the digest but not the file.
+            let e = match e {
+                LoadError::Layer(_) => anyhow::Error::new(e).context(path.display().to_string()),
+                e => anyhow::Error::new(e),
+            };
+            Err(if is_input { input(e) } else { e })
+        }
+    }
+}
+
+fn store_err(e: minipod_image::StoreError) -> anyhow::Error {
+    if e.is_input() {
+        input(e)
+    } else {
+        e.into()
+    }
+}
+
+fn list(store: &ImageStore, quiet: bool, output: Option<ListFormat>) -> anyhow::Result<ExitCode> {
+    let images = store.images().map_err(store_err)?;
+    if quiet {
+        let mut seen = std::collections::HashSet::new();
+        for i in &images {
+            if seen.insert(i.id().short().to_string()) {
+                println!("{}", i.id().short());
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(ListFormat::Json) = output {
+        let rows: Vec<serde_json::Value> = images
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "name": i.reference.to_string(),
+                    "repository": i.reference.familiar_repository(),
+                    "tag": i.reference.tag(),
+                    "id": i.id().to_string(),
+                    "digest": i.manifest_digest.to_string(),
+                    "size": i.size(),
+                    "created": i.created(),
+                    "platform": i.platform,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut rows = vec![[
+        "REPOSITORY".to_string(),
+        "TAG".into(),
+        "IMAGE ID".into(),
+        "SIZE".into(),
+        "CREATED".into(),
+    ]];
+    for i in &images {
+        rows.push([
+            i.reference.familiar_repository(),
+            i.reference.tag().unwrap_or("<none>").to_string(),
+            i.id().short().to_string(),
+            human_size(i.size()),
+            i.created()
+                .and_then(parse_rfc3339)
+                .map(|t| format!("{} ago", human_duration(now - t)))
+                .unwrap_or_else(|| "N/A".into()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect();
+        println!("{}", line.join("   ").trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(store: &ImageStore, reference: &str) -> anyhow::Result<ExitCode> {
+    let i: Image = store.image(reference).map_err(store_err)?;
+    let layers: Vec<serde_json::Value> = i
+        .manifest
+        .layers()
+        .iter()
+        .zip(i.diff_ids())
+        .map(|(l, diff)| {
+            serde_json::json!({
+                "digest": l.digest().to_string(),
+                "diffId": diff.to_string(),
+                "mediaType": l.media_type().to_string(),
+                "size": l.size(),
+            })
+        })
+        .collect();
+    let out = serde_json::json!({
+        "Id": i.id().to_string(),
+        "Name": i.reference.to_string(),
+        "RepoTags": [i.reference.familiar()],
+        "Digest": i.manifest_digest.to_string(),
+        "Platform": i.platform,
+        "Size": i.size(),
+        "Created": i.created(),
+        "Defaults": i.defaults(),
+        "Config": i.config,
+        "Manifest": i.manifest,
+        "Layers": layers,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(store: &ImageStore, references: &[String], force: bool) -> anyhow::Result<ExitCode> {
+    for r in references {
+        let image = store.remove(r, force).map_err(store_err)?;
+        println!("Untagged: {}", image.reference.familiar());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decimal units with three significant digits, as `docker images` prints sizes.
+fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        return format!("{bytes}B");
+    }
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    format!("{s}{}", units[u])
+}
+
+/// docker/go-units `HumanDuration`, coarse.
+fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86400);
+    match () {
+        _ if s < 1 => "Less than a second".into(),
+        _ if s == 1 => "1 second".into(),
+        _ if s < 60 => format!("{s} seconds"),
+        _ if m == 1 => "About a minute".into(),
+        _ if m < 60 => format!("{m} minutes"),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ if h < 24 * 7 * 2 => format!("{d} days"),
+        _ if h < 24 * 30 * 2 => format!("{} weeks", d / 7),
+        _ if h < 24 * 365 * 2 => format!("{} months", d / 30),
+        _ => format!("{} years", d / 365),
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2022-01-01T00:00:00Z`, fractions and
+/// offsets allowed).
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = &s[19..];
+    let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        o if o.len() == 6 => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
+                + o.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86400 + h * 3600 + mi * 60 + se - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_times_print_like_docker() {
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(4_261_000), "4.26MB");
+        assert_eq!(human_size(12_300_000), "12.3MB");
+        assert_eq!(parse_rfc3339("2022-01-01T00:00:00Z"), Some(1_640_995_200));
+        assert_eq!(
+            parse_rfc3339("2022-01-01T01:00:00.5+01:00"),
+            Some(1_640_995_200)
+        );
+        assert_eq!(human_duration(3 * 86400), "3 days");
+    }
 }

@@ -1,1 +1,40 @@
-//! minipod-image
+//! minipod-image: the OCI image half of minipod.
+//!
+//! From an image file on disk to a root filesystem a container can start on: a
+//! content-addressed blob store (every digest verified while streaming), references
+//! normalised like containerd, import of OCI layouts, oci-archives and `docker save`
+//! archives, safe layer unpacking into overlay-format layer directories (one per diff_id),
+//! and overlay root filesystems for containers.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = minipod_image::ImageStore::open("/var/lib/minipod")?;
+//! store.load("busybox.tar".as_ref(), None)?;
+//! let image = store.image("busybox:1.35")?;
+//! let defaults = image.defaults(); // Entrypoint, Cmd, Env, WorkingDir, User, StopSignal...
+//! let rootfs = store.mount_rootfs(&image, "/run/minipod/pods/uid/containers/c".as_ref())?;
+//! // ... run the container on rootfs.path ...
+//! minipod_image::unmount_rootfs("/run/minipod/pods/uid/containers/c".as_ref())?;
+//! # let _ = (defaults, rootfs); Ok(()) }
+//! ```
+
+mod content;
+mod digest;
+mod import;
+mod layers;
+mod reference;
+mod rootfs;
+mod store;
+mod sys;
+pub mod unpack;
+
+pub use content::BlobError;
+pub use digest::{Digest, ParseDigestError};
+pub use import::ImportError;
+pub use layers::LayerError;
+pub use reference::{ParseReferenceError, Reference};
+pub use rootfs::{unmount_rootfs, Rootfs, RootfsError, RootfsKind};
+pub use store::{ContainerDefaults, Image, ImageStore, LoadError, PruneReport, StoreError};
+
+#[cfg(test)]
+mod testutil;
