@@ -1,0 +1,960 @@
+//! The typed plan of one pod: the defaulted `Pod` kept whole, plus the derived views the
+//! runtime and the pod supervisor need (containers classified, volumes with their file
+//! contents, env sources resolved, resources in numbers, sandbox options).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Container, HostAlias, Pod, PodDNSConfig, PodSecurityContext, SecurityContext,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::error::{FieldError, Warning};
+use crate::path::FieldPath;
+use crate::quantity::Quantity;
+use crate::resolve::Resolver;
+
+/// Facts about the host minipod runs on that end up in pods (spec.nodeName, resource
+/// limits of unlimited containers as the downward API reports them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// `spec.nodeName` (the host's name).
+    pub name: String,
+    /// Allocatable CPU in millicores (what `limits.cpu` reads when unset).
+    pub cpu_millis: i64,
+    /// Allocatable memory in bytes.
+    pub memory_bytes: i64,
+    /// Allocatable ephemeral storage in bytes.
+    pub ephemeral_storage_bytes: i64,
+    /// DNS cluster domain used for `<subdomain>.<ns>.svc.<domain>`.
+    pub cluster_domain: String,
+}
+
+impl Default for NodeInfo {
+    fn default() -> Self {
+        NodeInfo {
+            name: "localhost".to_string(),
+            cpu_millis: 1000,
+            memory_bytes: 1 << 30,
+            ephemeral_storage_bytes: 10 << 30,
+            cluster_domain: "cluster.local".to_string(),
+        }
+    }
+}
+
+/// Pod-level restart policy (`spec.restartPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    Always,
+    OnFailure,
+    Never,
+}
+
+/// `imagePullPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+/// An init container runs to completion (`Regular`) or is a native sidecar that keeps running
+/// (`restartPolicy: Always`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitKind {
+    Regular,
+    Sidecar,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitContainerPlan {
+    pub kind: InitKind,
+    pub container: ContainerPlan,
+}
+
+/// `terminationMessagePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminationMessagePolicy {
+    File,
+    FallbackToLogsOnError,
+}
+
+/// One container, typed. `spec` is the defaulted k8s-openapi container for anything not
+/// lifted out here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerPlan {
+    pub name: String,
+    pub image: String,
+    pub image_pull_policy: PullPolicy,
+    /// `command` as written (None = unset: the image ENTRYPOINT is used).
+    pub command: Option<Vec<String>>,
+    /// `args` as written (None = unset: the image CMD is used when command is unset too).
+    pub args: Option<Vec<String>>,
+    pub working_dir: Option<String>,
+    /// Environment sources in kubelet order: envFrom entries first, then `env`.
+    /// Turn into final values with [`build_env`] once the pod IP is known.
+    pub env: Vec<EnvVarPlan>,
+    pub resources: Resources,
+    pub mounts: Vec<MountPlan>,
+    pub ports: Vec<PortPlan>,
+    pub post_start: Option<Handler>,
+    pub pre_stop: Option<Handler>,
+    /// `lifecycle.stopSignal` (e.g. `SIGUSR1`); None = the image's STOPSIGNAL or SIGTERM.
+    pub stop_signal: Option<String>,
+    pub liveness_probe: Option<ProbePlan>,
+    pub readiness_probe: Option<ProbePlan>,
+    pub startup_probe: Option<ProbePlan>,
+    /// The container's securityContext merged over the pod's (runAsUser, runAsGroup,
+    /// runAsNonRoot, seLinuxOptions, seccompProfile, appArmorProfile), as the kubelet does.
+    pub security_context: SecurityContext,
+    pub stdin: bool,
+    pub stdin_once: bool,
+    pub tty: bool,
+    pub termination_message_path: String,
+    pub termination_message_policy: TerminationMessagePolicy,
+    /// The defaulted container as the API object has it.
+    pub spec: Container,
+}
+
+/// One environment variable's source, resolved as far as possible at plan time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVarPlan {
+    pub name: String,
+    pub value: EnvValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// `env[].value`: `$(VAR)` references are expanded against the variables before it.
+    Template(String),
+    /// A value taken verbatim: envFrom, configMapKeyRef, secretKeyRef, fieldRef on metadata
+    /// or spec, resourceFieldRef.
+    Resolved(String),
+    /// `status.podIP` (known when the sandbox exists).
+    PodIp,
+    /// `status.podIPs` (comma-separated).
+    PodIps,
+    /// `status.hostIP`.
+    HostIp,
+    /// `status.hostIPs` (comma-separated).
+    HostIps,
+}
+
+/// Addresses known only once the pod sandbox exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeFacts {
+    pub pod_ips: Vec<String>,
+    pub host_ips: Vec<String>,
+}
+
+/// kubelet_pods.go makeEnvironmentVariables: envFrom, then env in order, each `value`
+/// expanded against what came before; a later name replaces an earlier one in place.
+/// (The kubelet builds a Go map, so its order is unspecified; first-appearance order is kept
+/// here so output is stable.)
+pub fn build_env(env: &[EnvVarPlan], facts: &RuntimeFacts) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(env.len());
+    for e in env {
+        let value = match &e.value {
+            EnvValue::Template(t) if !t.is_empty() => crate::expand::expand(t, |name| {
+                out.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            }),
+            EnvValue::Template(t) => t.clone(),
+            EnvValue::Resolved(v) => v.clone(),
+            EnvValue::PodIp => facts.pod_ips.first().cloned().unwrap_or_default(),
+            EnvValue::PodIps => facts.pod_ips.join(","),
+            EnvValue::HostIp => facts.host_ips.first().cloned().unwrap_or_default(),
+            EnvValue::HostIps => facts.host_ips.join(","),
+        };
+        match out.iter_mut().find(|(k, _)| *k == e.name) {
+            Some(slot) => slot.1 = value,
+            None => out.push((e.name.clone(), value)),
+        }
+    }
+    out
+}
+
+/// kubelet subpath expansion (kubecontainer.ExpandContainerVolumeMounts): `subPathExpr`
+/// expanded against the container's environment; the result must stay a relative path
+/// without `..`.
+pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, String> {
+    let p = crate::expand::expand_with(expr, env);
+    if p.starts_with('/') {
+        return Err(format!(
+            "subPathExpr {expr:?} expands to the absolute path {p:?}"
+        ));
+    }
+    if p.split('/').any(|s| s == "..") {
+        return Err(format!(
+            "subPathExpr {expr:?} expands to {p:?}, which contains '..'"
+        ));
+    }
+    Ok(p)
+}
+
+/// Resources in numbers (None = not set). Requests default to limits (SetDefaults_Pod).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_request_millis: Option<i64>,
+    pub cpu_limit_millis: Option<i64>,
+    pub memory_request_bytes: Option<i64>,
+    pub memory_limit_bytes: Option<i64>,
+    pub ephemeral_storage_request_bytes: Option<i64>,
+    pub ephemeral_storage_limit_bytes: Option<i64>,
+    /// `hugepages-<size>` limits: (size as written, bytes).
+    pub hugepages_limits: Vec<(String, i64)>,
+}
+
+impl Resources {
+    fn from_spec(c: &Container) -> Resources {
+        let get = |m: Option<
+            &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+        >,
+                   name: &str|
+         -> Option<Quantity> {
+            m.and_then(|m| m.get(name))
+                .and_then(|q| Quantity::parse(&q.0).ok())
+        };
+        let r = c.resources.as_ref();
+        let limits = r.and_then(|r| r.limits.as_ref());
+        let requests = r.and_then(|r| r.requests.as_ref());
+        // Requests default to limits (defaults.go SetDefaults_Pod).
+        let req = |name: &str| get(requests, name).or_else(|| get(limits, name));
+        Resources {
+            cpu_request_millis: req("cpu").map(|q| q.milli_value()),
+            cpu_limit_millis: get(limits, "cpu").map(|q| q.milli_value()),
+            memory_request_bytes: req("memory").map(|q| q.value()),
+            memory_limit_bytes: get(limits, "memory").map(|q| q.value()),
+            ephemeral_storage_request_bytes: req("ephemeral-storage").map(|q| q.value()),
+            ephemeral_storage_limit_bytes: get(limits, "ephemeral-storage").map(|q| q.value()),
+            hugepages_limits: limits
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| {
+                    let size = k.strip_prefix("hugepages-")?;
+                    Some((size.to_string(), Quantity::parse(&v.0).ok()?.value()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `mountPropagation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountPropagation {
+    None,
+    HostToContainer,
+    Bidirectional,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountPlan {
+    /// Index into [`PodPlan::volumes`].
+    pub volume: usize,
+    pub volume_name: String,
+    /// Absolute path in the container (the kubelet prefixes `/` to relative ones).
+    pub mount_path: String,
+    pub sub_path: Option<String>,
+    /// `subPathExpr`, to expand against the container env at start.
+    pub sub_path_expr: Option<String>,
+    pub read_only: bool,
+    pub recursive_read_only: bool,
+    pub propagation: MountPropagation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortPlan {
+    pub name: Option<String>,
+    pub container_port: u16,
+    pub host_port: Option<u16>,
+    pub host_ip: Option<String>,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// A hook or probe action, with a named port resolved against the container's ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handler {
+    /// Run in the container; not `$(VAR)`-expanded (kubelet handlers.go).
+    Exec {
+        command: Vec<String>,
+    },
+    HttpGet {
+        /// None = the pod IP.
+        host: Option<String>,
+        port: u16,
+        path: String,
+        scheme: Scheme,
+        headers: Vec<(String, String)>,
+    },
+    TcpSocket {
+        host: Option<String>,
+        port: u16,
+    },
+    Grpc {
+        port: u16,
+        service: Option<String>,
+    },
+    Sleep {
+        seconds: i64,
+    },
+}
+
+/// A probe with its (defaulted) timings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbePlan {
+    pub handler: Handler,
+    pub initial_delay_seconds: i32,
+    pub timeout_seconds: i32,
+    pub period_seconds: i32,
+    pub success_threshold: i32,
+    pub failure_threshold: i32,
+    pub termination_grace_period_seconds: Option<i64>,
+}
+
+/// `emptyDir.medium`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageMedium {
+    /// The node's disk (a directory under the pod's state).
+    Default,
+    /// tmpfs.
+    Memory,
+    /// hugetlbfs (`HugePages` or `HugePages-<size>`).
+    HugePages(Option<String>),
+}
+
+/// `hostPath.type`: the check (or creation) done before mounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostPathType {
+    /// `""`: no check.
+    Unset,
+    DirectoryOrCreate,
+    Directory,
+    FileOrCreate,
+    File,
+    Socket,
+    CharDevice,
+    BlockDevice,
+}
+
+/// A file to write into a configMap/secret/downwardAPI/projected volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeFile {
+    /// Relative path inside the volume (may contain `/`).
+    pub path: String,
+    pub data: Vec<u8>,
+    /// Permission bits (item `mode`, else the volume's `defaultMode`, default 0644).
+    pub mode: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    EmptyDir {
+        medium: StorageMedium,
+        /// Bytes (`sizeLimit`).
+        size_limit: Option<i64>,
+    },
+    HostPath {
+        path: String,
+        type_: HostPathType,
+    },
+    /// Files from a ConfigMap of the same input (empty when optional and absent).
+    ConfigMap {
+        name: String,
+        optional: bool,
+        files: Vec<VolumeFile>,
+    },
+    Secret {
+        name: String,
+        optional: bool,
+        files: Vec<VolumeFile>,
+    },
+    /// Files with pod metadata (labels, annotations, name, namespace, uid) and resources.
+    DownwardApi {
+        files: Vec<VolumeFile>,
+    },
+    /// configMap/secret/downwardAPI sources merged into one directory.
+    Projected {
+        files: Vec<VolumeFile>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumePlan {
+    pub name: String,
+    pub source: VolumeSource,
+}
+
+/// Namespaces and names of the pod sandbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxOptions {
+    pub host_network: bool,
+    pub host_pid: bool,
+    pub host_ipc: bool,
+    pub share_process_namespace: bool,
+    /// kubelet GeneratePodHostNameAndDomain: `spec.hostname`, else the pod name, cut to 63
+    /// characters with trailing `-`/`.` removed; the FQDN when `setHostnameAsFQDN`.
+    /// Meaningless with hostNetwork (the host's UTS namespace is kept).
+    pub hostname: String,
+    pub subdomain: Option<String>,
+    /// `<subdomain>.<namespace>.svc.<cluster domain>` when a subdomain is set.
+    pub domain: Option<String>,
+    pub set_hostname_as_fqdn: bool,
+    pub dns_policy: String,
+    pub dns_config: Option<PodDNSConfig>,
+    pub host_aliases: Vec<HostAlias>,
+    /// `securityContext.sysctls` as (name, value).
+    pub sysctls: Vec<(String, String)>,
+    pub security_context: PodSecurityContext,
+}
+
+/// The workload a pod was made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerRef {
+    /// `Deployment`, `ReplicaSet`, `StatefulSet`, `DaemonSet` or `Job`.
+    pub kind: String,
+    pub name: String,
+    /// Index of the pod within its workload (StatefulSet ordinal, Job completion index for
+    /// Indexed jobs, else the creation order).
+    pub index: u32,
+}
+
+/// Everything about one pod to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodPlan {
+    /// The accepted pod: defaulted, named, with uid, labels and (for workload pods)
+    /// ownerReferences; `status` is None.
+    pub pod: Pod,
+    /// Input file the pod came from.
+    pub file: String,
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub controller: Option<ControllerRef>,
+    pub restart_policy: RestartPolicy,
+    pub termination_grace_period_seconds: i64,
+    pub active_deadline_seconds: Option<i64>,
+    /// In spec order.
+    pub init_containers: Vec<InitContainerPlan>,
+    pub containers: Vec<ContainerPlan>,
+    pub volumes: Vec<VolumePlan>,
+    pub sandbox: SandboxOptions,
+}
+
+impl PodPlan {
+    /// Every container (init, then app) by name.
+    pub fn container(&self, name: &str) -> Option<&ContainerPlan> {
+        self.init_containers
+            .iter()
+            .map(|i| &i.container)
+            .chain(self.containers.iter())
+            .find(|c| c.name == name)
+    }
+}
+
+/// Linux signal names accepted for `lifecycle.stopSignal` (validation.go
+/// supportedStopSignalsLinux).
+pub fn is_known_signal(s: &str) -> bool {
+    const SIGNALS: [&str; 33] = [
+        "SIGABRT",
+        "SIGALRM",
+        "SIGBUS",
+        "SIGCHLD",
+        "SIGCLD",
+        "SIGCONT",
+        "SIGFPE",
+        "SIGHUP",
+        "SIGILL",
+        "SIGINT",
+        "SIGIO",
+        "SIGIOT",
+        "SIGKILL",
+        "SIGPIPE",
+        "SIGPOLL",
+        "SIGPROF",
+        "SIGPWR",
+        "SIGQUIT",
+        "SIGSEGV",
+        "SIGSTKFLT",
+        "SIGSTOP",
+        "SIGSYS",
+        "SIGTERM",
+        "SIGTRAP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGVTALRM",
+        "SIGWINCH",
+        "SIGXCPU",
+    ];
+    if SIGNALS.contains(&s) || s == "SIGXFSZ" || s == "SIGRTMIN" || s == "SIGRTMAX" {
+        return true;
+    }
+    if let Some(n) = s.strip_prefix("SIGRTMIN+") {
+        return n.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n));
+    }
+    if let Some(n) = s.strip_prefix("SIGRTMAX-") {
+        return n.parse::<u8>().is_ok_and(|n| (1..=14).contains(&n));
+    }
+    false
+}
+
+/// kubelet GeneratePodHostNameAndDomain + truncatePodHostnameIfNeeded.
+pub fn pod_hostname(pod_name: &str, spec_hostname: Option<&str>) -> String {
+    let h = spec_hostname.filter(|h| !h.is_empty()).unwrap_or(pod_name);
+    if h.len() <= 63 {
+        return h.to_string();
+    }
+    let mut end = 63;
+    while !h.is_char_boundary(end) {
+        end -= 1;
+    }
+    h[..end].trim_end_matches(['-', '.']).to_string()
+}
+
+fn restart_policy(s: Option<&str>) -> RestartPolicy {
+    match s {
+        Some("OnFailure") => RestartPolicy::OnFailure,
+        Some("Never") => RestartPolicy::Never,
+        _ => RestartPolicy::Always,
+    }
+}
+
+fn pull_policy(s: Option<&str>) -> PullPolicy {
+    match s {
+        Some("Always") => PullPolicy::Always,
+        Some("Never") => PullPolicy::Never,
+        _ => PullPolicy::IfNotPresent,
+    }
+}
+
+/// Merges a container securityContext over the pod's the way the kubelet does
+/// (securitycontext.DetermineEffectiveSecurityContext).
+pub fn effective_security_context(
+    pod: Option<&PodSecurityContext>,
+    c: Option<&SecurityContext>,
+) -> SecurityContext {
+    let mut sc = c.cloned().unwrap_or_default();
+    if let Some(p) = pod {
+        if sc.run_as_user.is_none() {
+            sc.run_as_user = p.run_as_user;
+        }
+        if sc.run_as_group.is_none() {
+            sc.run_as_group = p.run_as_group;
+        }
+        if sc.run_as_non_root.is_none() {
+            sc.run_as_non_root = p.run_as_non_root;
+        }
+        if sc.se_linux_options.is_none() {
+            sc.se_linux_options = p.se_linux_options.clone();
+        }
+        if sc.seccomp_profile.is_none() {
+            sc.seccomp_profile = p.seccomp_profile.clone();
+        }
+        if sc.app_armor_profile.is_none() {
+            sc.app_armor_profile = p.app_armor_profile.clone();
+        }
+        if sc.windows_options.is_none() {
+            sc.windows_options = p.windows_options.clone();
+        }
+    }
+    sc
+}
+
+/// Builds the typed plan from an accepted (defaulted, validated, named) pod.
+/// Errors are references the input cannot satisfy (a ConfigMap that is not there, a probe
+/// port name no container port has).
+pub(crate) fn build(
+    pod: Pod,
+    file: &str,
+    controller: Option<ControllerRef>,
+    resolver: &Resolver<'_>,
+    node: &NodeInfo,
+    warnings: &mut Vec<Warning>,
+) -> Result<PodPlan, Vec<FieldError>> {
+    let _ = warnings;
+    let mut errors = Vec::new();
+    let spec = pod.spec.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let namespace = pod
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let spec_path = FieldPath::new("spec");
+
+    let mut volumes = Vec::new();
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        let vp = spec_path.child("volumes").index(i);
+        match resolver.volume(v, &pod, node, &vp) {
+            Ok(source) => volumes.push(VolumePlan {
+                name: v.name.clone(),
+                source,
+            }),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+
+    let psc = spec.security_context.as_ref();
+    let mut make = |c: &Container, path: FieldPath| -> Option<ContainerPlan> {
+        match container(c, &pod, psc, &volumes, resolver, node, &path) {
+            Ok(c) => Some(c),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        }
+    };
+    let mut init_containers = Vec::new();
+    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+        if let Some(plan) = make(c, spec_path.child("initContainers").index(i)) {
+            let kind = if c.restart_policy.as_deref() == Some("Always") {
+                InitKind::Sidecar
+            } else {
+                InitKind::Regular
+            };
+            init_containers.push(InitContainerPlan {
+                kind,
+                container: plan,
+            });
+        }
+    }
+    let mut containers = Vec::new();
+    for (i, c) in spec.containers.iter().enumerate() {
+        if let Some(plan) = make(c, spec_path.child("containers").index(i)) {
+            containers.push(plan);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let subdomain = spec.subdomain.clone().filter(|s| !s.is_empty());
+    let domain = subdomain
+        .as_ref()
+        .map(|s| format!("{s}.{namespace}.svc.{}", node.cluster_domain));
+    let mut hostname = pod_hostname(&name, spec.hostname.as_deref());
+    let set_fqdn = spec.set_hostname_as_fqdn == Some(true);
+    if set_fqdn {
+        if let Some(d) = &domain {
+            hostname = format!("{hostname}.{d}");
+        }
+    }
+    let sandbox = SandboxOptions {
+        host_network: spec.host_network == Some(true),
+        host_pid: spec.host_pid == Some(true),
+        host_ipc: spec.host_ipc == Some(true),
+        share_process_namespace: spec.share_process_namespace == Some(true),
+        hostname,
+        subdomain,
+        domain,
+        set_hostname_as_fqdn: set_fqdn,
+        dns_policy: spec
+            .dns_policy
+            .clone()
+            .unwrap_or_else(|| "ClusterFirst".to_string()),
+        dns_config: spec.dns_config.clone(),
+        host_aliases: spec.host_aliases.clone().unwrap_or_default(),
+        sysctls: spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.sysctls.as_ref())
+            .map(|v| {
+                v.iter()
+                    .map(|s| (s.name.clone(), s.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        security_context: spec.security_context.clone().unwrap_or_default(),
+    };
+    Ok(PodPlan {
+        file: file.to_string(),
+        name,
+        namespace,
+        uid,
+        controller,
+        restart_policy: restart_policy(spec.restart_policy.as_deref()),
+        termination_grace_period_seconds: spec
+            .termination_grace_period_seconds
+            .unwrap_or(crate::defaults::DEFAULT_TERMINATION_GRACE_PERIOD),
+        active_deadline_seconds: spec.active_deadline_seconds,
+        init_containers,
+        containers,
+        volumes,
+        sandbox,
+        pod,
+    })
+}
+
+fn container(
+    c: &Container,
+    pod: &Pod,
+    psc: Option<&PodSecurityContext>,
+    volumes: &[VolumePlan],
+    resolver: &Resolver<'_>,
+    node: &NodeInfo,
+    path: &FieldPath,
+) -> Result<ContainerPlan, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let env = match resolver.env(c, pod, node, path) {
+        Ok(e) => e,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+    };
+    let mut mounts = Vec::new();
+    for m in c.volume_mounts.iter().flatten() {
+        let Some(idx) = volumes.iter().position(|v| v.name == m.name) else {
+            // Reported by validation (Not found) or by the volume's own resolution error.
+            continue;
+        };
+        let mount_path = if m.mount_path.starts_with('/') {
+            m.mount_path.clone()
+        } else {
+            // kubelet makeMounts: relative mount paths are taken from the root.
+            format!("/{}", m.mount_path)
+        };
+        mounts.push(MountPlan {
+            volume: idx,
+            volume_name: m.name.clone(),
+            mount_path,
+            sub_path: m.sub_path.clone().filter(|s| !s.is_empty()),
+            sub_path_expr: m.sub_path_expr.clone().filter(|s| !s.is_empty()),
+            read_only: m.read_only == Some(true),
+            recursive_read_only: matches!(
+                m.recursive_read_only.as_deref(),
+                Some("Enabled") | Some("IfPossible")
+            ),
+            propagation: match m.mount_propagation.as_deref() {
+                Some("HostToContainer") => MountPropagation::HostToContainer,
+                Some("Bidirectional") => MountPropagation::Bidirectional,
+                _ => MountPropagation::None,
+            },
+        });
+    }
+    let ports: Vec<PortPlan> = c
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| PortPlan {
+            name: p.name.clone().filter(|n| !n.is_empty()),
+            container_port: u16::try_from(p.container_port).unwrap_or(0),
+            host_port: p
+                .host_port
+                .filter(|h| *h != 0)
+                .and_then(|h| u16::try_from(h).ok()),
+            host_ip: p.host_ip.clone().filter(|h| !h.is_empty()),
+            protocol: match p.protocol.as_deref() {
+                Some("UDP") => Protocol::Udp,
+                Some("SCTP") => Protocol::Sctp,
+                _ => Protocol::Tcp,
+            },
+        })
+        .collect();
+    let mut handler_err = |r: Result<Option<Handler>, FieldError>| match r {
+        Ok(h) => h,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let lc = c.lifecycle.as_ref();
+    let post_start = handler_err(lifecycle_handler(
+        lc.and_then(|l| l.post_start.as_ref()),
+        &ports,
+        &path.child("lifecycle").child("postStart"),
+    ));
+    let pre_stop = handler_err(lifecycle_handler(
+        lc.and_then(|l| l.pre_stop.as_ref()),
+        &ports,
+        &path.child("lifecycle").child("preStop"),
+    ));
+    let mut probe = |p: Option<&k8s_openapi::api::core::v1::Probe>, name: &str| {
+        let p = p?;
+        match probe_handler(p, &ports, &path.child(name)) {
+            Ok(handler) => Some(ProbePlan {
+                handler,
+                initial_delay_seconds: p.initial_delay_seconds.unwrap_or(0),
+                timeout_seconds: p.timeout_seconds.unwrap_or(1),
+                period_seconds: p.period_seconds.unwrap_or(10),
+                success_threshold: p.success_threshold.unwrap_or(1),
+                failure_threshold: p.failure_threshold.unwrap_or(3),
+                termination_grace_period_seconds: p.termination_grace_period_seconds,
+            }),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        }
+    };
+    let liveness_probe = probe(c.liveness_probe.as_ref(), "livenessProbe");
+    let readiness_probe = probe(c.readiness_probe.as_ref(), "readinessProbe");
+    let startup_probe = probe(c.startup_probe.as_ref(), "startupProbe");
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ContainerPlan {
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        image_pull_policy: pull_policy(c.image_pull_policy.as_deref()),
+        command: c.command.clone().filter(|v| !v.is_empty()),
+        args: c.args.clone().filter(|v| !v.is_empty()),
+        working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
+        env,
+        resources: Resources::from_spec(c),
+        mounts,
+        ports,
+        post_start,
+        pre_stop,
+        stop_signal: lc.and_then(|l| l.stop_signal.clone()),
+        liveness_probe,
+        readiness_probe,
+        startup_probe,
+        security_context: effective_security_context(psc, c.security_context.as_ref()),
+        stdin: c.stdin == Some(true),
+        stdin_once: c.stdin_once == Some(true),
+        tty: c.tty == Some(true),
+        termination_message_path: c
+            .termination_message_path
+            .clone()
+            .unwrap_or_else(|| "/dev/termination-log".to_string()),
+        termination_message_policy: match c.termination_message_policy.as_deref() {
+            Some("FallbackToLogsOnError") => TerminationMessagePolicy::FallbackToLogsOnError,
+            _ => TerminationMessagePolicy::File,
+        },
+        spec: c.clone(),
+    })
+}
+
+/// Resolves a probe/hook port: a number, or the name of one of the container's ports
+/// (kubelet probe.go / handlers.go resolvePort).
+fn resolve_port(
+    port: &IntOrString,
+    ports: &[PortPlan],
+    path: &FieldPath,
+) -> Result<u16, FieldError> {
+    match port {
+        IntOrString::Int(p) => u16::try_from(*p)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| FieldError::invalid(path, *p, "must be between 1 and 65535, inclusive")),
+        IntOrString::String(s) => {
+            if let Ok(n) = s.parse::<u16>() {
+                // The kubelet accepts a number written as a string.
+                return Ok(n);
+            }
+            ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(s.as_str()))
+                .map(|p| p.container_port)
+                .ok_or_else(|| {
+                    FieldError::invalid(
+                        path,
+                        s.as_str(),
+                        "no container port has this name (the kubelet could never reach it)",
+                    )
+                })
+        }
+    }
+}
+
+fn http_get(
+    g: &k8s_openapi::api::core::v1::HTTPGetAction,
+    ports: &[PortPlan],
+    path: &FieldPath,
+) -> Result<Handler, FieldError> {
+    Ok(Handler::HttpGet {
+        host: g.host.clone().filter(|h| !h.is_empty()),
+        port: resolve_port(&g.port, ports, &path.child("httpGet").child("port"))?,
+        path: g.path.clone().unwrap_or_else(|| "/".to_string()),
+        scheme: if g.scheme.as_deref() == Some("HTTPS") {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        },
+        headers: g
+            .http_headers
+            .iter()
+            .flatten()
+            .map(|h| (h.name.clone(), h.value.clone()))
+            .collect(),
+    })
+}
+
+fn lifecycle_handler(
+    h: Option<&k8s_openapi::api::core::v1::LifecycleHandler>,
+    ports: &[PortPlan],
+    path: &FieldPath,
+) -> Result<Option<Handler>, FieldError> {
+    let Some(h) = h else { return Ok(None) };
+    if let Some(e) = &h.exec {
+        return Ok(Some(Handler::Exec {
+            command: e.command.clone().unwrap_or_default(),
+        }));
+    }
+    if let Some(g) = &h.http_get {
+        return http_get(g, ports, path).map(Some);
+    }
+    if let Some(t) = &h.tcp_socket {
+        return Ok(Some(Handler::TcpSocket {
+            host: t.host.clone().filter(|h| !h.is_empty()),
+            port: resolve_port(&t.port, ports, &path.child("tcpSocket").child("port"))?,
+        }));
+    }
+    if let Some(s) = &h.sleep {
+        return Ok(Some(Handler::Sleep { seconds: s.seconds }));
+    }
+    Ok(None)
+}
+
+fn probe_handler(
+    p: &k8s_openapi::api::core::v1::Probe,
+    ports: &[PortPlan],
+    path: &FieldPath,
+) -> Result<Handler, FieldError> {
+    if let Some(e) = &p.exec {
+        return Ok(Handler::Exec {
+            command: e.command.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(g) = &p.http_get {
+        return http_get(g, ports, path);
+    }
+    if let Some(t) = &p.tcp_socket {
+        return Ok(Handler::TcpSocket {
+            host: t.host.clone().filter(|h| !h.is_empty()),
+            port: resolve_port(&t.port, ports, &path.child("tcpSocket").child("port"))?,
+        });
+    }
+    if let Some(g) = &p.grpc {
+        return Ok(Handler::Grpc {
+            port: resolve_port(
+                &IntOrString::Int(g.port),
+                ports,
+                &path.child("grpc").child("port"),
+            )?,
+            service: g.service.clone(),
+        });
+    }
+    // Validation guarantees one action; an empty probe cannot get here.
+    Err(FieldError::required(path, "must specify a handler type"))
+}
+
+#[cfg(test)]
+mod tests;
