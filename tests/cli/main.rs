@@ -1,9 +1,9 @@
 //! End-to-end tests of the `minipod` binary against a private `--root`.
 
 mod common;
-mod image;
-mod validate;
-mod get;
 mod describe;
+mod get;
+mod image;
 mod logs;
 mod run;
+mod validate;

@@ -66,7 +66,11 @@ impl PodRoot {
 
     fn pod_json(&self, name: &str) -> Value {
         let out = self.minipod(&["get", "pod", name, "-o", "json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -79,7 +83,10 @@ impl PodRoot {
             if p["status"]["phase"] == phase {
                 return;
             }
-            assert!(Instant::now() < deadline, "pod {name} never reached {phase}: {p}");
+            assert!(
+                Instant::now() < deadline,
+                "pod {name} never reached {phase}: {p}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -135,14 +142,26 @@ fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
     let root = PodRoot::new();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.run(&demo, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let header = stdout(&out).lines().next().unwrap_or_default().to_owned();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
         ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     );
     let s = statuses(&out);
-    let order = ["Pending", "Init:0/1", "PodInitializing", "Running", "Completed"];
+    let order = [
+        "Pending",
+        "Init:0/1",
+        "PodInitializing",
+        "Running",
+        "Completed",
+    ];
     let mut at = 0;
     for want in order {
         at += s[at..]
@@ -151,7 +170,10 @@ fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
             .unwrap_or_else(|| panic!("{want} missing after row {at} in {s:?}"));
     }
     // One row per change: no status repeats back to back.
-    assert!(s.windows(2).all(|w| w[0] != w[1] || w[0] == "Running"), "{s:?}");
+    assert!(
+        s.windows(2).all(|w| w[0] != w[1] || w[0] == "Running"),
+        "{s:?}"
+    );
     let logs = root.minipod(&["logs", "init-demo", "-c", "app"]);
     assert_eq!(stdout(&logs), "prepared by init container\ndone\n");
     let pod = root.pod_json("init-demo");
@@ -180,12 +202,24 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(statuses(&out).last().map(String::as_str), Some("Init:Error"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(
+        statuses(&out).last().map(String::as_str),
+        Some("Init:Error")
+    );
     let pod = root.pod_json("init-fails");
     assert_eq!(pod["status"]["phase"], "Failed");
     let init = &pod["status"]["initContainerStatuses"][0]["state"]["terminated"];
-    assert_eq!((init["exitCode"].as_i64(), init["reason"].as_str()), (Some(3), Some("Error")));
+    assert_eq!(
+        (init["exitCode"].as_i64(), init["reason"].as_str()),
+        (Some(3), Some("Error"))
+    );
     let app = &pod["status"]["containerStatuses"][0];
     assert_eq!(app["state"]["waiting"]["reason"], "PodInitializing");
     assert_eq!(app["restartCount"], 0);
@@ -213,8 +247,16 @@ spec:
 "#,
     );
     let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(statuses(&out).iter().any(|s| s == "Init:Error" || s == "Init:CrashLoopBackOff"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(statuses(&out)
+        .iter()
+        .any(|s| s == "Init:Error" || s == "Init:CrashLoopBackOff"));
     let pod = root.pod_json("init-retry");
     let init = &pod["status"]["initContainerStatuses"][0];
     assert_eq!(init["restartCount"], 1);
@@ -258,12 +300,24 @@ spec:
         ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let t = timeline(&shared.join("log"));
     // The hook ran while the sidecar's entrypoint was already running, and the app started
     // only after the hook returned.
-    assert!(position(&t, "sidecar Starting") < position(&t, "sidecar PostStart"), "{t:?}");
-    assert!(position(&t, "sidecar PostStart") < position(&t, "app Starting"), "{t:?}");
+    assert!(
+        position(&t, "sidecar Starting") < position(&t, "sidecar PostStart"),
+        "{t:?}"
+    );
+    assert!(
+        position(&t, "sidecar PostStart") < position(&t, "app Starting"),
+        "{t:?}"
+    );
     // The sidecar did not keep the pod alive: it was stopped once the app ended.
     let pod = root.pod_json("hooks");
     assert_eq!(pod["status"]["phase"], "Succeeded");
@@ -304,8 +358,15 @@ spec:
     let out = root.minipod(&["delete", "pod", "graceful"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "pod \"graceful\" deleted\n");
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
-    assert_eq!(timeline(&shared.join("log")), ["app PreStop", "app SIGTERM"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        timeline(&shared.join("log")),
+        ["app PreStop", "app SIGTERM"]
+    );
     let gone = root.minipod(&["get", "pod", "graceful"]);
     assert_eq!(gone.status.code(), Some(1));
     assert_eq!(
@@ -329,13 +390,19 @@ spec:
   - {name: app, image: busybox:1.35, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
 "#,
     );
-    assert!(root.minipod(&["apply", "-f", file.to_str().unwrap()]).status.success());
+    assert!(root
+        .minipod(&["apply", "-f", file.to_str().unwrap()])
+        .status
+        .success());
     root.wait_for_phase("stubborn", "Running");
     let start = Instant::now();
     let out = root.minipod(&["delete", "pod", "stubborn"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(1900), "killed too early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(1900),
+        "killed too early: {took:?}"
+    );
     assert!(took < Duration::from_secs(6), "took {took:?}");
 }
 
@@ -378,11 +445,20 @@ spec:
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(out.contains("Running"), "{out}");
     let gone = root.minipod(&["get", "pods"]);
-    assert!(stderr(&gone).contains("No resources found"), "{}", stdout(&gone));
+    assert!(
+        stderr(&gone).contains("No resources found"),
+        "{}",
+        stdout(&gone)
+    );
 }
 
 #[test]
@@ -426,7 +502,10 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
     );
-    assert!(root.minipod(&["apply", "-f", file.to_str().unwrap()]).status.success());
+    assert!(root
+        .minipod(&["apply", "-f", file.to_str().unwrap()])
+        .status
+        .success());
     let uid = root.pod_json("once")["metadata"]["uid"].clone();
     let again = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(again.status.success(), "{}", stderr(&again));
@@ -435,4 +514,106 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
     let run = root.minipod(&["run", "-d", "-f", file.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(2));
     assert!(stderr(&run).contains("already exists"), "{}", stderr(&run));
+}
+
+impl PodRoot {
+    /// Polls `get pod -o json` until `pred` holds (30 s at most); returns that state.
+    fn wait_for(&self, name: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.minipod(&["get", "pod", name, "-o", "json"]);
+            let p: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if pred(&p) {
+                return p;
+            }
+            assert!(Instant::now() < deadline, "pod {name}: never {what}: {p}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn readiness_probes_exec_and_http_drive_ready_and_the_ready_condition() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: ready}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: busybox:1.35
+    command: [sh, -c, "mkdir -p /www && echo ok > /www/index.html && sleep 2 && exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      httpGet: {path: /index.html, port: 8080}
+      periodSeconds: 1
+  - name: file
+    image: busybox:1.35
+    command: [sh, -c, "sleep 2; touch /tmp/ready; exec sleep 1000"]
+    readinessProbe:
+      exec: {command: [cat, /tmp/ready]}
+      periodSeconds: 1
+"#,
+    );
+    assert!(root
+        .minipod(&["apply", "-f", file.to_str().unwrap()])
+        .status
+        .success());
+    let early = root.wait_for("ready", "running", |p| p["status"]["phase"] == "Running");
+    let statuses = early["status"]["containerStatuses"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(statuses.iter().all(|c| c["ready"] == false), "{early}");
+    let p = root.wait_for("ready", "ready", |p| {
+        p["status"]["containerStatuses"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|c| c["ready"] == true))
+    });
+    let conditions = p["status"]["conditions"].as_array().unwrap();
+    let ready = conditions.iter().find(|c| c["type"] == "Ready").unwrap();
+    assert_eq!(ready["status"], "True", "{p}");
+    let row = root.minipod(&["get", "pod", "ready"]);
+    assert!(stdout(&row).contains("2/2"), "{}", stdout(&row));
+}
+
+#[test]
+fn a_failing_liveness_probe_restarts_the_container_and_records_unhealthy() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: liveness}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "touch /tmp/alive; sleep 2; rm /tmp/alive; exec sleep 1000"]
+    livenessProbe:
+      exec: {command: [cat, /tmp/alive]}
+      periodSeconds: 1
+      failureThreshold: 1
+"#,
+    );
+    assert!(root
+        .minipod(&["apply", "-f", file.to_str().unwrap()])
+        .status
+        .success());
+    let p = root.wait_for("liveness", "restarted", |p| {
+        p["status"]["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .is_some_and(|n| n >= 1)
+    });
+    let last = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert_eq!(last["exitCode"], 137, "{p}");
+    let describe = stdout(&root.minipod(&["describe", "pod", "liveness"]));
+    assert!(describe.contains("Unhealthy"), "{describe}");
+    assert!(describe.contains("Liveness probe failed"), "{describe}");
+    assert!(describe.contains("Killing"), "{describe}");
 }

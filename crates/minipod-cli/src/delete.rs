@@ -71,7 +71,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut found = Vec::new();
     for t in targets {
         match t {
-            Target::Pod(record) => found.push(record),
+            Target::Pod(record) => found.push(*record),
             Target::Missing(name) => {
                 if !args.ignore_not_found {
                     eprintln!("Error from server (NotFound): pods {name:?} not found");
@@ -101,7 +101,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 enum Target {
-    Pod(PodRecord),
+    Pod(Box<PodRecord>),
     Missing(String),
 }
 
@@ -119,7 +119,7 @@ fn targets(args: &DeleteArgs, store: &PodStore) -> anyhow::Result<Vec<Target>> {
             }
             if let Ok(source) = launch::load_source(&record.dir) {
                 if source.inputs.iter().any(|i| names.contains(&i.name)) {
-                    out.push(Target::Pod(record));
+                    out.push(Target::Pod(Box::new(record)));
                 }
             }
         }
@@ -128,7 +128,7 @@ fn targets(args: &DeleteArgs, store: &PodStore) -> anyhow::Result<Vec<Target>> {
     if args.all {
         for record in store.list()? {
             if record.namespace() == args.namespace {
-                out.push(Target::Pod(record));
+                out.push(Target::Pod(Box::new(record)));
             }
         }
         return Ok(out);
@@ -154,7 +154,7 @@ fn targets(args: &DeleteArgs, store: &PodStore) -> anyhow::Result<Vec<Target>> {
     }
     for name in names {
         match store.find(&args.namespace, &name)? {
-            Some(r) => out.push(Target::Pod(r)),
+            Some(r) => out.push(Target::Pod(Box::new(r))),
             None => out.push(Target::Missing(name)),
         }
     }

@@ -11,6 +11,7 @@ mod get;
 mod global;
 mod image;
 mod logs;
+mod netcheck;
 mod pods;
 mod printers;
 mod run;
@@ -60,6 +61,9 @@ enum Command {
     /// The per-pod supervisor process (started by `run`).
     #[command(name = "__supervise", hide = true)]
     Supervise { uid: String },
+    /// One httpGet/tcpSocket check inside a pod's network (started by the supervisor).
+    #[command(name = "__netcheck", hide = true)]
+    NetCheck(netcheck::NetCheckArgs),
 }
 
 impl Command {
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         }
         Command::Delete(args) => delete::run(args, &cli.global),
         Command::Supervise { uid } => supervise::run(&uid, &cli.global),
+        Command::NetCheck(args) => netcheck::run(args),
     };
     match result {
         Ok(code) => code,

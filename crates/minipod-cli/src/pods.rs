@@ -91,7 +91,10 @@ pub fn run_dir_of(global: &GlobalArgs, uid: &str) -> std::path::PathBuf {
 
 /// Asks the pod's supervisor to terminate the pod (preStop, stop signal, grace period).
 /// Returns false when no supervisor runs.
-pub fn request_termination(record: &PodRecord, grace_period_seconds: Option<i64>) -> anyhow::Result<bool> {
+pub fn request_termination(
+    record: &PodRecord,
+    grace_period_seconds: Option<i64>,
+) -> anyhow::Result<bool> {
     let Some(pid) = launch::running_supervisor(&record.dir) else {
         return Ok(false);
     };
@@ -104,7 +107,12 @@ pub fn request_termination(record: &PodRecord, grace_period_seconds: Option<i64>
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGTERM,
         )
-        .with_context(|| format!("signal the supervisor of pod {:?} (pid {pid})", record.name()))?;
+        .with_context(|| {
+            format!(
+                "signal the supervisor of pod {:?} (pid {pid})",
+                record.name()
+            )
+        })?;
     }
     Ok(true)
 }

@@ -153,8 +153,8 @@ fn follow(
     remove_when_done: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .context("handle Ctrl-C")?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("handle Ctrl-C")?;
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut table = PodTable::new(TableOptions::default());
     let mut shown: BTreeMap<String, (String, String, String)> = BTreeMap::new();
@@ -192,7 +192,12 @@ fn follow(
             for pod in &states {
                 let row = print_pod(pod, now);
                 // RESTARTS without its "(5s ago)": the count changing is the change.
-                let restarts = row.restarts.split(' ').next().unwrap_or_default().to_owned();
+                let restarts = row
+                    .restarts
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 let key = (row.ready.clone(), row.status.clone(), restarts);
                 if shown.get(r.uid()) != Some(&key) {
                     print!("{}", table.render(&[pod], now));
@@ -232,7 +237,8 @@ fn follow(
         .collect();
     let all_succeeded = records.iter().all(|r| phase(r) == Some("Succeeded"));
     for r in &records {
-        if !matches!(phase(r), Some("Succeeded") | Some("Failed")) && interrupts == 0 && !timed_out {
+        if !matches!(phase(r), Some("Succeeded") | Some("Failed")) && interrupts == 0 && !timed_out
+        {
             eprintln!(
                 "error: the supervisor of pod {:?} ended before the pod did; see {}",
                 r.name(),

@@ -32,8 +32,7 @@ pub fn run(uid: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         run_dir: pods::run_dir_of(global, uid),
     };
     let backend = ContainerBackend::new(plan, images, dirs).map_err(|e| anyhow::anyhow!(e))?;
-    let policy =
-        BackoffPolicy::from_initial_ms(std::env::var(INITIAL_BACKOFF_ENV).ok().as_deref());
+    let policy = BackoffPolicy::from_initial_ms(std::env::var(INITIAL_BACKOFF_ENV).ok().as_deref());
     let Outcome::Finished(phase) = Supervisor::new(store, uid, backend, policy)?.run()?;
     log::info!("pod {uid} ended {}", phase.as_str());
     Ok(ExitCode::SUCCESS)

@@ -9,6 +9,7 @@ pub mod cgroup;
 pub mod config;
 pub mod container;
 pub mod logs;
+pub mod netcheck;
 pub mod sandbox;
 pub mod seal;
 pub mod spec;

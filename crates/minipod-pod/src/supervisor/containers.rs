@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use minipod_image::{unmount_rootfs, Image, ImageStore};
-use minipod_manifest::k8s_openapi::api::core::v1::{Capabilities, SecurityContext};
+use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
 use minipod_manifest::{
-    resolve_process, ContainerPlan, HostPathType, ImageProcessDefaults, MountPropagation,
-    PodPlan, PullPolicy, RuntimeFacts, StorageMedium, VolumeSource,
+    resolve_process, ContainerPlan, HostPathType, ImageProcessDefaults, MountPropagation, PodPlan,
+    PullPolicy, RuntimeFacts, StorageMedium, VolumeSource,
 };
 use minipod_runtime::config::{
     ContainerConfig, Mount, MountSource, Namespaces, ProcMount, ProcessConfig, Propagation,
@@ -22,7 +22,7 @@ use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
 use nix::sys::signal::Signal;
 
 use super::{
-    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+    ExitDetails, Handler, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
 };
 use crate::handlers::HandlerAction;
 use crate::spec::ContainerKind;
@@ -51,7 +51,11 @@ pub struct ContainerBackend {
     /// Volume name → what is mounted for it.
     volumes: BTreeMap<String, MountSource>,
     running: BTreeMap<String, RunningContainer>,
-    handlers: BTreeMap<(String, Hook), ExecProcess>,
+    handlers: BTreeMap<(String, Handler), ExecProcess>,
+    /// httpGet/tcpSocket checks in flight (`minipod __netcheck` processes).
+    net_checks: BTreeMap<(String, Handler), std::process::Child>,
+    /// The binary that runs network checks: this process's own executable.
+    self_exe: PathBuf,
 }
 
 /// The pod cgroup under every hierarchy.
@@ -102,6 +106,9 @@ impl ContainerBackend {
             volumes: BTreeMap::new(),
             running: BTreeMap::new(),
             handlers: BTreeMap::new(),
+            net_checks: BTreeMap::new(),
+            // The supervisor runs from a sealed memfd; /proc/self/exe re-opens that copy.
+            self_exe: PathBuf::from("/proc/self/exe"),
         })
     }
 
@@ -175,7 +182,8 @@ impl ContainerBackend {
                 }
                 VolumeSource::HostPath { path, type_ } => {
                     let path = PathBuf::from(path);
-                    volumes::check_host_path(&path, host_path_type(*type_)).map_err(|e| what(&e))?;
+                    volumes::check_host_path(&path, host_path_type(*type_))
+                        .map_err(|e| what(&e))?;
                     MountSource::Bind(path)
                 }
                 VolumeSource::ConfigMap { files, .. }
@@ -243,7 +251,8 @@ impl ContainerBackend {
             user: defaults.user.clone(),
         };
         let facts = RuntimeFacts::default();
-        let hostname = (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
+        let hostname =
+            (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
         let process = resolve_process(c, &facts, hostname, &image_defaults)
             .map_err(|e| config_error(e.to_string()))?;
         let env = process
@@ -268,7 +277,10 @@ impl ContainerBackend {
                     if !p.exists() {
                         // kubelet: subPath directories are created on demand.
                         std::fs::create_dir_all(&p).map_err(|e| {
-                            config_error(format!("subPath {sub:?} of volume {:?}: {e}", m.volume_name))
+                            config_error(format!(
+                                "subPath {sub:?} of volume {:?}: {e}",
+                                m.volume_name
+                            ))
                         })?;
                     }
                     MountSource::Bind(p)
@@ -294,7 +306,11 @@ impl ContainerBackend {
         }
         let security = security_config(
             &c.security_context,
-            self.plan.sandbox.security_context.supplemental_groups.clone(),
+            self.plan
+                .sandbox
+                .security_context
+                .supplemental_groups
+                .clone(),
             self.plan.sandbox.security_context.fs_group,
             &self.plan.sandbox.sysctls,
             &process.user,
@@ -334,6 +350,37 @@ impl ContainerBackend {
             stop_signal,
             annotations,
         })
+    }
+
+    /// Starts `minipod __netcheck ARGS` in the pod's network namespace (or the host's, for
+    /// hostNetwork pods); its exit status is the verdict, its stdout the output.
+    fn net_check(&mut self, name: &str, hook: Handler, args: Vec<String>) -> HookLaunch {
+        let mut cmd = std::process::Command::new(&self.self_exe);
+        cmd.arg("__netcheck");
+        if let Some(sandbox) = self
+            .sandbox
+            .as_ref()
+            .filter(|_| !self.plan.sandbox.host_network)
+        {
+            cmd.arg(format!("--netns={}", sandbox.ns_path("net").display()));
+        }
+        cmd.args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let process = StartedProcess {
+                    pid: child.id() as i32,
+                    backend_reaps: true,
+                    stdout: child.stdout.take().map(Into::into),
+                    stderr: child.stderr.take().map(Into::into),
+                };
+                self.net_checks.insert((name.to_owned(), hook), child);
+                HookLaunch::Process(process)
+            }
+            Err(e) => HookLaunch::Finished(Err(format!("start network check: {e}"))),
+        }
     }
 
     fn teardown_container(&mut self, name: &str) -> ExitDetails {
@@ -395,7 +442,7 @@ fn security_config(
     sysctls: &[(String, String)],
     user: &minipod_manifest::ProcessUser,
 ) -> SecurityConfig {
-    let caps = sc.capabilities.clone().unwrap_or(Capabilities::default());
+    let caps = sc.capabilities.clone().unwrap_or_default();
     let seccomp = match sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()) {
         Some("RuntimeDefault") => Seccomp::RuntimeDefault,
         Some("Localhost") => Seccomp::Localhost(PathBuf::from(
@@ -541,7 +588,7 @@ impl PodBackend for ContainerBackend {
         })
     }
 
-    fn run_handler(&mut self, name: &str, hook: Hook, action: &HandlerAction) -> HookLaunch {
+    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch {
         let Some(rc) = self.running.get(name) else {
             return HookLaunch::Finished(Err(format!("container {name:?} is not running")));
         };
@@ -576,13 +623,54 @@ impl PodBackend for ContainerBackend {
                     Err(e) => HookLaunch::Finished(Err(e)),
                 }
             }
-            other => HookLaunch::Finished(Err(format!(
-                "{other:?} handlers are not supported yet by minipod"
-            ))),
+            HandlerAction::HttpGet(req) => {
+                if req.scheme != "http" {
+                    // kubelet: an HTTPS hook falls back to HTTP (LifecycleHTTPFallback).
+                    if matches!(hook, Handler::Probe(_)) {
+                        return HookLaunch::Finished(Err(format!(
+                            "{} probes are not supported by minipod yet",
+                            req.scheme
+                        )));
+                    }
+                }
+                let mut args = vec![
+                    "http".to_owned(),
+                    req.host.clone(),
+                    req.port.to_string(),
+                    req.path.clone(),
+                ];
+                for (k, v) in &req.headers {
+                    args.push(format!("--header={k}: {v}"));
+                }
+                if matches!(hook, Handler::PostStart | Handler::PreStop) {
+                    args.push("--any-response".into());
+                }
+                self.net_check(name, hook, args)
+            }
+            HandlerAction::TcpSocket { host, port } => self.net_check(
+                name,
+                hook,
+                vec!["tcp".into(), host.clone(), port.to_string()],
+            ),
+            other => {
+                HookLaunch::Finished(Err(format!("{other:?} is not supported by minipod yet")))
+            }
         }
     }
 
-    fn handler_exited(&mut self, name: &str, hook: Hook) {
+    fn kill_handler(&mut self, name: &str, hook: Handler) {
+        let key = (name.to_owned(), hook);
+        if let Some(exec) = self.handlers.get(&key) {
+            let _ = exec.kill(Signal::SIGKILL);
+        } else if let Some(child) = self.net_checks.get_mut(&key) {
+            let _ = child.kill();
+        }
+    }
+
+    fn handler_exited(&mut self, name: &str, hook: Handler) {
+        if let Some(mut child) = self.net_checks.remove(&(name.to_owned(), hook)) {
+            let _ = child.wait();
+        }
         if let Some(mut exec) = self.handlers.remove(&(name.to_owned(), hook)) {
             if let Err(e) = exec.wait() {
                 log::warn!("wait for {hook:?} of {name:?}: {e}");
@@ -604,7 +692,7 @@ impl PodBackend for ContainerBackend {
 
     fn container_exited(&mut self, name: &str) -> ExitDetails {
         // Hooks still running in this container die with it; reap them.
-        let hooks: Vec<(String, Hook)> = self
+        let hooks: Vec<(String, Handler)> = self
             .handlers
             .keys()
             .filter(|(n, _)| n == name)
@@ -653,7 +741,7 @@ fn host_ip() -> Option<String> {
     let addrs = nix::ifaddrs::getifaddrs().ok()?;
     for a in addrs {
         if let Some(sin) = a.address.as_ref().and_then(|s| s.as_sockaddr_in()) {
-            let ip = std::net::Ipv4Addr::from(sin.ip());
+            let ip = sin.ip();
             if !ip.is_loopback() {
                 return Some(ip.to_string());
             }

@@ -144,7 +144,12 @@ pub fn running_supervisor(pod_dir: &Path) -> Option<i32> {
 /// Starts `exe --root ROOT __supervise UID` detached: stdin from /dev/null, output to the
 /// pod's supervisor.log. The supervisor makes itself a session leader, so a Ctrl-C meant
 /// for the terminal reaches it only through `minipod run`'s own handling.
-pub fn spawn_supervisor(exe: &Path, root: &Path, uid: &str, pod_dir: &Path) -> Result<u32, LaunchError> {
+pub fn spawn_supervisor(
+    exe: &Path,
+    root: &Path,
+    uid: &str,
+    pod_dir: &Path,
+) -> Result<u32, LaunchError> {
     let log_path = pod_dir.join(LOG_FILE);
     let log = OpenOptions::new()
         .create(true)

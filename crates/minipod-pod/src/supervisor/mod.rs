@@ -31,8 +31,9 @@ use nix::sys::signal::Signal;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
 use crate::handlers::{self, HandlerAction};
-use crate::observed::{HookState, ObservedPod, ProbeResults, Termination};
+use crate::observed::{HookState, ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
 use crate::plan::{compute_pod_actions, Action, WaitReason};
+use crate::probe::{ProbePoll, ProbeWorker};
 use crate::spec::{self, ContainerKind, PodPhase};
 use crate::status::build_pod_status;
 use crate::store::{PodStore, StatusMeta, StoreError};
@@ -71,16 +72,20 @@ pub struct StartError {
 
 /// Which lifecycle hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Hook {
+pub enum Handler {
     PostStart,
     PreStop,
+    Probe(ProbeKind),
 }
 
-impl Hook {
+impl Handler {
     fn as_str(self) -> &'static str {
         match self {
-            Hook::PostStart => "PostStartHook",
-            Hook::PreStop => "PreStopHook",
+            Handler::PostStart => "PostStartHook",
+            Handler::PreStop => "PreStopHook",
+            Handler::Probe(ProbeKind::Startup) => "startup probe",
+            Handler::Probe(ProbeKind::Liveness) => "liveness probe",
+            Handler::Probe(ProbeKind::Readiness) => "readiness probe",
         }
     }
 }
@@ -114,10 +119,12 @@ pub trait PodBackend {
     ) -> Result<StartedContainer, StartError>;
     /// Runs a resolved exec or httpGet handler for the running instance of `name` (`sleep`
     /// is the supervisor's own timer and never reaches the backend).
-    fn run_handler(&mut self, name: &str, hook: Hook, action: &HandlerAction) -> HookLaunch;
+    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch;
+    /// Stops a handler process that ran out of time.
+    fn kill_handler(&mut self, name: &str, hook: Handler);
     /// A handler process reported by [`HookLaunch::Process`] exited: reap it if the backend
     /// owns it.
-    fn handler_exited(&mut self, name: &str, hook: Hook);
+    fn handler_exited(&mut self, name: &str, hook: Handler);
     /// Sends `signal` to the container's init process.
     fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
     /// The instance of `name` exited: collect what is known and release its resources
@@ -131,7 +138,7 @@ pub trait PodBackend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Watched {
     Container(String),
-    Hook(String, Hook),
+    Handler(String, Handler),
 }
 
 /// A hook in flight, with the start of its output for the failure message.
@@ -182,7 +189,7 @@ pub struct Supervisor<B: PodBackend> {
     /// have not reported their end yet; forgotten at zero.
     tokens: BTreeMap<Token, (Watched, usize)>,
     next_token: Token,
-    hooks: BTreeMap<(String, Hook), HookRun>,
+    hooks: BTreeMap<(String, Handler), HookRun>,
     logs: BTreeMap<String, CriLogWriter>,
     last_status: Option<PodStatus>,
     status_meta: StatusMeta,
@@ -190,6 +197,12 @@ pub struct Supervisor<B: PodBackend> {
     backoff_reported: BTreeMap<String, Timestamp>,
     /// Each container's image STOPSIGNAL, used when the spec names none.
     stop_signals: BTreeMap<String, String>,
+    /// One worker per container and probe kind (the kubelet's prober workers).
+    probe_workers: Vec<ProbeWorker>,
+    /// Probe runs in flight, with the deadline of their `timeoutSeconds`.
+    probe_runs: BTreeMap<(String, ProbeKind), Instant>,
+    /// When the next probe is due, as of the last pass.
+    probe_wake: Option<Timestamp>,
 }
 
 const MAX_HOOK_OUTPUT: usize = 4096;
@@ -217,6 +230,20 @@ impl<B: PodBackend> Supervisor<B> {
         let last_status = pod.status.take();
         let reactor = Reactor::new(&[Signal::SIGTERM, Signal::SIGINT])?;
         let observed = ObservedPod::new(&pod, backoff);
+        let probe_workers = pod
+            .spec
+            .iter()
+            .flat_map(|s| spec::init_containers(s).iter().chain(s.containers.iter()))
+            .flat_map(|c| {
+                [
+                    (ProbeKind::Startup, c.startup_probe.as_ref()),
+                    (ProbeKind::Liveness, c.liveness_probe.as_ref()),
+                    (ProbeKind::Readiness, c.readiness_probe.as_ref()),
+                ]
+                .into_iter()
+                .filter_map(|(kind, p)| p.map(|p| ProbeWorker::new(&c.name, kind, p)))
+            })
+            .collect();
         Ok(Supervisor {
             store,
             uid: uid.to_owned(),
@@ -233,6 +260,9 @@ impl<B: PodBackend> Supervisor<B> {
             status_meta: StatusMeta::default(),
             backoff_reported: BTreeMap::new(),
             stop_signals: BTreeMap::new(),
+            probe_workers,
+            probe_runs: BTreeMap::new(),
+            probe_wake: None,
         })
     }
 
@@ -255,6 +285,9 @@ impl<B: PodBackend> Supervisor<B> {
             // does (generateAPIPodStatus, then SyncPod): a watcher sees `PodInitializing`
             // between the last init container's exit and the app containers' start.
             self.publish(now)?;
+            // Probes run beside the plan, like the kubelet's prober workers; their verdicts are
+            // inputs of the plan and the status.
+            self.tick_probes(now);
             // Step 1: plan.
             let plan = compute_pod_actions(&self.pod, &self.observed, &self.probes, now);
             log::debug!("pod {}: plan {:?}", self.uid, plan.actions);
@@ -280,7 +313,10 @@ impl<B: PodBackend> Supervisor<B> {
             // little so that a persistent failure does not spin.
             let deadline = if failed {
                 let retry = Instant::now() + FAILED_PASS_RETRY;
-                Some(self.next_deadline(plan.wake_at()).map_or(retry, |d| d.min(retry)))
+                Some(
+                    self.next_deadline(plan.wake_at())
+                        .map_or(retry, |d| d.min(retry)),
+                )
             } else if plan.is_idle() {
                 self.next_deadline(plan.wake_at())
             } else {
@@ -288,6 +324,7 @@ impl<B: PodBackend> Supervisor<B> {
             };
             let events = self.reactor.wait(deadline)?;
             self.expire_sleep_hooks();
+            self.expire_probe_runs();
             for ev in events {
                 self.observe(ev)?;
             }
@@ -330,11 +367,15 @@ impl<B: PodBackend> Supervisor<B> {
                 kind,
                 index,
                 attempt,
-            } => return self.start_container(name, *kind, *index, *attempt, now).map(|()| None),
+            } => {
+                return self
+                    .start_container(name, *kind, *index, *attempt, now)
+                    .map(|()| None)
+            }
             // Recorded first: a hook that finishes at once must find its state Running.
             Action::RunPostStart { name } => {
                 self.observed.record_action(action, now);
-                self.launch_hook(name, Hook::PostStart, now);
+                self.launch_hook(name, Handler::PostStart, now);
                 return Ok(None);
             }
             Action::KillContainer {
@@ -342,7 +383,7 @@ impl<B: PodBackend> Supervisor<B> {
             } => {
                 self.observed.record_action(action, now);
                 if *run_pre_stop {
-                    self.launch_hook(name, Hook::PreStop, now);
+                    self.launch_hook(name, Handler::PreStop, now);
                 }
                 return Ok(None);
             }
@@ -421,21 +462,25 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
-    fn launch_hook(&mut self, name: &str, hook: Hook, now: Timestamp) {
+    fn launch_hook(&mut self, name: &str, hook: Handler, now: Timestamp) {
         let Some(container) = self.container_spec(name) else {
             return;
         };
         let handler = container.lifecycle.as_ref().and_then(|l| match hook {
-            Hook::PostStart => l.post_start.as_ref(),
-            Hook::PreStop => l.pre_stop.as_ref(),
+            Handler::PostStart => l.post_start.as_ref(),
+            Handler::PreStop => l.pre_stop.as_ref(),
+            Handler::Probe(_) => None,
         });
         let Some(handler) = handler else {
             // The plan only asks for hooks the spec has; nothing to run is a success.
             self.record_hook(name, hook, HookState::Succeeded);
             return;
         };
-        let action = match handlers::lifecycle_action(handler, &container, self.observed.pod_ip.as_deref())
-        {
+        let action = match handlers::lifecycle_action(
+            handler,
+            &container,
+            self.observed.pod_ip.as_deref(),
+        ) {
             Ok(a) => a,
             Err(e) => {
                 log::warn!("{} of container {name:?}: {e}", hook.as_str());
@@ -459,7 +504,7 @@ impl<B: PodBackend> Supervisor<B> {
         }
         match self.backend.run_handler(name, hook, &action) {
             HookLaunch::Process(p) => {
-                let token = self.token(Watched::Hook(name.to_owned(), hook));
+                let token = self.token(Watched::Handler(name.to_owned(), hook));
                 self.watch_process(token, p);
                 self.hooks.insert(
                     key,
@@ -501,23 +546,31 @@ impl<B: PodBackend> Supervisor<B> {
             .unwrap_or(ContainerKind::Regular)
     }
 
-    fn hook_failed_event(&self, name: &str, hook: Hook, now: Timestamp) {
+    fn hook_failed_event(&self, name: &str, hook: Handler, now: Timestamp) {
         let kind = self.kind_of(name);
         let ev = match hook {
-            Hook::PostStart => events::failed_post_start_hook(kind, name),
-            Hook::PreStop => events::failed_pre_stop_hook(kind, name),
+            Handler::PostStart => events::failed_post_start_hook(kind, name),
+            Handler::PreStop => events::failed_pre_stop_hook(kind, name),
+            Handler::Probe(_) => return,
         };
         self.report(ev, now);
     }
 
-    fn record_hook(&mut self, name: &str, hook: Hook, state: HookState) {
+    fn record_hook(&mut self, name: &str, hook: Handler, state: HookState) {
         match hook {
-            Hook::PostStart => self.observed.record_post_start(name, state),
-            Hook::PreStop => self.observed.record_pre_stop(name, state),
+            Handler::PostStart => self.observed.record_post_start(name, state),
+            Handler::PreStop => self.observed.record_pre_stop(name, state),
+            Handler::Probe(_) => false,
         };
     }
 
-    fn hook_finished(&mut self, name: &str, hook: Hook, result: Result<(), String>, now: Timestamp) {
+    fn hook_finished(
+        &mut self,
+        name: &str,
+        hook: Handler,
+        result: Result<(), String>,
+        now: Timestamp,
+    ) {
         let run = self.hooks.remove(&(name.to_owned(), hook));
         match result {
             Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
@@ -529,7 +582,13 @@ impl<B: PodBackend> Supervisor<B> {
                     let pod = spec::format_pod(&self.pod);
                     log::warn!(
                         "{}",
-                        handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
+                        handlers::hook_failure_message(
+                            &run.action,
+                            name,
+                            &pod,
+                            &error,
+                            output.trim()
+                        )
                     );
                 }
                 self.hook_failed_event(name, hook, now);
@@ -538,9 +597,157 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
+    /// Runs the probes that are due; remembers when the next one is.
+    fn tick_probes(&mut self, now: Timestamp) {
+        let terminating = self.observed.termination.is_some();
+        let mut wake: Option<Timestamp> = None;
+        let mut due = Vec::new();
+        let empty = k8s_openapi::api::core::v1::PodSpec::default();
+        let spec = self.pod.spec.as_ref().unwrap_or(&empty);
+        for (i, w) in self.probe_workers.iter_mut().enumerate() {
+            let Some(o) = self.observed.container(&w.name) else {
+                continue;
+            };
+            let Some(c) = spec::init_containers(spec)
+                .iter()
+                .chain(spec.containers.iter())
+                .find(|c| c.name == w.name)
+            else {
+                continue;
+            };
+            let started = crate::status::container_started(c, o, &self.probes);
+            match w.poll(o, started, terminating, now) {
+                ProbePoll::Run => {
+                    if !self.probe_runs.contains_key(&(w.name.clone(), w.kind)) {
+                        due.push(i);
+                    }
+                }
+                ProbePoll::WaitUntil(t) => wake = Some(wake.map_or(t, |w| w.min(t))),
+                ProbePoll::Idle => {}
+                ProbePoll::Stop { verdict } => {
+                    if let Some(v) = verdict {
+                        w.store(&mut self.probes, v);
+                    }
+                }
+            }
+        }
+        self.probe_wake = wake;
+        for i in due {
+            self.launch_probe(i, now);
+        }
+    }
+
+    fn launch_probe(&mut self, worker: usize, now: Timestamp) {
+        let (name, kind, timeout) = {
+            let w = &self.probe_workers[worker];
+            (w.name.clone(), w.kind, w.timing.timeout)
+        };
+        let Some(c) = self.container_spec(&name) else {
+            return;
+        };
+        let probe = match kind {
+            ProbeKind::Startup => c.startup_probe.as_ref(),
+            ProbeKind::Liveness => c.liveness_probe.as_ref(),
+            ProbeKind::Readiness => c.readiness_probe.as_ref(),
+        };
+        let Some(probe) = probe else { return };
+        // Checks run inside the pod's network namespace, where the pod is reachable on
+        // loopback when it has no address of its own.
+        let ip = self
+            .observed
+            .pod_ip
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let action = match handlers::probe_action(probe, &c, Some(&ip)) {
+            Ok(a) => a,
+            Err(e) => {
+                self.probe_result(&name, kind, ProbeResult::Failure, &e.to_string(), now);
+                return;
+            }
+        };
+        let handler = Handler::Probe(kind);
+        match self.backend.run_handler(&name, handler, &action) {
+            HookLaunch::Process(p) => {
+                let token = self.token(Watched::Handler(name.clone(), handler));
+                self.watch_process(token, p);
+                self.hooks.insert(
+                    (name.clone(), handler),
+                    HookRun {
+                        action,
+                        output: Vec::new(),
+                        sleep_until: None,
+                    },
+                );
+                self.probe_runs
+                    .insert((name, kind), Instant::now() + timeout);
+            }
+            HookLaunch::Finished(Ok(())) => {
+                self.probe_result(&name, kind, ProbeResult::Success, "", now)
+            }
+            HookLaunch::Finished(Err(e)) => {
+                self.probe_result(&name, kind, ProbeResult::Failure, &e, now)
+            }
+        }
+    }
+
+    /// Probe runs past their `timeoutSeconds` fail (prober: "command timed out").
+    fn expire_probe_runs(&mut self) {
+        let now = Instant::now();
+        let late: Vec<(String, ProbeKind)> = self
+            .probe_runs
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (name, kind) in late {
+            self.probe_runs.remove(&(name.clone(), kind));
+            self.backend.kill_handler(&name, Handler::Probe(kind));
+            let timeout = self
+                .probe_workers
+                .iter()
+                .find(|w| w.name == name && w.kind == kind)
+                .map(|w| w.timing.timeout.as_secs())
+                .unwrap_or(1);
+            let message = format!("command timed out after {timeout}s");
+            self.probe_result(
+                &name,
+                kind,
+                ProbeResult::Failure,
+                &message,
+                Timestamp::now(),
+            );
+        }
+    }
+
+    /// One probe run's outcome: the worker applies the thresholds; a failure is reported as
+    /// the kubelet's `Unhealthy` event.
+    fn probe_result(
+        &mut self,
+        name: &str,
+        kind: ProbeKind,
+        outcome: ProbeResult,
+        output: &str,
+        now: Timestamp,
+    ) {
+        let Some(w) = self
+            .probe_workers
+            .iter_mut()
+            .find(|w| w.name == name && w.kind == kind)
+        else {
+            return;
+        };
+        if let Some(verdict) = w.record(outcome, now) {
+            w.store(&mut self.probes, verdict);
+        }
+        if outcome == ProbeResult::Failure {
+            let container_kind = self.kind_of(name);
+            self.report(events::unhealthy(container_kind, name, kind, output), now);
+        }
+    }
+
     fn expire_sleep_hooks(&mut self) {
         let now = Instant::now();
-        let due: Vec<(String, Hook)> = self
+        let due: Vec<(String, Handler)> = self
             .hooks
             .iter()
             .filter(|(_, h)| h.sleep_until.is_some_and(|t| t <= now))
@@ -600,7 +807,7 @@ impl<B: PodBackend> Supervisor<B> {
                         }
                     }
                 }
-                Some(Watched::Hook(name, hook)) => {
+                Some(Watched::Handler(name, hook)) => {
                     if let Some(run) = self.hooks.get_mut(&(name, hook)) {
                         let room = MAX_HOOK_OUTPUT.saturating_sub(run.output.len());
                         run.output.extend(bytes.iter().take(room));
@@ -619,7 +826,23 @@ impl<B: PodBackend> Supervisor<B> {
             LoopEvent::Exited { token, status } => {
                 match self.watched(token) {
                     Some(Watched::Container(name)) => self.container_exited(&name, status, now),
-                    Some(Watched::Hook(name, hook)) => {
+                    Some(Watched::Handler(name, Handler::Probe(kind))) => {
+                        self.backend.handler_exited(&name, Handler::Probe(kind));
+                        let output = self
+                            .hooks
+                            .remove(&(name.clone(), Handler::Probe(kind)))
+                            .map(|h| String::from_utf8_lossy(&h.output).trim().to_owned())
+                            .unwrap_or_default();
+                        // A run already judged by its timeout is not judged again.
+                        if self.probe_runs.remove(&(name.clone(), kind)).is_some() {
+                            let outcome = match status {
+                                ExitStatus::Exited(0) => ProbeResult::Success,
+                                _ => ProbeResult::Failure,
+                            };
+                            self.probe_result(&name, kind, outcome, &output, now);
+                        }
+                    }
+                    Some(Watched::Handler(name, hook)) => {
                         self.backend.handler_exited(&name, hook);
                         let result = match status {
                             ExitStatus::Exited(0) => Ok(()),
@@ -650,7 +873,7 @@ impl<B: PodBackend> Supervisor<B> {
         termination.message = details.message;
         self.observed.record_exit(name, termination);
         // A hook still running in a dead container's namespaces is dead too, or about to be.
-        for hook in [Hook::PostStart, Hook::PreStop] {
+        for hook in [Handler::PostStart, Handler::PreStop] {
             if self.hooks.contains_key(&(name.to_owned(), hook)) {
                 self.hook_finished(name, hook, Err("container exited".into()), now);
             }
@@ -686,11 +909,17 @@ impl<B: PodBackend> Supervisor<B> {
             let now = Timestamp::now();
             Instant::now() + since(at, now) + Duration::from_millis(1)
         });
-        let from_hooks = self.hooks.values().filter_map(|h| h.sleep_until).min();
-        match (from_plan, from_hooks) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let from_probes = self.probe_wake.map(|at| {
+            let now = Timestamp::now();
+            Instant::now() + since(at, now) + Duration::from_millis(1)
+        });
+        let times = [
+            from_plan,
+            self.hooks.values().filter_map(|h| h.sleep_until).min(),
+            from_probes,
+            self.probe_runs.values().min().copied(),
+        ];
+        times.into_iter().flatten().min()
     }
 
     /// Step 3: write the status when it changed.
@@ -703,7 +932,8 @@ impl<B: PodBackend> Supervisor<B> {
             now,
         );
         if self.last_status.as_ref() != Some(&status) {
-            self.store.write_status(&self.uid, &status, &self.status_meta)?;
+            self.store
+                .write_status(&self.uid, &status, &self.status_meta)?;
             self.last_status = Some(status);
         }
         Ok(())

@@ -48,10 +48,20 @@ impl ExitStatus {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
-    Exited { token: Token, status: ExitStatus },
-    Output { token: Token, stream: Stream, bytes: Vec<u8> },
+    Exited {
+        token: Token,
+        status: ExitStatus,
+    },
+    Output {
+        token: Token,
+        stream: Stream,
+        bytes: Vec<u8>,
+    },
     /// The writer side of the pipe is gone (the process and all its children closed it).
-    OutputClosed { token: Token, stream: Stream },
+    OutputClosed {
+        token: Token,
+        stream: Stream,
+    },
     Signal(Signal),
 }
 
@@ -168,9 +178,8 @@ impl Reactor {
                 }
             };
             let ready = {
-                let mut fds = Vec::with_capacity(
-                    self.signals.len() + self.pids.len() + self.pipes.len(),
-                );
+                let mut fds =
+                    Vec::with_capacity(self.signals.len() + self.pids.len() + self.pipes.len());
                 for (_, read) in &self.signals {
                     fds.push(PollFd::new(read.as_fd(), PollFlags::POLLIN));
                 }
@@ -308,6 +317,8 @@ mod tests {
     use std::os::fd::OwnedFd;
     use std::process::{Command, Stdio};
 
+    // The reactor reaps these children by pidfd, not through std's Child.
+    #[allow(clippy::zombie_processes)]
     fn spawn(script: &str) -> (i32, OwnedFd, OwnedFd) {
         let mut child = Command::new("/bin/sh")
             .args(["-c", script])
@@ -327,9 +338,20 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out");
             for ev in r.wait(Some(deadline)).unwrap() {
                 match ev {
-                    Event::Exited { token: t, status: s } if t == token => status = Some(s),
-                    Event::Output { stream: Stream::Stdout, bytes, .. } => out.extend(bytes),
-                    Event::Output { stream: Stream::Stderr, bytes, .. } => err.extend(bytes),
+                    Event::Exited {
+                        token: t,
+                        status: s,
+                    } if t == token => status = Some(s),
+                    Event::Output {
+                        stream: Stream::Stdout,
+                        bytes,
+                        ..
+                    } => out.extend(bytes),
+                    Event::Output {
+                        stream: Stream::Stderr,
+                        bytes,
+                        ..
+                    } => err.extend(bytes),
                     _ => {}
                 }
             }

@@ -33,6 +33,8 @@ impl HostProcesses {
             .clone()
     }
 
+    // The supervisor's reactor reaps these children by pidfd, not through std's Child.
+    #[allow(clippy::zombie_processes)]
     fn spawn(&self, argv: &[String]) -> std::io::Result<StartedProcess> {
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..])
@@ -81,7 +83,7 @@ impl PodBackend for HostProcesses {
         })
     }
 
-    fn run_handler(&mut self, _name: &str, _hook: Hook, action: &HandlerAction) -> HookLaunch {
+    fn run_handler(&mut self, _name: &str, _hook: Handler, action: &HandlerAction) -> HookLaunch {
         let HandlerAction::Exec { command } = action else {
             return HookLaunch::Finished(Err(format!("unsupported in tests: {action:?}")));
         };
@@ -91,7 +93,9 @@ impl PodBackend for HostProcesses {
         }
     }
 
-    fn handler_exited(&mut self, _name: &str, _hook: Hook) {}
+    fn handler_exited(&mut self, _name: &str, _hook: Handler) {}
+
+    fn kill_handler(&mut self, _name: &str, _hook: Handler) {}
 
     fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
         let pid = self.pids[name];
@@ -220,7 +224,10 @@ fn init_containers_run_in_order_before_the_app_and_the_pod_succeeds() {
     assert_eq!(status.phase.as_deref(), Some("Succeeded"));
     let app = &status.container_statuses.unwrap()[0];
     let term = app.state.as_ref().unwrap().terminated.as_ref().unwrap();
-    assert_eq!((term.exit_code, term.reason.as_deref()), (0, Some("Completed")));
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (0, Some("Completed"))
+    );
     // The CRI log of attempt 0 has both streams.
     let log = std::fs::read_to_string(f.store.pod_dir(&f.uid).join("logs/app/0.log")).unwrap();
     assert!(log.contains(" stdout F hello\n"), "{log}");
@@ -240,7 +247,10 @@ fn a_failed_init_container_under_never_fails_the_pod_and_apps_never_start() {
     }));
     let (outcome, pod) = run(&f, b);
     assert_eq!(outcome, Outcome::Finished(PodPhase::Failed));
-    assert_eq!(lines(&f.shared.join("log")), ["init Starting", "init Exiting"]);
+    assert_eq!(
+        lines(&f.shared.join("log")),
+        ["init Starting", "init Exiting"]
+    );
     let status = pod.status.unwrap();
     let init = &status.init_container_statuses.unwrap()[0];
     let term = init.state.as_ref().unwrap().terminated.as_ref().unwrap();
@@ -262,11 +272,24 @@ fn a_failed_init_container_under_on_failure_is_restarted_then_the_app_runs() {
     assert_eq!(outcome, Outcome::Finished(PodPhase::Succeeded));
     assert_eq!(
         lines(&f.shared.join("log")),
-        ["init Starting", "init Exiting", "init Starting", "init Exiting", "app Starting", "app Exiting"]
+        [
+            "init Starting",
+            "init Exiting",
+            "init Starting",
+            "init Exiting",
+            "app Starting",
+            "app Exiting"
+        ]
     );
     let init = &pod.status.unwrap().init_container_statuses.unwrap()[0];
     assert_eq!(init.restart_count, 1);
-    let last = init.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
+    let last = init
+        .last_state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .as_ref()
+        .unwrap();
     assert_eq!(last.exit_code, 1);
 }
 
@@ -304,8 +327,14 @@ fn a_failing_post_start_hook_kills_the_container_and_records_the_event() {
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(outcome, Outcome::Finished(PodPhase::Failed));
     let ev = reasons(&f);
-    assert!(ev.contains(&"FailedPostStartHook spec.containers{app}".to_string()), "{ev:?}");
-    assert!(ev.contains(&"Killing spec.containers{app}".to_string()), "{ev:?}");
+    assert!(
+        ev.contains(&"FailedPostStartHook spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
+    assert!(
+        ev.contains(&"Killing spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
     // The kubelet's message, without the hook's output (it may carry secrets).
     let events = f.store.events(&f.uid).unwrap();
     let failed = events
