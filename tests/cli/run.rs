@@ -617,3 +617,135 @@ spec:
     assert!(describe.contains("Liveness probe failed"), "{describe}");
     assert!(describe.contains("Killing"), "{describe}");
 }
+
+/// `get pods -w` beside `run -d`: the rows kubectl prints for the same pod, in order.
+#[test]
+fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
+    let root = PodRoot::new();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
+    let out = root.minipod(&["apply", "-f", demo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A named watch ends when the pod is gone; delete it once it completed.
+    let watch = Command::new(minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["get", "pods", "init-demo", "-w"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    root.wait_for_phase("init-demo", "Succeeded");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(root
+        .minipod(&["delete", "pod", "init-demo"])
+        .status
+        .success());
+    let out = watch.wait_with_output().unwrap();
+    let s = statuses(&out);
+    // The first row is whatever state the watch started in; from there on, kubectl's order.
+    let order = ["Init:0/1", "PodInitializing", "Running", "Completed"];
+    let start = s
+        .iter()
+        .position(|x| order.contains(&x.as_str()))
+        .unwrap_or(0);
+    let mut seen: Vec<&str> = Vec::new();
+    for x in &s[start..] {
+        if seen.last() != Some(&x.as_str()) {
+            seen.push(x);
+        }
+    }
+    let tail: Vec<&str> = order
+        .iter()
+        .skip_while(|o| **o != seen[0])
+        .copied()
+        .collect();
+    assert_eq!(seen, tail, "rows: {s:?}");
+}
+
+#[test]
+fn a_container_over_its_memory_limit_is_oom_killed() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: oom}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: busybox:1.35
+    command: [sh, -c, "x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]
+    resources:
+      limits: {memory: 32Mi}
+"#,
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(statuses(&out).last().map(String::as_str), Some("OOMKilled"));
+    let pod = root.pod_json("oom");
+    let t = &pod["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(
+        (t["reason"].as_str(), t["exitCode"].as_i64()),
+        (Some("OOMKilled"), Some(137))
+    );
+}
+
+#[test]
+fn sidecars_stop_after_the_app_containers_in_reverse_order() {
+    let root = PodRoot::new();
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let sidecar = |name: &str| {
+        format!(
+            r#"
+  - name: {name}
+    image: busybox:1.35
+    restartPolicy: Always
+    command: [sh, -c, "trap 'echo {name} Exiting >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]"#
+        )
+    };
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: sidecars}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 10
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:{one}{two}
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "sleep 1; echo app Exiting >> /shared/log"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display(),
+            one = sidecar("sidecar-1"),
+            two = sidecar("sidecar-2"),
+        ),
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(
+        timeline(&shared.join("log")),
+        ["app Exiting", "sidecar-2 Exiting", "sidecar-1 Exiting"]
+    );
+    assert_eq!(root.pod_json("sidecars")["status"]["phase"], "Succeeded");
+}

@@ -1048,31 +1048,10 @@ fn qos_class(pod: &Pod) -> String {
 
 /// A resource quantity's value (`100m`, `1.5`, `128Mi`, `1G`, `1e3`), for comparisons only.
 fn parse_quantity(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(number * factor)
+    // One parser for the workspace: the manifest crate's, which the API server's rules shaped.
+    minipod_manifest::Quantity::parse(s)
+        .ok()
+        .map(|q| q.milli_value() as f64 / 1000.0)
 }
 
 #[cfg(test)]

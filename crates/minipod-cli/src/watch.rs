@@ -79,7 +79,9 @@ impl PodWatcher {
             let rv = resource_version(&record.pod);
             match self.seen.remove(&uid) {
                 Some((old_rv, _)) if old_rv == rv => {}
-                Some(_) => changed.push(WatchEvent::Modified(record.pod.clone())),
+                Some((old_rv, _)) => {
+                    changed.extend(self.replay(&record, &old_rv)?);
+                }
                 None => changed.push(WatchEvent::Added(record.pod.clone())),
             }
             still_there.insert(uid, (rv, record.pod));
@@ -90,6 +92,35 @@ impl PodWatcher {
         changed.extend(gone.into_iter().map(WatchEvent::Deleted));
         self.seen = still_there;
         Ok(changed)
+    }
+
+    /// Every state the pod went through after `old_rv`, from its status history, so that a
+    /// state that lasted less than a poll interval (PodInitializing) is still delivered, as
+    /// an API server watch would. Falls back to the current state alone.
+    fn replay(&self, record: &PodRecord, old_rv: &str) -> Result<Vec<WatchEvent>, StoreError> {
+        let old: u64 = old_rv.parse().unwrap_or(0);
+        let mut events: Vec<WatchEvent> = self
+            .store
+            .status_history(record.uid())?
+            .into_iter()
+            .filter(|h| rv_number(h) > old)
+            .map(|h| {
+                let mut pod = record.pod.clone();
+                pod.status = h.status;
+                pod.metadata.resource_version = h.metadata.resource_version;
+                pod.metadata.deletion_timestamp = h.metadata.deletion_timestamp;
+                pod.metadata.deletion_grace_period_seconds =
+                    h.metadata.deletion_grace_period_seconds;
+                WatchEvent::Modified(pod)
+            })
+            .collect();
+        // The newest history entry is the current record; anything newer (a metadata-only
+        // change) still gets its event.
+        let last = events.last().map(|e| rv_number(e.pod())).unwrap_or(0);
+        if rv_number(&record.pod) > last {
+            events.push(WatchEvent::Modified(record.pod.clone()));
+        }
+        Ok(events)
     }
 
     /// How many pods the watch currently sees.
@@ -159,5 +190,31 @@ mod tests {
         store.remove("uid-a").unwrap();
         assert!(matches!(&w.poll().unwrap()[..], [WatchEvent::Deleted(_)]));
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn every_status_written_between_polls_is_delivered() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("a")).unwrap();
+        let mut w = PodWatcher::new(store.clone(), Box::new(|_| true));
+        w.list().unwrap();
+        for phase in ["Pending", "Running", "Succeeded"] {
+            let status = PodStatus {
+                phase: Some(phase.into()),
+                ..Default::default()
+            };
+            store
+                .write_status("uid-a", &status, &StatusMeta::default())
+                .unwrap();
+        }
+        let phases: Vec<String> = w
+            .poll()
+            .unwrap()
+            .iter()
+            .map(|e| e.pod().status.as_ref().unwrap().phase.clone().unwrap())
+            .collect();
+        assert_eq!(phases, ["Pending", "Running", "Succeeded"]);
+        assert!(w.poll().unwrap().is_empty());
     }
 }
