@@ -64,6 +64,20 @@ impl PodRoot {
         cmd.output().unwrap()
     }
 
+    /// `minipod apply -f FILE` with extra environment (inherited by the pod's supervisor).
+    fn apply_with_env(&self, file: &Path, env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(minipod_bin());
+        cmd.arg("--root")
+            .arg(self.path())
+            .args(["apply", "-f"])
+            .arg(file)
+            .env_remove("MINIPOD_ROOT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
     fn pod_json(&self, name: &str) -> Value {
         let out = self.minipod(&["get", "pod", name, "-o", "json"]);
         assert!(
@@ -748,4 +762,81 @@ spec:
         ["app Exiting", "sidecar-2 Exiting", "sidecar-1 Exiting"]
     );
     assert_eq!(root.pod_json("sidecars")["status"]["phase"], "Succeeded");
+}
+
+#[test]
+fn an_init_container_that_keeps_failing_shows_init_crash_loop_back_off() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  initContainers:
+  - {name: init, image: busybox:1.35, command: [sh, -c, "exit 1"]}
+  containers:
+  - {name: app, image: busybox:1.35, command: [sleep, "1000"]}
+"#,
+    );
+    let out = root.apply_with_env(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = root.wait_for("crash", "in back-off", |p| {
+        p["status"]["initContainerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    });
+    let init = &p["status"]["initContainerStatuses"][0];
+    let uid = p["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        init["state"]["waiting"]["message"],
+        format!("back-off 5s restarting failed container=init pod=crash_default({uid})")
+    );
+    assert!(init["restartCount"].as_i64().unwrap() >= 1, "{p}");
+    assert_eq!(p["status"]["phase"], "Pending");
+    let row = stdout(&root.minipod(&["get", "pod", "crash"]));
+    assert!(row.contains("Init:CrashLoopBackOff"), "{row}");
+    let describe = stdout(&root.minipod(&["describe", "pod", "crash"]));
+    assert!(describe.contains("BackOff"), "{describe}");
+}
+
+#[test]
+fn a_startup_probe_holds_started_and_ready_until_it_passes() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: startup}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "sleep 2; touch /tmp/started; exec sleep 1000"]
+    startupProbe:
+      exec: {command: [cat, /tmp/started]}
+      periodSeconds: 1
+      failureThreshold: 30
+"#,
+    );
+    assert!(root
+        .minipod(&["apply", "-f", file.to_str().unwrap()])
+        .status
+        .success());
+    let early = root.wait_for("startup", "running", |p| p["status"]["phase"] == "Running");
+    let c = &early["status"]["containerStatuses"][0];
+    assert_eq!(
+        (c["started"].as_bool(), c["ready"].as_bool()),
+        (Some(false), Some(false)),
+        "{early}"
+    );
+    let p = root.wait_for("startup", "started", |p| {
+        p["status"]["containerStatuses"][0]["started"] == true
+    });
+    assert_eq!(p["status"]["containerStatuses"][0]["ready"], true, "{p}");
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["restartCount"], 0,
+        "{p}"
+    );
 }
