@@ -387,8 +387,13 @@ impl ContainerBackend {
         let Some(mut rc) = self.running.remove(name) else {
             return ExitDetails::default();
         };
-        let status = rc.container.wait();
-        let oom_killed = status.as_ref().is_ok_and(|s| s.oom_killed);
+        // Reaps an exited process (and reads the OOM flag before delete removes the cgroup);
+        // a process still running (a teardown after an error) is killed by delete instead of
+        // being waited for.
+        let status = rc.container.try_wait();
+        let oom_killed = status
+            .as_ref()
+            .is_ok_and(|s| s.is_some_and(|s| s.oom_killed));
         if let Err(e) = rc.container.delete() {
             log::warn!("delete container {name:?}: {e}");
         }
