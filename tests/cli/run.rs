@@ -50,12 +50,12 @@ impl PodRoot {
         p
     }
 
-    /// `minipod run -f FILE` with extra environment, bounded in time.
-    fn run(&self, file: &Path, env: &[(&str, &str)]) -> Output {
+    /// `minipod ARGS...` with extra environment (inherited by the pods' supervisors).
+    fn minipod_env(&self, args: &[&str], file: &Path, env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(minipod_bin());
         cmd.arg("--root")
             .arg(self.path())
-            .args(["run", "--timeout", "60s", "-f"])
+            .args(args)
             .arg(file)
             .env_remove("MINIPOD_ROOT");
         for (k, v) in env {
@@ -64,18 +64,14 @@ impl PodRoot {
         cmd.output().unwrap()
     }
 
-    /// `minipod apply -f FILE` with extra environment (inherited by the pod's supervisor).
+    /// `minipod run -f FILE` with extra environment, bounded in time.
+    fn run(&self, file: &Path, env: &[(&str, &str)]) -> Output {
+        self.minipod_env(&["run", "--timeout", "60s", "-f"], file, env)
+    }
+
+    /// `minipod apply -f FILE` with extra environment.
     fn apply_with_env(&self, file: &Path, env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(minipod_bin());
-        cmd.arg("--root")
-            .arg(self.path())
-            .args(["apply", "-f"])
-            .arg(file)
-            .env_remove("MINIPOD_ROOT");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        self.minipod_env(&["apply", "-f"], file, env)
     }
 
     fn pod_json(&self, name: &str) -> Value {

@@ -89,12 +89,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let deadline = timeout.map(|t| Instant::now() + t);
     for record in &found {
-        while launch::running_supervisor(&record.dir).is_some() {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                anyhow::bail!("timed out waiting for pod {:?} to terminate", record.name());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        pods::wait_for_supervisor_exit(record, deadline)?;
         pods::remove_pod(global, &store, record)?;
     }
     Ok(code)

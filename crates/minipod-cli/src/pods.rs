@@ -117,6 +117,20 @@ pub fn request_termination(
     Ok(true)
 }
 
+/// Waits until the pod's supervisor has ended (its lock is free), at most until `deadline`.
+pub fn wait_for_supervisor_exit(
+    record: &PodRecord,
+    deadline: Option<std::time::Instant>,
+) -> anyhow::Result<()> {
+    while launch::running_supervisor(&record.dir).is_some() {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            anyhow::bail!("timed out waiting for pod {:?} to terminate", record.name());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// Removes what a pod left on the host when its supervisor is gone (it tears down itself
 /// when it ends normally; this covers a supervisor that was killed), then its record.
 pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> anyhow::Result<()> {

@@ -91,9 +91,7 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     // Every check passed: now replace what changed, then create.
     for old in &replaced {
         pods::request_termination(old, None)?;
-        while launch::running_supervisor(&old.dir).is_some() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        pods::wait_for_supervisor_exit(old, None)?;
         pods::remove_pod(global, &store, old)?;
     }
     let exe = std::env::current_exe().context("locate the minipod binary")?;
@@ -105,30 +103,13 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let record = store.create(&plan.pod)?;
-        let pending = PodStatus {
-            phase: Some("Pending".into()),
-            conditions: Some(vec![PodCondition {
-                type_: "PodScheduled".into(),
-                status: "True".into(),
-                last_transition_time: Some(k8s_time(jiff::Timestamp::now())),
-                ..Default::default()
-            }]),
-            qos_class: None,
-            ..Default::default()
-        };
-        store.write_status(record.uid(), &pending, &StatusMeta::default())?;
-        launch::save_source(&record.dir, &source)?;
-        for c in plan
-            .init_containers
-            .iter()
-            .map(|i| &i.container)
-            .chain(plan.containers.iter())
-        {
-            if let Ok(image) = images.image(&c.image) {
-                images.add_lease(record.uid(), &image.manifest_digest)?;
-            }
+        // A pod whose supervisor never started must not stay behind as a Pending record
+        // holding its images.
+        if let Err(e) = start_pod(&store, &images, &exe, &root, &record, plan, &source) {
+            let _ = images.remove_lease(record.uid());
+            let _ = store.remove(record.uid());
+            return Err(e);
         }
-        launch::spawn_supervisor(&exe, &root, record.uid(), &record.dir)?;
         uids.push(record.uid().to_owned());
         if args.detach {
             let verb = if replaced.iter().any(|r| r.name() == plan.name) {
@@ -143,6 +124,45 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     follow(global, &store, &uids, args.rm, timeout)
+}
+
+/// Everything after the record exists: first status, source, image leases, supervisor.
+fn start_pod(
+    store: &PodStore,
+    images: &ImageStore,
+    exe: &std::path::Path,
+    root: &std::path::Path,
+    record: &PodRecord,
+    plan: &minipod_manifest::PodPlan,
+    source: &launch::PodSource,
+) -> anyhow::Result<()> {
+    {
+        let pending = PodStatus {
+            phase: Some("Pending".into()),
+            conditions: Some(vec![PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                last_transition_time: Some(k8s_time(jiff::Timestamp::now())),
+                ..Default::default()
+            }]),
+            qos_class: None,
+            ..Default::default()
+        };
+        store.write_status(record.uid(), &pending, &StatusMeta::default())?;
+        launch::save_source(&record.dir, source)?;
+        for c in plan
+            .init_containers
+            .iter()
+            .map(|i| &i.container)
+            .chain(plan.containers.iter())
+        {
+            if let Ok(image) = images.image(&c.image) {
+                images.add_lease(record.uid(), &image.manifest_digest)?;
+            }
+        }
+        launch::spawn_supervisor(exe, root, record.uid(), &record.dir)?;
+    }
+    Ok(())
 }
 
 /// Foreground: rows on change, Ctrl-C handling, exit code from the pods' phases.

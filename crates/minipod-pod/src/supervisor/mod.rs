@@ -905,14 +905,11 @@ impl<B: PodBackend> Supervisor<B> {
 
     /// When the loop must wake up on its own: the plan's deadline or a sleeping hook.
     fn next_deadline(&self, wake_at: Option<Timestamp>) -> Option<Instant> {
-        let from_plan = wake_at.map(|at| {
-            let now = Timestamp::now();
-            Instant::now() + since(at, now) + Duration::from_millis(1)
-        });
-        let from_probes = self.probe_wake.map(|at| {
-            let now = Timestamp::now();
-            Instant::now() + since(at, now) + Duration::from_millis(1)
-        });
+        // Wall-clock plan times become monotonic deadlines (1 ms late, never early).
+        let instant_at =
+            |at: Timestamp| Instant::now() + since(at, Timestamp::now()) + Duration::from_millis(1);
+        let from_plan = wake_at.map(instant_at);
+        let from_probes = self.probe_wake.map(instant_at);
         let times = [
             from_plan,
             self.hooks.values().filter_map(|h| h.sleep_until).min(),
