@@ -2,8 +2,14 @@
 
 mod common;
 mod describe;
+mod exec;
 mod get;
 mod image;
+mod lifecycle;
 mod logs;
+mod port_forward;
+mod pull;
 mod run;
 mod validate;
+mod version;
+mod wait;

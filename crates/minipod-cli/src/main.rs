@@ -6,6 +6,7 @@
 
 mod delete;
 mod describe;
+mod exec;
 mod exit;
 mod get;
 mod global;
@@ -13,10 +14,13 @@ mod image;
 mod logs;
 mod netcheck;
 mod pods;
+mod port_forward;
 mod printers;
 mod run;
 mod supervise;
 mod validate;
+mod version;
+mod wait;
 mod watch;
 
 use std::process::ExitCode;
@@ -58,6 +62,19 @@ enum Command {
     Describe(describe::DescribeArgs),
     /// Print a container's logs.
     Logs(logs::LogsArgs),
+    /// Run a command in a running container.
+    Exec(exec::ExecArgs),
+    /// Forward local ports to ports inside a pod's network namespace.
+    PortForward(port_forward::PortForwardArgs),
+    /// Wait until pods meet a condition (Ready, a jsonpath value, deletion).
+    Wait(wait::WaitArgs),
+    /// Print the version of minipod and what it is built with.
+    Version(version::VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(version::CompletionArgs),
+    /// Write man pages for minipod and each of its verbs into a directory.
+    #[command(name = "__man", hide = true)]
+    Man(version::ManArgs),
     /// The per-pod supervisor process (started by `run`).
     #[command(name = "__supervise", hide = true)]
     Supervise { uid: String },
@@ -69,7 +86,10 @@ enum Command {
 impl Command {
     /// Verbs that change or read host state need root; pure ones do not.
     fn needs_root(&self) -> bool {
-        !matches!(self, Command::Validate(_))
+        !matches!(
+            self,
+            Command::Validate(_) | Command::Version(_) | Command::Completion(_) | Command::Man(_)
+        )
     }
 }
 
@@ -93,6 +113,12 @@ fn main() -> ExitCode {
         Command::Get(args) => get::run(args, &cli.global),
         Command::Describe(args) => describe::run(args, &cli.global),
         Command::Logs(args) => logs::run(args, &cli.global),
+        Command::Exec(args) => exec::run(args, &cli.global),
+        Command::PortForward(args) => port_forward::run(args, &cli.global),
+        Command::Wait(args) => wait::run(args, &cli.global),
+        Command::Version(args) => version::run(args),
+        Command::Completion(args) => version::completion::<Cli>(args),
+        Command::Man(args) => version::man::<Cli>(args),
         Command::Run(args) => run::run(args, &cli.global),
         Command::Apply(mut args) => {
             args.detach = true;
