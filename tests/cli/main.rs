@@ -7,6 +7,7 @@ mod get;
 mod image;
 mod lifecycle;
 mod logs;
+mod pods;
 mod port_forward;
 mod pull;
 mod run;

@@ -4,148 +4,12 @@
 //! Privileged: they need root and fail (never skip) without it.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::common::{minipod_bin, test_images_dir, TestRoot};
-
-/// A test root with busybox:1.35 loaded. Dropping it deletes every pod at once and checks
-/// nothing of the root is still mounted, before the folder itself goes.
-struct PodRoot {
-    root: TestRoot,
-}
-
-impl PodRoot {
-    fn new() -> Self {
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "these tests need root (they create namespaces, mounts and cgroups)"
-        );
-        let root = TestRoot::new();
-        let image = test_images_dir().join("busybox-docker.tar");
-        let out = root.minipod(&["image", "load", image.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "load busybox (run scripts/build-test-images.sh first): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PodRoot { root }
-    }
-
-    fn path(&self) -> &Path {
-        self.root.path()
-    }
-
-    fn minipod(&self, args: &[&str]) -> Output {
-        self.root.minipod(args)
-    }
-
-    /// Writes a manifest into the root and returns its path.
-    fn manifest(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// `minipod ARGS...` with extra environment (inherited by the pods' supervisors).
-    fn minipod_env(&self, args: &[&str], file: &Path, env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(minipod_bin());
-        cmd.arg("--root")
-            .arg(self.path())
-            .args(args)
-            .arg(file)
-            .env_remove("MINIPOD_ROOT");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
-    }
-
-    /// `minipod run -f FILE` with extra environment, bounded in time.
-    fn run(&self, file: &Path, env: &[(&str, &str)]) -> Output {
-        self.minipod_env(&["run", "--timeout", "60s", "-f"], file, env)
-    }
-
-    /// `minipod apply -f FILE` with extra environment.
-    fn apply_with_env(&self, file: &Path, env: &[(&str, &str)]) -> Output {
-        self.minipod_env(&["apply", "-f"], file, env)
-    }
-
-    fn pod_json(&self, name: &str) -> Value {
-        let out = self.minipod(&["get", "pod", name, "-o", "json"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn wait_for_phase(&self, name: &str, phase: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            // The pod may not exist yet when `run` is still creating it.
-            let out = self.minipod(&["get", "pod", name, "-o", "json"]);
-            let p: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            if p["status"]["phase"] == phase {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pod {name} never reached {phase}: {p}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for PodRoot {
-    fn drop(&mut self) {
-        let _ = self.minipod(&["delete", "pods", "--all", "--grace-period=0", "--force"]);
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let root = self.path().to_string_lossy().into_owned();
-        let left: Vec<&str> = mountinfo.lines().filter(|l| l.contains(&root)).collect();
-        if !std::thread::panicking() {
-            assert!(left.is_empty(), "mounts left behind: {left:#?}");
-        }
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The STATUS column of every row `run` printed.
-fn statuses(o: &Output) -> Vec<String> {
-    stdout(o)
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
-        .collect()
-}
-
-/// Lines "<name> <event>" that containers appended to a shared file, in order.
-fn timeline(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn position(lines: &[String], needle: &str) -> usize {
-    lines
-        .iter()
-        .position(|l| l == needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in {lines:#?}"))
-}
+use crate::common::minipod_bin;
+use crate::pods::{position, statuses, stderr, stdout, timeline, PodRoot};
 
 #[test]
 fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
@@ -524,22 +388,6 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
     let run = root.minipod(&["run", "-d", "-f", file.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(2));
     assert!(stderr(&run).contains("already exists"), "{}", stderr(&run));
-}
-
-impl PodRoot {
-    /// Polls `get pod -o json` until `pred` holds (30 s at most); returns that state.
-    fn wait_for(&self, name: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = self.minipod(&["get", "pod", name, "-o", "json"]);
-            let p: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            if pred(&p) {
-                return p;
-            }
-            assert!(Instant::now() < deadline, "pod {name}: never {what}: {p}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 #[test]
