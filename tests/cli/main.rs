@@ -14,3 +14,4 @@ mod run;
 mod validate;
 mod version;
 mod wait;
+mod workloads;

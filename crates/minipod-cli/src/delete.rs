@@ -9,6 +9,7 @@ use minipod_manifest::read_inputs;
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::supervisor::launch;
 
+use crate::control;
 use crate::exit::input;
 use crate::global::GlobalArgs;
 use crate::pods;
@@ -80,6 +81,14 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // A workload's controller stops before its pods go, so it does not replace them.
+    let owners: std::collections::BTreeSet<&str> =
+        found.iter().filter_map(control::owner_uid).collect();
+    for (uid, dir) in control::controller_dirs(global) {
+        if args.all || owners.contains(uid.as_str()) {
+            control::stop(&dir)?;
+        }
+    }
     for record in &found {
         pods::request_termination(record, grace)?;
         println!("pod {:?} deleted", record.name());
@@ -91,6 +100,17 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for record in &found {
         pods::wait_for_supervisor_exit(record, deadline)?;
         pods::remove_pod(global, &store, record)?;
+    }
+    // Controllers that ended and have no pod left are forgotten.
+    let remaining = store.list()?;
+    for (uid, dir) in control::controller_dirs(global) {
+        if !control::is_running(&dir)
+            && !remaining
+                .iter()
+                .any(|r| control::owner_uid(r) == Some(uid.as_str()))
+        {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(code)
 }

@@ -4,6 +4,7 @@
 //! arguments into a config, then calls into the library crates. Only this crate decides exit
 //! codes and sets up logging.
 
+mod control;
 mod delete;
 mod describe;
 mod exec;
@@ -78,6 +79,9 @@ enum Command {
     /// The per-pod supervisor process (started by `run`).
     #[command(name = "__supervise", hide = true)]
     Supervise { uid: String },
+    /// A workload controller (a Job's or an OrderedReady StatefulSet's, started by `run`).
+    #[command(name = "__control", hide = true)]
+    Control { dir: std::path::PathBuf },
     /// One httpGet/tcpSocket check inside a pod's network (started by the supervisor).
     #[command(name = "__netcheck", hide = true)]
     NetCheck(netcheck::NetCheckArgs),
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Delete(args) => delete::run(args, &cli.global),
         Command::Supervise { uid } => supervise::run(&uid, &cli.global),
         Command::NetCheck(args) => netcheck::run(args),
+        Command::Control { dir } => control::run(&dir, &cli.global),
     };
     match result {
         Ok(code) => code,

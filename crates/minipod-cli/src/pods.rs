@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use anyhow::Context;
+use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
 use minipod_image::ImageStore;
 use minipod_manifest::{load, Input, LoadOptions, Manifest, NodeInfo, PodPlan};
-use minipod_pod::store::{PodRecord, PodStore};
+use minipod_pod::store::{PodRecord, PodStore, StatusMeta};
 use minipod_pod::supervisor::containers::{sandbox_config, ContainerBackend, PodDirs};
 use minipod_pod::supervisor::launch::{self, PodSource};
 use minipod_pod::supervisor::DELETION_REQUEST_FILE;
+use minipod_pod::time::k8s_time;
 
 use crate::exit::input;
 use crate::global::GlobalArgs;
@@ -78,11 +80,20 @@ pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
     };
     let manifest = load(&inputs, &options)
         .map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))?;
-    manifest
-        .pods
-        .into_iter()
-        .find(|p| p.uid == record.uid())
-        .with_context(|| format!("pod {} is not in its stored manifest", record.uid()))
+    let uid = record.uid();
+    if let Some(plan) = manifest.pods.iter().find(|p| p.uid == uid) {
+        return Ok(plan.clone());
+    }
+    // A pod its workload's controller made later.
+    let w = source
+        .workload
+        .as_ref()
+        .with_context(|| format!("pod {uid} is not in its stored manifest"))?;
+    let plan = manifest
+        .new_pod(w.workload, w.sequence, w.attempt)
+        .map_err(|r| anyhow::anyhow!("the stored workload pod no longer plans: {r}"))?;
+    anyhow::ensure!(plan.uid == uid, "pod {uid} is not in its stored manifest");
+    Ok(plan)
 }
 
 pub fn run_dir_of(global: &GlobalArgs, uid: &str) -> std::path::PathBuf {
@@ -203,6 +214,7 @@ pub fn random_seed() -> u64 {
 pub fn source_of(inputs: &[Input], seed: u64) -> PodSource {
     PodSource {
         seed,
+        workload: None,
         inputs: inputs
             .iter()
             .map(|i| launch::SourceInput {
@@ -211,4 +223,62 @@ pub fn source_of(inputs: &[Input], seed: u64) -> PodSource {
             })
             .collect(),
     }
+}
+
+/// Creates a pod's record and starts its supervisor. A pod whose supervisor never started
+/// does not stay behind as a Pending record holding its images.
+pub fn create_pod(
+    store: &PodStore,
+    images: &ImageStore,
+    exe: &Path,
+    root: &Path,
+    plan: &PodPlan,
+    source: &PodSource,
+) -> anyhow::Result<PodRecord> {
+    let record = store.create(&plan.pod)?;
+    if let Err(e) = start_pod(store, images, exe, root, &record, plan, source) {
+        let _ = images.remove_lease(record.uid());
+        let _ = store.remove(record.uid());
+        return Err(e);
+    }
+    Ok(record)
+}
+
+/// Everything after the record exists: first status, source, image leases, supervisor.
+fn start_pod(
+    store: &PodStore,
+    images: &ImageStore,
+    exe: &std::path::Path,
+    root: &std::path::Path,
+    record: &PodRecord,
+    plan: &minipod_manifest::PodPlan,
+    source: &launch::PodSource,
+) -> anyhow::Result<()> {
+    {
+        let pending = PodStatus {
+            phase: Some("Pending".into()),
+            conditions: Some(vec![PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                last_transition_time: Some(k8s_time(jiff::Timestamp::now())),
+                ..Default::default()
+            }]),
+            qos_class: None,
+            ..Default::default()
+        };
+        store.write_status(record.uid(), &pending, &StatusMeta::default())?;
+        launch::save_source(&record.dir, source)?;
+        for c in plan
+            .init_containers
+            .iter()
+            .map(|i| &i.container)
+            .chain(plan.containers.iter())
+        {
+            if let Ok(image) = images.image(&c.image) {
+                images.add_lease(record.uid(), &image.manifest_digest)?;
+            }
+        }
+        launch::spawn_supervisor(exe, root, record.uid(), &record.dir)?;
+    }
+    Ok(())
 }

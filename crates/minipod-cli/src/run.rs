@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
+use k8s_openapi::api::core::v1::Pod;
 use minipod_image::ImageStore;
-use minipod_manifest::read_inputs;
+use minipod_manifest::{read_inputs, Manifest};
 use minipod_pod::kubectl::print_pod;
-use minipod_pod::store::{PodRecord, PodStore, StatusMeta};
-use minipod_pod::supervisor::launch;
-use minipod_pod::time::k8s_time;
+use minipod_pod::store::{PodRecord, PodStore};
+use minipod_pod::supervisor::launch::{self, WorkloadPod};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use crate::control;
 use crate::delete::parse_duration;
 use crate::exit::input;
 use crate::global::GlobalArgs;
@@ -102,14 +102,9 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             println!("pod/{} unchanged", plan.name);
             continue;
         }
-        let record = store.create(&plan.pod)?;
-        // A pod whose supervisor never started must not stay behind as a Pending record
-        // holding its images.
-        if let Err(e) = start_pod(&store, &images, &exe, &root, &record, plan, &source) {
-            let _ = images.remove_lease(record.uid());
-            let _ = store.remove(record.uid());
-            return Err(e);
-        }
+        let mut source = source.clone();
+        source.workload = workload_identity(&manifest, &plan.name);
+        let record = pods::create_pod(&store, &images, &exe, &root, plan, &source)?;
         uids.push(record.uid().to_owned());
         if args.detach {
             let verb = if replaced.iter().any(|r| r.name() == plan.name) {
@@ -120,49 +115,38 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             println!("pod/{} {verb}", plan.name);
         }
     }
+    // Workloads whose pods all exist already (apply of an unchanged file) keep theirs.
+    let mut wanted = manifest.clone();
+    wanted
+        .workloads
+        .iter_mut()
+        .filter(|w| {
+            !w.pods.is_empty()
+                && w.pods.iter().all(|name| {
+                    manifest
+                        .pods
+                        .iter()
+                        .any(|p| &p.name == name && unchanged.contains(&p.uid))
+                })
+        })
+        .for_each(|w| w.kind = minipod_manifest::WorkloadKind::DaemonSet);
+    let controllers = control::start_controllers(global, &exe, &wanted, &source)?;
     if args.detach {
         return Ok(ExitCode::SUCCESS);
     }
-    follow(global, &store, &uids, args.rm, timeout)
+    follow(global, &store, &uids, &controllers, args.rm, timeout)
 }
 
-/// Everything after the record exists: first status, source, image leases, supervisor.
-fn start_pod(
-    store: &PodStore,
-    images: &ImageStore,
-    exe: &std::path::Path,
-    root: &std::path::Path,
-    record: &PodRecord,
-    plan: &minipod_manifest::PodPlan,
-    source: &launch::PodSource,
-) -> anyhow::Result<()> {
-    {
-        let pending = PodStatus {
-            phase: Some("Pending".into()),
-            conditions: Some(vec![PodCondition {
-                type_: "PodScheduled".into(),
-                status: "True".into(),
-                last_transition_time: Some(k8s_time(jiff::Timestamp::now())),
-                ..Default::default()
-            }]),
-            qos_class: None,
-            ..Default::default()
-        };
-        store.write_status(record.uid(), &pending, &StatusMeta::default())?;
-        launch::save_source(&record.dir, source)?;
-        for c in plan
-            .init_containers
-            .iter()
-            .map(|i| &i.container)
-            .chain(plan.containers.iter())
-        {
-            if let Ok(image) = images.image(&c.image) {
-                images.add_lease(record.uid(), &image.manifest_digest)?;
-            }
-        }
-        launch::spawn_supervisor(exe, root, record.uid(), &record.dir)?;
-    }
-    Ok(())
+/// Which pod of which workload an accepted pod is (None for a bare Pod).
+fn workload_identity(manifest: &Manifest, pod: &str) -> Option<WorkloadPod> {
+    manifest.workloads.iter().enumerate().find_map(|(i, w)| {
+        let sequence = w.pods.iter().position(|p| p == pod)?;
+        Some(WorkloadPod {
+            workload: i,
+            sequence: sequence as u32,
+            attempt: 0,
+        })
+    })
 }
 
 /// Foreground: rows on change, Ctrl-C handling, exit code from the pods' phases.
@@ -170,6 +154,7 @@ fn follow(
     global: &GlobalArgs,
     store: &PodStore,
     uids: &[String],
+    controllers: &[PathBuf],
     remove_when_done: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
@@ -182,10 +167,26 @@ fn follow(
     let mut replayed: BTreeMap<String, usize> = BTreeMap::new();
     let mut interrupts = 0usize;
     let mut timed_out = false;
+    let mut uids = uids.to_vec();
+    // Workload uid → controller directory.
+    let workloads: BTreeMap<String, &PathBuf> = controllers
+        .iter()
+        .filter_map(|d| Some((d.file_name()?.to_string_lossy().into_owned(), d)))
+        .collect();
     loop {
         let now = jiff::Timestamp::now();
+        // Pods the controllers made since the last look join the table.
+        if !workloads.is_empty() {
+            for r in store.list()? {
+                if control::owner_uid(&r).is_some_and(|o| workloads.contains_key(o))
+                    && !uids.iter().any(|u| u == r.uid())
+                {
+                    uids.push(r.uid().to_owned());
+                }
+            }
+        }
         let mut records: Vec<PodRecord> = Vec::new();
-        for uid in uids {
+        for uid in &uids {
             if let Some(r) = store.load(uid)? {
                 records.push(r);
             }
@@ -230,12 +231,16 @@ fn follow(
             .filter(|r| launch::running_supervisor(&r.dir).is_some())
             .map(|r| r.uid())
             .collect();
-        if alive.is_empty() {
+        if alive.is_empty() && !controllers.iter().any(|d| control::is_running(d)) {
             break;
         }
         for sig in signals.pending() {
             if sig == SIGINT || sig == SIGTERM {
                 interrupts += 1;
+                // No new pods while stopping.
+                for d in controllers {
+                    control::stop(d)?;
+                }
                 // First: graceful (preStop, stop signal, grace period). Second: at once.
                 let grace = if interrupts == 1 { None } else { Some(0) };
                 for r in &records {
@@ -245,6 +250,9 @@ fn follow(
         }
         if !timed_out && deadline.is_some_and(|d| Instant::now() >= d) {
             timed_out = true;
+            for d in controllers {
+                control::stop(d)?;
+            }
             for r in &records {
                 pods::request_termination(r, None)?;
             }
@@ -255,7 +263,26 @@ fn follow(
         .iter()
         .filter_map(|u| store.load(u).ok().flatten())
         .collect();
-    let all_succeeded = records.iter().all(|r| phase(r) == Some("Succeeded"));
+    // A Job's outcome is its own (failed pods it replaced do not count); other pods must
+    // have succeeded.
+    let jobs_ok = controllers.iter().all(|d| match control::outcome(d) {
+        Some(o) if o.type_ == "Failed" => {
+            eprintln!(
+                "error: {} failed: {}: {}",
+                workload_name(d),
+                o.reason,
+                o.message
+            );
+            false
+        }
+        Some(_) => true,
+        None => false,
+    });
+    let all_succeeded = jobs_ok
+        && records.iter().all(|r| {
+            phase(r) == Some("Succeeded")
+                || control::owner_uid(r).is_some_and(|o| workloads.contains_key(o))
+        });
     for r in &records {
         if !matches!(phase(r), Some("Succeeded") | Some("Failed")) && interrupts == 0 && !timed_out
         {
@@ -269,6 +296,9 @@ fn follow(
     if interrupts > 0 || timed_out || remove_when_done {
         for r in &records {
             pods::remove_pod(global, store, r)?;
+        }
+        for d in controllers {
+            let _ = std::fs::remove_dir_all(d);
         }
     }
     if timed_out {
@@ -287,6 +317,11 @@ fn same_pod(stored: &Pod, wanted: &Pod) -> bool {
     stored.metadata.labels == wanted.metadata.labels
         && stored.metadata.annotations == wanted.metadata.annotations
         && stored.spec == wanted.spec
+}
+
+/// `Kind "name"` of the workload a controller directory is for.
+fn workload_name(dir: &std::path::Path) -> String {
+    control::describe(dir).unwrap_or_else(|| dir.display().to_string())
 }
 
 fn phase(r: &PodRecord) -> Option<&str> {

@@ -786,14 +786,22 @@ fn workload(file: &str, obj: Object, options: &LoadOptions) -> Expanded {
             let rev = format!("{name}-{hash}");
             add_labels(&mut t, [("controller-revision-hash", rev.as_str())]);
             let replicas = spec.replicas.unwrap_or(1).max(0);
+            let ordered_ready = spec.pod_management_policy.as_deref() != Some("Parallel");
+            // OrderedReady: the controller makes pod N once 0..N-1 are Running and Ready,
+            // so only the first exists at the start.
+            let first = if ordered_ready {
+                replicas.min(1)
+            } else {
+                replicas
+            };
             (
                 WorkloadKind::StatefulSet {
                     replicas,
-                    ordered_ready: spec.pod_management_policy.as_deref() != Some("Parallel"),
+                    ordered_ready,
                     service_name: spec.service_name.clone().filter(|s| !s.is_empty()),
                 },
                 t,
-                (0..replicas as u32).collect(),
+                (0..first as u32).collect(),
             )
         }
         Object::DaemonSet(d) => {

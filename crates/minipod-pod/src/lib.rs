@@ -32,6 +32,7 @@ pub mod status;
 pub mod store;
 pub mod supervisor;
 pub mod time;
+pub mod workload;
 
 #[cfg(test)]
 mod testutil;

@@ -230,9 +230,11 @@ spec:
     spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 ";
     let m = run(ss).unwrap();
+    // OrderedReady: only db-0 exists at first; the controller makes the next ones.
     let names: Vec<&str> = m.pods.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["db-0", "db-1", "db-2"]);
-    for (i, p) in m.pods.iter().enumerate() {
+    assert_eq!(names, ["db-0"]);
+    let later: Vec<_> = (1..3).map(|i| m.new_pod(0, i, 0).unwrap()).collect();
+    for (i, p) in m.pods.iter().chain(later.iter()).enumerate() {
         assert_eq!(p.sandbox.hostname, format!("db-{i}"));
         assert_eq!(p.sandbox.subdomain.as_deref(), Some("db-hl"));
         assert_eq!(

@@ -36,6 +36,19 @@ pub struct PodSource {
     /// The seed of generated names and uids (manifest LoadOptions).
     pub seed: u64,
     pub inputs: Vec<SourceInput>,
+    /// Set for a pod a workload controller made after the input was accepted (a Job's
+    /// next pod, a StatefulSet's next ordinal): which pod of which workload it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadPod>,
+}
+
+/// A workload pod's identity: `Manifest::new_pod(workload, sequence, attempt)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadPod {
+    /// Index of the workload in the accepted manifest.
+    pub workload: usize,
+    pub sequence: u32,
+    pub attempt: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +163,18 @@ pub fn spawn_supervisor(
     uid: &str,
     pod_dir: &Path,
 ) -> Result<u32, LaunchError> {
+    spawn_locked(exe, root, &["__supervise", uid], pod_dir)
+}
+
+/// Starts `exe --root ROOT ARGS...` detached with its output in `dir`'s supervisor.log, and
+/// returns once it holds `dir`'s lock (see [`SupervisorLock`]): the pattern of every
+/// long-lived minipod process (pod supervisors, workload controllers).
+pub fn spawn_locked(
+    exe: &Path,
+    root: &Path,
+    args: &[&str],
+    pod_dir: &Path,
+) -> Result<u32, LaunchError> {
     let log_path = pod_dir.join(LOG_FILE);
     let log = OpenOptions::new()
         .create(true)
@@ -167,8 +192,7 @@ pub fn spawn_supervisor(
     let mut child = Command::new(exe)
         .arg("--root")
         .arg(root)
-        .arg("__supervise")
-        .arg(uid)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)
@@ -228,6 +252,11 @@ mod tests {
     fn source_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let src = PodSource {
+            workload: Some(WorkloadPod {
+                workload: 1,
+                sequence: 2,
+                attempt: 3,
+            }),
             seed: 42,
             inputs: vec![SourceInput {
                 name: "pod.yaml".into(),
