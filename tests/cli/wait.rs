@@ -157,7 +157,7 @@ spec:
 }
 
 #[test]
-fn waiting_for_delete_ends_when_another_process_deletes_the_pod() {
+fn waiting_for_create_and_for_delete_end_when_other_processes_act() {
     let root = PodRoot::new();
     let file = root.manifest(
         "pod.yaml",
@@ -171,8 +171,22 @@ spec:
   - {name: app, image: busybox:1.35, command: [sleep, "1000"]}
 "#,
     );
+    // `--for=create` started before the pod exists.
+    let creation = Command::new(minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["wait", "pod/doomed", "--for=create", "--timeout=60s"])
+        .env_remove("MINIPOD_ROOT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let created = creation.wait_with_output().unwrap();
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    assert_eq!(stdout(&created), "pod/doomed condition met\n");
     root.wait_for_phase("doomed", "Running");
 
     let waiter = Command::new(minipod_bin())
