@@ -308,3 +308,44 @@ fn the_forwarder_loses_its_connection_when_the_pod_is_deleted() {
     let err = fwd.stderr();
     assert!(err.ends_with("error: lost connection to pod\n"), "{err}");
 }
+
+#[test]
+fn a_host_network_pod_is_dialled_in_the_host_namespace() {
+    let root = PodRoot::new();
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let file = root.manifest(
+        "host.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: host-web}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: busybox:1.35
+    command: [sh, -c, "mkdir -p /www && echo hello from the pod > /www/index.html && exec httpd -f -p {port} -h /www"]
+    readinessProbe:
+      tcpSocket: {{port: {port}}}
+      periodSeconds: 1
+"#
+        ),
+    );
+    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    root.wait_for("host-web", "ready", |p| {
+        p["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+    });
+    let remote = port.to_string();
+    let mut fwd = Forwarder::start(root.path(), &["host-web", &format!(":{remote}")]);
+    let (local, forwarded) = fwd.forwarding();
+    assert_eq!(forwarded, port);
+    assert_hello(&http_get(local, false));
+}
