@@ -10,6 +10,7 @@ pub mod config;
 pub mod container;
 pub mod logs;
 pub mod netcheck;
+pub mod netns_dial;
 pub mod sandbox;
 pub mod seal;
 pub mod spec;
