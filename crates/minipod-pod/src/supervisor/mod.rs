@@ -476,11 +476,8 @@ impl<B: PodBackend> Supervisor<B> {
             self.record_hook(name, hook, HookState::Succeeded);
             return;
         };
-        let action = match handlers::lifecycle_action(
-            handler,
-            &container,
-            self.observed.pod_ip.as_deref(),
-        ) {
+        let host = self.handler_host();
+        let action = match handlers::lifecycle_action(handler, &container, Some(&host)) {
             Ok(a) => a,
             Err(e) => {
                 log::warn!("{} of container {name:?}: {e}", hook.as_str());
@@ -637,6 +634,16 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
+    /// Where httpGet / tcpSocket handlers (probes and hooks alike) connect when the spec
+    /// names no host: the pod IP in the kubelet. Checks run inside the pod's network
+    /// namespace, where the pod is reachable on loopback when it has no address of its own.
+    fn handler_host(&self) -> String {
+        self.observed
+            .pod_ip
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".into())
+    }
+
     fn launch_probe(&mut self, worker: usize, now: Timestamp) {
         let (name, kind, timeout) = {
             let w = &self.probe_workers[worker];
@@ -651,13 +658,7 @@ impl<B: PodBackend> Supervisor<B> {
             ProbeKind::Readiness => c.readiness_probe.as_ref(),
         };
         let Some(probe) = probe else { return };
-        // Checks run inside the pod's network namespace, where the pod is reachable on
-        // loopback when it has no address of its own.
-        let ip = self
-            .observed
-            .pod_ip
-            .clone()
-            .unwrap_or_else(|| "127.0.0.1".into());
+        let ip = self.handler_host();
         let action = match handlers::probe_action(probe, &c, Some(&ip)) {
             Ok(a) => a,
             Err(e) => {
