@@ -659,6 +659,37 @@ fn container_states_and_phase() {
             conditions: &[],
         },
         Row {
+            name: "start error: RunContainerError with the runtime's message until the restart",
+            spec: single(),
+            setup: |o, _| {
+                o.record_start_error("app", Some("minipod://a".into()), "exec: \"/nope\": not found", t(1));
+            },
+            phase: "Running",
+            containers: &["app waiting:RunContainerError(exec: \"/nope\": not found) rc=0 ready=false started=false last=terminated:StartError:128"],
+            conditions: &[],
+        },
+        Row {
+            name: "start error again: CrashLoopBackOff",
+            spec: single(),
+            setup: |o, _| {
+                o.record_start_error("app", None, "not found", t(1));
+                o.record_start_error("app", None, "not found", t(1));
+            },
+            phase: "Running",
+            containers: &["app waiting:CrashLoopBackOff(back-off 10s restarting failed container=app pod=pod_default(uid1)) rc=1 ready=false started=false last=terminated:StartError:128"],
+            conditions: &[],
+        },
+        Row {
+            name: "start error under Never: final, the pod fails",
+            spec: policy(single(), "Never"),
+            setup: |o, _| {
+                o.record_start_error("app", None, "not found", t(1));
+            },
+            phase: "Failed",
+            containers: &["app terminated:StartError:128 rc=0 ready=false started=false"],
+            conditions: &[],
+        },
+        Row {
             name: "liveness-killed container under OnFailure exiting 0 shows it will restart",
             spec: policy(single(), "OnFailure"),
             setup: |o, _| {

@@ -215,13 +215,13 @@ impl ContainerBackend {
                 c.name
             );
         }
-        self.images.image(&c.image).map_err(|e| StartError {
-            reason: if c.image_pull_policy == PullPolicy::Never {
-                "ErrImageNeverPull".into()
+        self.images.image(&c.image).map_err(|e| {
+            let reason = if c.image_pull_policy == PullPolicy::Never {
+                "ErrImageNeverPull"
             } else {
-                "ErrImagePull".into()
-            },
-            message: format!("image {:?} is not present: {e}", c.image),
+                "ErrImagePull"
+            };
+            StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
         })
     }
 
@@ -234,10 +234,8 @@ impl ContainerBackend {
         rootfs: PathBuf,
         id: &str,
     ) -> Result<ContainerConfig, StartError> {
-        let config_error = |message: String| StartError {
-            reason: "CreateContainerConfigError".into(),
-            message,
-        };
+        let config_error =
+            |message: String| StartError::not_created("CreateContainerConfigError", message);
         let sandbox = self
             .sandbox
             .as_ref()
@@ -506,10 +504,8 @@ impl PodBackend for ContainerBackend {
         _index: usize,
         attempt: i32,
     ) -> Result<StartedContainer, StartError> {
-        let create_error = |message: String| StartError {
-            reason: "CreateContainerError".into(),
-            message,
-        };
+        let create_error =
+            |message: String| StartError::not_created("CreateContainerError", message);
         let c = self
             .plan
             .container(name)
@@ -538,10 +534,7 @@ impl PodBackend for ContainerBackend {
         };
         let built = spec::prepare_inputs(&cfg)
             .and_then(|inputs| spec::build_spec(&cfg, &inputs, &self.host))
-            .map_err(|e| StartError {
-                reason: "CreateContainerConfigError".into(),
-                message: e.to_string(),
-            });
+            .map_err(|e| StartError::not_created("CreateContainerConfigError", e.to_string()));
         let spec = match built {
             Ok(s) => s,
             Err(e) => {
@@ -556,20 +549,22 @@ impl PodBackend for ContainerBackend {
                 return Err(create_error(format!("stdio pipes: {e}")));
             }
         };
+        // Creating and starting the libcontainer container is what containerd's
+        // StartContainer does (runc create + start; the CRI CreateContainer before it only
+        // records metadata). When it fails the container exists and exited with StartError,
+        // e.g. for a command that is not in the image.
+        let container_id = format!("minipod://{id}");
         let mut container = match Container::create(&cfg, spec, &paths, stdio) {
             Ok(c) => c,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
-                return Err(create_error(e.to_string()));
+                return Err(StartError::process_failed(container_id, e.to_string()));
             }
         };
         if let Err(e) = container.start() {
             let _ = container.delete();
             cleanup_rootfs(&rootfs_dir);
-            return Err(StartError {
-                reason: "RunContainerError".into(),
-                message: e.to_string(),
-            });
+            return Err(StartError::process_failed(container_id, e.to_string()));
         }
         let pid = container.pid();
         let stop_signal = c.stop_signal.clone().or(image.defaults().stop_signal);
@@ -587,7 +582,7 @@ impl PodBackend for ContainerBackend {
                 stdout: Some(pipes.stdout),
                 stderr: Some(pipes.stderr),
             },
-            container_id: format!("minipod://{id}"),
+            container_id,
             image_id: Some(image.id().to_string()),
             stop_signal,
         })

@@ -68,6 +68,32 @@ pub struct StartedContainer {
 pub struct StartError {
     pub reason: String,
     pub message: String,
+    /// Set when the runtime had created the container (`<runtime>://<id>`) but its process
+    /// could not run: containerd's StartContainer failing (runc create or start: a missing
+    /// executable, a failed mount). That instance exists and exited with 128 `StartError`;
+    /// without an id nothing was created and the start is simply retried.
+    pub container_id: Option<String>,
+}
+
+impl StartError {
+    /// Nothing was created (image, config or create errors).
+    pub fn not_created(reason: &str, message: String) -> StartError {
+        StartError {
+            reason: reason.to_string(),
+            message,
+            container_id: None,
+        }
+    }
+
+    /// The container `container_id` exists but its process could not run
+    /// (kubelet: `RunContainerError`).
+    pub fn process_failed(container_id: String, message: String) -> StartError {
+        StartError {
+            reason: "RunContainerError".to_string(),
+            message,
+            container_id: Some(container_id),
+        }
+    }
 }
 
 /// Which lifecycle hook.
@@ -454,9 +480,21 @@ impl<B: PodBackend> Supervisor<B> {
                 Ok(())
             }
             Err(e) => {
-                self.report(events::failed(kind, name, &e.message), now);
-                self.observed
-                    .record_start_failure(name, &e.reason, &e.message, now);
+                match e.container_id {
+                    // kubelet startContainer: the container was created (event Created),
+                    // StartContainer failed (event Failed); the runtime reports it exited.
+                    Some(id) => {
+                        self.report(events::created(kind, name), now);
+                        self.report(events::failed(kind, name, &e.message), now);
+                        self.observed
+                            .record_start_error(name, Some(id), &e.message, now);
+                    }
+                    None => {
+                        self.report(events::failed(kind, name, &e.message), now);
+                        self.observed
+                            .record_start_failure(name, &e.reason, &e.message, now);
+                    }
+                }
                 Err(())
             }
         }

@@ -70,9 +70,10 @@ impl PodBackend for HostProcesses {
         let c = self.container(name);
         let mut argv = c.command.clone().unwrap_or_default();
         argv.extend(c.args.clone().unwrap_or_default());
-        let p = self.spawn(&argv).map_err(|e| StartError {
-            reason: "RunContainerError".into(),
-            message: e.to_string(),
+        // A command that cannot be executed: the runtime's container exists, its process
+        // does not (containerd's StartError).
+        let p = self.spawn(&argv).map_err(|e| {
+            StartError::process_failed(format!("test://{name}-{attempt}"), e.to_string())
         })?;
         self.pids.insert(name.to_owned(), p.pid);
         Ok(StartedContainer {
@@ -236,6 +237,33 @@ fn init_containers_run_in_order_before_the_app_and_the_pod_succeeds() {
     assert_eq!(ev[0], "Scheduled ");
     assert!(ev.contains(&"Started spec.initContainers{init-1}".to_string()));
     assert!(ev.contains(&"Started spec.containers{app}".to_string()));
+}
+
+#[test]
+fn a_command_that_cannot_run_is_a_start_error_that_fails_a_never_pod() {
+    let (f, b) = fixture(json!({
+        "restartPolicy": "Never",
+        "containers": [{"name": "app", "image": "x", "command": ["/no/such/binary"]}],
+    }));
+    let (outcome, pod) = run(&f, b);
+    assert_eq!(outcome, Outcome::Finished(PodPhase::Failed));
+    let app = &pod.status.unwrap().container_statuses.unwrap()[0];
+    let term = app.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (128, Some("StartError"))
+    );
+    assert!(term.message.as_deref().is_some_and(|m| !m.is_empty()));
+    assert_eq!(app.restart_count, 0);
+    let ev = reasons(&f);
+    assert!(
+        ev.contains(&"Created spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
+    assert!(
+        ev.contains(&"Failed spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
 }
 
 #[test]
