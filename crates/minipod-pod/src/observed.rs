@@ -204,6 +204,10 @@ pub struct ObservedContainer {
     pub container_id: Option<String>,
     pub image_id: Option<String>,
     pub start_failure: Option<StartFailure>,
+    /// The kubelet's message for the failed postStart hook of the latest instance
+    /// (handlers.go Run); shown as `waiting.message` with PostStartHookError.
+    #[serde(default)]
+    pub post_start_error: Option<String>,
 }
 
 impl ObservedContainer {
@@ -218,6 +222,7 @@ impl ObservedContainer {
             container_id: None,
             image_id: None,
             start_failure: None,
+            post_start_error: None,
         }
     }
 
@@ -339,6 +344,7 @@ impl ObservedPod {
             c.image_id = image_id;
         }
         c.start_failure = None;
+        c.post_start_error = None;
         c.state = ContainerState::Running(RunningState {
             started_at,
             post_start: HookState::Pending,
@@ -407,6 +413,18 @@ impl ObservedPod {
             }
             _ => false,
         }
+    }
+
+    /// The postStart hook of the running instance of `name` failed with the kubelet's
+    /// `message` (kept for the status once the container was killed for it).
+    pub fn record_post_start_failure(&mut self, name: &str, message: &str) -> bool {
+        if !self.record_post_start(name, HookState::Failed) {
+            return false;
+        }
+        if let Some(c) = self.container_mut(name) {
+            c.post_start_error = Some(message.to_string());
+        }
+        true
     }
 
     /// `KillContainer` was executed: the stop is recorded (preStop launched if `pre_stop`).
@@ -745,6 +763,24 @@ mod tests {
         );
         assert_eq!(c.backoff.current_delay(t(2)), Some(Duration::from_secs(10)));
         assert!(!o.record_start_error("nope", None, "x", t(0)));
+    }
+
+    #[test]
+    fn a_post_start_failure_message_lasts_until_the_next_instance() {
+        let mut o = one();
+        assert!(!o.record_post_start_failure("app", "not running"));
+        o.record_started("app", None, None, t(0));
+        assert!(o.record_post_start_failure("app", "HTTP lifecycle hook (/) failed"));
+        let r = o.container("app").unwrap().running().unwrap();
+        assert_eq!(r.post_start, HookState::Failed);
+        o.record_exit("app", Termination::exited(137, false, t(1)));
+        let c = o.container("app").unwrap();
+        assert_eq!(
+            c.post_start_error.as_deref(),
+            Some("HTTP lifecycle hook (/) failed")
+        );
+        o.record_started("app", None, None, t(2));
+        assert_eq!(o.container("app").unwrap().post_start_error, None);
     }
 
     #[test]

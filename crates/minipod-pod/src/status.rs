@@ -313,9 +313,9 @@ impl StatusContext<'_> {
                     )),
                     // kuberuntime_container.go startContainer returns ErrPostStartHook; the
                     // reason is shown until the (immediate) restart.
-                    None if t.kill_reason == Some(KillReason::FailedPostStartHook) => {
-                        Some(waiting_state(POST_START_HOOK_ERROR, None))
-                    }
+                    None if t.kill_reason == Some(KillReason::FailedPostStartHook) => Some(
+                        waiting_state(POST_START_HOOK_ERROR, o.post_start_error.clone()),
+                    ),
                     // startContainer returns ErrRunContainer with the runtime's message
                     // when StartContainer failed.
                     None if t.reason.as_deref() == Some(START_ERROR_REASON) => {

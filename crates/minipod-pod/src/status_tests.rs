@@ -636,12 +636,12 @@ fn container_states_and_phase() {
                       json!({"postStart": {"exec": {"command": ["false"]}}})),
             setup: |o, _| {
                 run(o, "app", 0);
-                hook(o, "app", HookState::Failed);
+                o.record_post_start_failure("app", "Exec lifecycle hook ([false]) failed");
                 o.record_kill("app", KillReason::FailedPostStartHook, Duration::from_secs(30), false, false, t(1));
                 exit(o, "app", 137, 2);
             },
             phase: "Running",
-            containers: &["app waiting:PostStartHookError rc=0 ready=false started=false last=terminated:Error:137"],
+            containers: &["app waiting:PostStartHookError(Exec lifecycle hook ([false]) failed) rc=0 ready=false started=false last=terminated:Error:137"],
             conditions: &[],
         },
         Row {

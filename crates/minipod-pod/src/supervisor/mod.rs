@@ -520,7 +520,13 @@ impl<B: PodBackend> Supervisor<B> {
             Err(e) => {
                 log::warn!("{} of container {name:?}: {e}", hook.as_str());
                 self.hook_failed_event(name, hook, now);
-                self.record_hook(name, hook, HookState::Failed);
+                if hook == Handler::PostStart {
+                    // handlers.go Run: the message of an action it cannot run.
+                    let message = format!("Cannot run handler: {e}");
+                    self.observed.record_post_start_failure(name, &message);
+                } else {
+                    self.record_hook(name, hook, HookState::Failed);
+                }
                 return;
             }
         };
@@ -610,24 +616,24 @@ impl<B: PodBackend> Supervisor<B> {
         match result {
             Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
             Err(error) => {
-                // The details go to the supervisor's log only: the kubelet keeps hook output
-                // out of events so that secrets do not leak (kuberuntime_container.go).
-                if let Some(run) = &run {
+                // The details go to the log and, for postStart, the container's
+                // waiting.message, never to events: the kubelet keeps hook output out of
+                // events so that secrets do not leak (kuberuntime_container.go).
+                let message = run.as_ref().map(|run| {
                     let output = String::from_utf8_lossy(&run.output);
                     let pod = spec::format_pod(&self.pod);
-                    log::warn!(
-                        "{}",
-                        handlers::hook_failure_message(
-                            &run.action,
-                            name,
-                            &pod,
-                            &error,
-                            output.trim()
-                        )
-                    );
+                    handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
+                });
+                if let Some(m) = &message {
+                    log::warn!("{m}");
                 }
                 self.hook_failed_event(name, hook, now);
-                self.record_hook(name, hook, HookState::Failed);
+                match (hook, message) {
+                    (Handler::PostStart, Some(m)) => {
+                        self.observed.record_post_start_failure(name, &m);
+                    }
+                    _ => self.record_hook(name, hook, HookState::Failed),
+                }
             }
         }
     }
