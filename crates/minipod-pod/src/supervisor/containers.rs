@@ -39,6 +39,35 @@ pub struct PodDirs {
 struct RunningContainer {
     container: Container,
     rootfs_dir: PathBuf,
+    /// Host side of the container's terminationMessagePath, if it has one.
+    termination_log: Option<PathBuf>,
+}
+
+/// kubelet: kubecontainer.MaxContainerTerminationMessageLength, the most read from the end
+/// of a termination message file.
+const MAX_TERMINATION_MESSAGE: u64 = 4 * 1024;
+
+/// kubelet makeMounts: an empty, world-writable file per container instance (so a non-root
+/// process can write it), bind-mounted at terminationMessagePath.
+fn create_termination_log(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::File::create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+}
+
+/// kubelet getTerminationMessage: at most the last 4 KiB of the file; empty is no message.
+fn read_termination_log(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(MAX_TERMINATION_MESSAGE)))
+        .ok()?;
+    let mut data = Vec::new();
+    f.read_to_end(&mut data).ok()?;
+    (!data.is_empty()).then(|| String::from_utf8_lossy(&data).into_owned())
 }
 
 pub struct ContainerBackend {
@@ -233,6 +262,7 @@ impl ContainerBackend {
         image: &Image,
         rootfs: PathBuf,
         id: &str,
+        termination_log: Option<&Path>,
     ) -> Result<ContainerConfig, StartError> {
         let config_error =
             |message: String| StartError::not_created("CreateContainerConfigError", message);
@@ -300,6 +330,14 @@ impl ContainerBackend {
                     MountPropagation::HostToContainer => Propagation::HostToContainer,
                     MountPropagation::Bidirectional => Propagation::Bidirectional,
                 },
+            });
+        }
+        if let Some(host) = termination_log {
+            mounts.push(Mount {
+                source: MountSource::Bind(host.to_path_buf()),
+                destination: Path::new("/").join(&c.termination_message_path),
+                read_only: false,
+                propagation: Propagation::Private,
             });
         }
         let security = security_config(
@@ -400,7 +438,7 @@ impl ContainerBackend {
         }
         ExitDetails {
             oom_killed,
-            message: None,
+            message: rc.termination_log.as_deref().and_then(read_termination_log),
         }
     }
 }
@@ -525,7 +563,29 @@ impl PodBackend for ContainerBackend {
                 log::warn!("unmount {}: {e}", dir.display());
             }
         };
-        let cfg = match self.container_config(&c, &image, rootfs.path.clone(), &id) {
+        let termination_log = (!c.termination_message_path.is_empty()).then(|| {
+            self.dirs
+                .pod_dir
+                .join("containers")
+                .join(name)
+                .join(format!("{id}.termination-log"))
+        });
+        if let Some(path) = &termination_log {
+            if let Err(e) = create_termination_log(path) {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(create_error(format!(
+                    "termination message file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let cfg = match self.container_config(
+            &c,
+            &image,
+            rootfs.path.clone(),
+            &id,
+            termination_log.as_deref(),
+        ) {
             Ok(cfg) => cfg,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
@@ -573,6 +633,7 @@ impl PodBackend for ContainerBackend {
             RunningContainer {
                 container,
                 rootfs_dir,
+                termination_log,
             },
         );
         Ok(StartedContainer {

@@ -915,7 +915,28 @@ impl<B: PodBackend> Supervisor<B> {
     fn container_exited(&mut self, name: &str, status: ExitStatus, now: Timestamp) {
         let details = self.backend.container_exited(name);
         let mut termination = Termination::exited(status.code(), details.oom_killed, now);
-        termination.message = details.message;
+        termination.message = details.message.filter(|m| !m.is_empty());
+        // kubelet: toKubeContainerStatus — FallbackToLogsOnError takes the end of the log
+        // when the container failed without writing its termination message file.
+        let fallback = self.container_spec(name).is_some_and(|c| {
+            c.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
+        });
+        if termination.message.is_none() && fallback && status.code() != 0 {
+            let attempt = self
+                .observed
+                .container(name)
+                .map(|c| c.restart_count)
+                .unwrap_or(0);
+            let path = self
+                .pod_dir()
+                .join("logs")
+                .join(name)
+                .join(format!("{attempt}.log"));
+            termination.message = std::fs::read(&path)
+                .ok()
+                .map(|log| log_tail_message(&log))
+                .filter(|m| !m.is_empty());
+        }
         self.observed.record_exit(name, termination);
         // A hook still running in a dead container's namespaces is dead too, or about to be.
         for hook in [Handler::PostStart, Handler::PreStop] {
@@ -1043,6 +1064,34 @@ fn log_stream(s: Stream) -> LogStream {
         Stream::Stdout => LogStream::Stdout,
         Stream::Stderr => LogStream::Stderr,
     }
+}
+
+/// kubelet: MaxContainerTerminationMessageLogLines / MaxContainerTerminationMessageLogLength.
+const TERMINATION_LOG_LINES: usize = 80;
+const TERMINATION_LOG_BYTES: usize = 2 * 1024;
+
+/// The termination message taken from a CRI log file (kubelet
+/// readLastStringFromContainerLogs): the text of its last 80 lines, both streams in the
+/// order written, at most the last 2 KiB.
+fn log_tail_message(log: &[u8]) -> String {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut partial: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for record in log
+        .split(|&b| b == b'\n')
+        .filter_map(minipod_runtime::logs::parse_record)
+    {
+        let cur = &mut partial[usize::from(record.stream == LogStream::Stderr)];
+        cur.extend_from_slice(&record.text);
+        if record.tag == minipod_runtime::logs::LogTag::Full {
+            let mut line = std::mem::take(cur);
+            line.push(b'\n');
+            lines.push(line);
+        }
+    }
+    let start = lines.len().saturating_sub(TERMINATION_LOG_LINES);
+    let text: Vec<u8> = lines[start..].concat();
+    let tail = &text[text.len().saturating_sub(TERMINATION_LOG_BYTES)..];
+    String::from_utf8_lossy(tail).into_owned()
 }
 
 /// `SIGTERM`, `TERM`, `15` → the signal.

@@ -395,3 +395,21 @@ fn an_app_container_that_fails_under_always_is_restarted_with_back_off() {
             .exists());
     }
 }
+
+#[test]
+fn the_termination_message_from_logs_is_the_tail_of_both_streams() {
+    let log = b"2026-01-01T00:00:00Z stdout F one\n\
+2026-01-01T00:00:00Z stderr P par\n\
+2026-01-01T00:00:01Z stdout F two\n\
+2026-01-01T00:00:02Z stderr F tial\n";
+    assert_eq!(log_tail_message(log), "one\ntwo\npartial\n");
+    // At most 80 lines, then at most the last 2 KiB.
+    let many: Vec<u8> = (0..100)
+        .flat_map(|i| format!("2026-01-01T00:00:00Z stdout F {i}\n").into_bytes())
+        .collect();
+    let m = log_tail_message(&many);
+    assert!(m.starts_with("20\n") && m.ends_with("99\n"), "{m}");
+    let long = format!("2026-01-01T00:00:00Z stdout F {}\n", "x".repeat(3000));
+    assert_eq!(log_tail_message(long.as_bytes()).len(), 2048);
+    assert_eq!(log_tail_message(b""), "");
+}
