@@ -938,12 +938,38 @@ impl<B: PodBackend> Supervisor<B> {
                 .filter(|m| !m.is_empty());
         }
         self.observed.record_exit(name, termination);
-        // A hook still running in a dead container's namespaces is dead too, or about to be.
         for hook in [Handler::PostStart, Handler::PreStop] {
-            if self.hooks.contains_key(&(name.to_owned(), hook)) {
+            let Some(run) = self.hooks.get(&(name.to_owned(), hook)) else {
+                continue;
+            };
+            if matches!(run.action, HandlerAction::Exec { .. }) {
+                // An exec hook ran in the dead container's namespaces: it died with it.
                 self.hook_finished(name, hook, Err("container exited".into()), now);
+            } else {
+                self.abandon_hook(name, hook);
             }
         }
+    }
+
+    /// An httpGet or sleep hook runs outside the container, so the container's exit is not
+    /// its failure (the kubelet would even wait for it). Its instance is gone, so minipod
+    /// stops it without a verdict: no FailedPostStartHook for a hook that never failed,
+    /// and no late result that could be taken for the next instance's hook.
+    fn abandon_hook(&mut self, name: &str, hook: Handler) {
+        self.hooks.remove(&(name.to_owned(), hook));
+        let watched = Watched::Handler(name.to_owned(), hook);
+        let tokens: Vec<Token> = self
+            .tokens
+            .iter()
+            .filter(|(_, (w, _))| *w == watched)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in tokens {
+            self.reactor.unwatch_pid(t);
+            self.tokens.remove(&t);
+        }
+        self.backend.kill_handler(name, hook);
+        self.backend.handler_exited(name, hook);
     }
 
     /// SIGTERM/SIGINT: begin (or shorten) the pod's termination.

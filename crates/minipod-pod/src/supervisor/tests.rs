@@ -413,3 +413,23 @@ fn the_termination_message_from_logs_is_the_tail_of_both_streams() {
     assert_eq!(log_tail_message(long.as_bytes()).len(), 2048);
     assert_eq!(log_tail_message(b""), "");
 }
+
+#[test]
+fn a_container_exiting_during_its_sleep_post_start_is_no_hook_failure() {
+    let (f, b) = fixture(json!({
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 5,
+        "containers": [{"name": "app", "image": "x", "command": sh("sleep 0.2"),
+            "lifecycle": {"postStart": {"sleep": {"seconds": 3}}}}],
+    }));
+    let (outcome, pod) = run(&f, b);
+    assert_eq!(outcome, Outcome::Finished(PodPhase::Succeeded));
+    let ev = reasons(&f);
+    assert!(
+        !ev.iter().any(|e| e.starts_with("FailedPostStartHook")),
+        "{ev:?}"
+    );
+    let app = &pod.status.unwrap().container_statuses.unwrap()[0];
+    let term = app.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(term.exit_code, 0);
+}
