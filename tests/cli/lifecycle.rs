@@ -397,7 +397,8 @@ spec:
   containers:
   - name: first
     image: busybox:1.35
-    command: [sh, -c, "echo first Starting >> /shared/log; sleep 2"]
+    # Outlives the hook, so that the hook's blocking is what holds "second" back.
+    command: [sh, -c, "echo first Starting >> /shared/log; sleep 3"]
     lifecycle:
       postStart:
         httpGet: {{path: "/cgi-bin/hook?first", port: 8080}}
@@ -648,4 +649,322 @@ spec:
     assert_eq!(container(&p, "sidecar")["ready"], true, "{p}");
     let row = stdout(&root.minipod(&["get", "pod", "sidecar-ready"]));
     assert!(row.contains("2/2"), "{row}");
+}
+
+// [CLT] "should terminate sidecars and fail the pod when a later init container fails"
+// under Never: the regular init container after the sidecar fails, the app never starts,
+// the sidecar is stopped and the pod fails.
+#[test]
+fn an_init_container_failing_after_a_sidecar_fails_a_never_pod_and_stops_the_sidecar() {
+    let root = PodRoot::new();
+    let shared = shared_dir(&root);
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: init-fails-after-sidecar}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:
+  - name: sidecar
+    image: busybox:1.35
+    restartPolicy: Always
+    command: [sh, -c, "trap 'echo sidecar Exiting >> /shared/log; exit 0' TERM; echo sidecar Starting >> /shared/log; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: init
+    image: busybox:1.35
+    command: [sh, -c, "echo init Starting >> /shared/log; sleep 0.5; echo init Exiting >> /shared/log; exit 4"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "echo app Starting >> /shared/log"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display()
+        ),
+    );
+    let begin = Instant::now();
+    let out = root.run(&file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        begin.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        begin.elapsed()
+    );
+    assert_eq!(
+        timeline(&shared.join("log")),
+        [
+            "sidecar Starting",
+            "init Starting",
+            "init Exiting",
+            "sidecar Exiting"
+        ]
+    );
+    let p = root.pod_json("init-fails-after-sidecar");
+    assert_eq!(p["status"]["phase"], "Failed", "{p}");
+    let init = &container(&p, "init")["state"]["terminated"];
+    assert_eq!(
+        (init["exitCode"].as_i64(), init["reason"].as_str()),
+        (Some(4), Some("Error")),
+        "{p}"
+    );
+    assert!(
+        container(&p, "sidecar")["state"]["terminated"].is_object(),
+        "{p}"
+    );
+    assert_eq!(
+        container(&p, "app")["state"]["waiting"]["reason"],
+        "PodInitializing",
+        "{p}"
+    );
+    assert_eq!(
+        statuses(&out).last().map(String::as_str),
+        Some("Init:Error")
+    );
+}
+
+// [CLT] "should not hang in termination if terminated during initialization": deleting a
+// pod whose init container is still running stops it and the sidecar before it promptly.
+// Both trap SIGTERM: a grace period spent waiting would exceed the bound.
+#[test]
+fn deleting_a_pod_during_initialization_stops_the_init_container_and_the_sidecar() {
+    let root = PodRoot::new();
+    let shared = shared_dir(&root);
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: delete-while-init}}
+spec:
+  terminationGracePeriodSeconds: 20
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:
+  - name: sidecar
+    image: busybox:1.35
+    restartPolicy: Always
+    command: [sh, -c, "trap 'echo sidecar Exiting >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: init
+    image: busybox:1.35
+    command: [sh, -c, "trap 'echo init Exiting >> /shared/log; exit 0' TERM; echo init Starting >> /shared/log; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - {{name: app, image: busybox:1.35, command: [sleep, "1000"]}}
+"#,
+            shared = shared.display()
+        ),
+    );
+    apply(&root, &file, &[]);
+    root.wait_for("delete-while-init", "init running", |p| {
+        p["status"]["initContainerStatuses"][1]["state"]["running"].is_object()
+    });
+    let start = Instant::now();
+    let out = root.minipod(&["delete", "pod", "delete-while-init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Both are stopped at once: sidecars wait only for regular containers and later sidecars
+    // (kuberuntime_termination_order.go), not for a regular init container.
+    let mut t = timeline(&shared.join("log"));
+    t.sort();
+    assert_eq!(t, ["init Exiting", "init Starting", "sidecar Exiting"]);
+}
+
+// [LHT] / [T]: preStop runs on deletion and on kills, not when the container exits by itself.
+#[test]
+fn pre_stop_does_not_run_when_the_container_exits_by_itself() {
+    let root = PodRoot::new();
+    let shared = shared_dir(&root);
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: no-pre-stop}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "echo app Exiting >> /shared/log"]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display()
+        ),
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(timeline(&shared.join("log")), ["app Exiting"]);
+}
+
+// [SC] / [CLT]: a sidecar whose startup probe fails is killed (its preStop runs) and
+// restarted; the containers after it never start and the pod stays Pending.
+#[test]
+fn a_sidecar_failing_its_startup_probe_is_restarted_and_blocks_the_app() {
+    let root = PodRoot::new();
+    let shared = shared_dir(&root);
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: sidecar-never-starts}}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:
+  - name: sidecar
+    image: busybox:1.35
+    restartPolicy: Always
+    command: [sh, -c, "trap 'exit 0' TERM; echo sidecar Starting >> /shared/log; while true; do sleep 0.1; done"]
+    startupProbe:
+      exec: {{command: ["false"]}}
+      periodSeconds: 1
+      failureThreshold: 1
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo sidecar PreStop >> /shared/log"]}}
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, "echo app Starting >> /shared/log; sleep 1000"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+"#,
+            shared = shared.display()
+        ),
+    );
+    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
+    let p = root.wait_for("sidecar-never-starts", "sidecar restarted", |p| {
+        restarts(p, "sidecar") >= 1
+    });
+    assert_eq!(p["status"]["phase"], "Pending", "{p}");
+    assert_eq!(condition(&p, "Initialized"), "False", "{p}");
+    let sidecar = container(&p, "sidecar");
+    assert_eq!(sidecar["started"], false, "{p}");
+    assert_eq!(
+        container(&p, "app")["state"]["waiting"]["reason"],
+        "PodInitializing",
+        "{p}"
+    );
+    let t = timeline(&shared.join("log"));
+    assert!(
+        position(&t, "sidecar Starting") < position(&t, "sidecar PreStop"),
+        "{t:?}"
+    );
+    assert_eq!(count(&t, "app Starting"), 0, "{t:?}");
+    let describe = stdout(&root.minipod(&["describe", "pod", "sidecar-never-starts"]));
+    assert!(describe.contains("Startup probe failed"), "{describe}");
+    let row = stdout(&root.minipod(&["get", "pod", "sidecar-never-starts"]));
+    assert!(row.contains("Init:"), "{row}");
+}
+
+// kubelet: active_deadline.go — past activeDeadlineSeconds the pod is killed and fails with
+// reason DeadlineExceeded.
+#[test]
+fn a_pod_past_its_active_deadline_is_killed_and_fails_with_deadline_exceeded() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: deadline}
+spec:
+  activeDeadlineSeconds: 2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox:1.35, command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 0.1; done"]}
+"#,
+    );
+    let begin = Instant::now();
+    let out = root.run(&file, &[]);
+    let took = begin.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(took >= Duration::from_millis(1900), "ended after {took:?}");
+    // kubectl's STATUS then shows the container's own reason (printPod lets a terminated
+    // container's reason override the pod's), so the pod's fields are checked instead.
+    let p = root.pod_json("deadline");
+    assert_eq!(p["status"]["phase"], "Failed", "{p}");
+    assert_eq!(p["status"]["reason"], "DeadlineExceeded", "{p}");
+    assert_eq!(
+        p["status"]["message"], "Pod was active on the node longer than the specified deadline",
+        "{p}"
+    );
+    assert!(
+        container(&p, "app")["state"]["terminated"].is_object(),
+        "{p}"
+    );
+}
+
+// [T] terminationMessagePath / terminationMessagePolicy: the file's content becomes
+// state.terminated.message; FallbackToLogsOnError uses the log tail when the file is empty
+// and the container failed.
+#[test]
+fn the_termination_message_comes_from_the_file_or_the_log_on_error() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: last-words}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: file, image: busybox:1.35, command: [sh, -c, "printf bye > /dev/termination-log; exit 0"]}
+  - name: custom
+    image: busybox:1.35
+    command: [sh, -c, "printf custom > /tmp/msg"]
+    terminationMessagePath: /tmp/msg
+  - name: logs
+    image: busybox:1.35
+    command: [sh, -c, "echo first; echo last words; exit 3"]
+    terminationMessagePolicy: FallbackToLogsOnError
+"#,
+    );
+    let out = root.run(&file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let p = root.pod_json("last-words");
+    let message = |name: &str| container(&p, name)["state"]["terminated"]["message"].clone();
+    assert_eq!(message("file"), "bye", "{p}");
+    assert_eq!(message("custom"), "custom", "{p}");
+    assert_eq!(message("logs"), "first\nlast words\n", "{p}");
 }
