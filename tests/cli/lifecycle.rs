@@ -968,3 +968,66 @@ spec:
     assert_eq!(message("custom"), "custom", "{p}");
     assert_eq!(message("logs"), "first\nlast words\n", "{p}");
 }
+
+// [CLT] "should call sidecar container PreStop hook simultaneously": on deletion every preStop
+// starts at once, the sidecar's while the app still runs; the sidecar's stop signal waits
+// for the app to exit.
+#[test]
+fn on_deletion_sidecar_pre_stop_runs_at_once_and_its_signal_waits_for_the_app() {
+    let root = PodRoot::new();
+    let shared = shared_dir(&root);
+    let stopping = |name: &str, pre_stop: &str| {
+        format!(
+            r#"
+    command: [sh, -c, "trap 'echo {name} Exiting >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo {name} PreStop >> /shared/log; {pre_stop}"]}}
+    volumeMounts: [{{name: shared, mountPath: /shared}}]"#
+        )
+    };
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: pre-stops}}
+spec:
+  terminationGracePeriodSeconds: 10
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  initContainers:
+  - name: sidecar
+    image: busybox:1.35
+    restartPolicy: Always{sidecar}
+  containers:
+  - name: app
+    image: busybox:1.35{app}
+"#,
+            shared = shared.display(),
+            sidecar = stopping("sidecar", "true"),
+            app = stopping("app", "sleep 1"),
+        ),
+    );
+    apply(&root, &file, &[]);
+    root.wait_for_phase("pre-stops", "Running");
+    let start = Instant::now();
+    let out = root.minipod(&["delete", "pod", "pre-stops"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        start.elapsed()
+    );
+    let t = timeline(&shared.join("log"));
+    assert_eq!(t.len(), 4, "{t:?}");
+    assert!(
+        position(&t, "sidecar PreStop") < position(&t, "app Exiting"),
+        "{t:?}"
+    );
+    assert!(
+        position(&t, "app PreStop") < position(&t, "app Exiting"),
+        "{t:?}"
+    );
+    assert_eq!(t[3], "sidecar Exiting", "{t:?}");
+}
