@@ -204,6 +204,10 @@ pub struct ObservedContainer {
     pub container_id: Option<String>,
     pub image_id: Option<String>,
     pub start_failure: Option<StartFailure>,
+    /// The kubelet's message for the failed postStart hook of the latest instance
+    /// (handlers.go Run); shown as `waiting.message` with PostStartHookError.
+    #[serde(default)]
+    pub post_start_error: Option<String>,
 }
 
 impl ObservedContainer {
@@ -218,6 +222,7 @@ impl ObservedContainer {
             container_id: None,
             image_id: None,
             start_failure: None,
+            post_start_error: None,
         }
     }
 
@@ -339,6 +344,7 @@ impl ObservedPod {
             c.image_id = image_id;
         }
         c.start_failure = None;
+        c.post_start_error = None;
         c.state = ContainerState::Running(RunningState {
             started_at,
             post_start: HookState::Pending,
@@ -367,6 +373,37 @@ impl ObservedPod {
         true
     }
 
+    /// The runtime created instance `name` but its process could not run (containerd:
+    /// StartContainer failed, e.g. the executable does not exist). The instance counts as
+    /// started and exited at once with 128 `StartError` (containerd
+    /// internal/cri/server/container_start.go), so restartPolicy and back-off apply to it as
+    /// to any crash. Returns false when no such container exists.
+    pub fn record_start_error(
+        &mut self,
+        name: &str,
+        container_id: Option<String>,
+        message: &str,
+        at: Timestamp,
+    ) -> bool {
+        if !self.record_started(name, container_id.clone(), None, at) {
+            return false;
+        }
+        let Some(c) = self.container_mut(name) else {
+            return false;
+        };
+        // No startedAt: the process never ran (containerd leaves it unset).
+        c.state = ContainerState::Terminated(Termination {
+            exit_code: START_ERROR_EXIT_CODE,
+            reason: Some(START_ERROR_REASON.to_string()),
+            message: Some(message.to_string()),
+            started_at: None,
+            finished_at: at,
+            container_id,
+            kill_reason: None,
+        });
+        true
+    }
+
     /// The postStart hook of the running instance of `name` changed state.
     pub fn record_post_start(&mut self, name: &str, state: HookState) -> bool {
         match self.container_mut(name).map(|c| &mut c.state) {
@@ -376,6 +413,18 @@ impl ObservedPod {
             }
             _ => false,
         }
+    }
+
+    /// The postStart hook of the running instance of `name` failed with the kubelet's
+    /// `message` (kept for the status once the container was killed for it).
+    pub fn record_post_start_failure(&mut self, name: &str, message: &str) -> bool {
+        if !self.record_post_start(name, HookState::Failed) {
+            return false;
+        }
+        if let Some(c) = self.container_mut(name) {
+            c.post_start_error = Some(message.to_string());
+        }
+        true
     }
 
     /// `KillContainer` was executed: the stop is recorded (preStop launched if `pre_stop`).
@@ -683,6 +732,55 @@ mod tests {
         assert!(o.container("app").unwrap().start_failure.is_none());
         assert!(!o.record_start_failure("nope", "x", "y", t(0)));
         assert!(!o.record_started("nope", None, None, t(0)));
+    }
+
+    #[test]
+    fn a_start_error_is_an_instance_that_exited_128() {
+        let mut o = one();
+        assert!(o.record_start_error("app", Some("minipod://a".into()), "no such file", t(0)));
+        let c = o.container("app").unwrap();
+        assert_eq!(c.restart_count, 0);
+        let term = c.terminated().unwrap();
+        assert_eq!(
+            (
+                term.exit_code,
+                term.reason.as_deref(),
+                term.message.as_deref()
+            ),
+            (128, Some("StartError"), Some("no such file"))
+        );
+        assert_eq!(term.started_at, None);
+        assert_eq!(term.container_id.as_deref(), Some("minipod://a"));
+        // The next attempt is a restart with back-off history, like after any exit.
+        assert!(o.record_start_error("app", Some("minipod://b".into()), "again", t(1)));
+        let c = o.container("app").unwrap();
+        assert_eq!(c.restart_count, 1);
+        assert_eq!(
+            c.last_termination
+                .as_ref()
+                .and_then(|t| t.message.as_deref()),
+            Some("no such file")
+        );
+        assert_eq!(c.backoff.current_delay(t(2)), Some(Duration::from_secs(10)));
+        assert!(!o.record_start_error("nope", None, "x", t(0)));
+    }
+
+    #[test]
+    fn a_post_start_failure_message_lasts_until_the_next_instance() {
+        let mut o = one();
+        assert!(!o.record_post_start_failure("app", "not running"));
+        o.record_started("app", None, None, t(0));
+        assert!(o.record_post_start_failure("app", "HTTP lifecycle hook (/) failed"));
+        let r = o.container("app").unwrap().running().unwrap();
+        assert_eq!(r.post_start, HookState::Failed);
+        o.record_exit("app", Termination::exited(137, false, t(1)));
+        let c = o.container("app").unwrap();
+        assert_eq!(
+            c.post_start_error.as_deref(),
+            Some("HTTP lifecycle hook (/) failed")
+        );
+        o.record_started("app", None, None, t(2));
+        assert_eq!(o.container("app").unwrap().post_start_error, None);
     }
 
     #[test]

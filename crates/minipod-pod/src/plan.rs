@@ -41,7 +41,9 @@
 //! - A start that fails before the process runs (image, config, create errors) is retried
 //!   after [`crate::observed::START_RETRY_INTERVAL`]; image pull back-off is not modelled.
 //! - While a postStart hook runs the container is reported `running` with `started=false`
-//!   (the kubelet's API status lags until the hook returns). Starts wait for hooks and
+//!   (the kubelet's API status lags until the hook returns). When a container exits while its
+//!   httpGet or sleep hook is in flight, the supervisor drops the hook without a verdict
+//!   (the kubelet would wait for it and report only a real failure). Starts wait for hooks and
 //!   kills in progress; kills do not wait for hooks.
 //! - Not modelled: container spec changes (the spec is immutable here), in-place resize,
 //!   ephemeral containers, the alpha ContainerRestartRules and RestartAllContainers gates.

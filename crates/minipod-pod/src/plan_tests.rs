@@ -365,6 +365,29 @@ fn regular_containers() {
             want: &["start foo3#1"],
             init: "done",
         },
+        Row {
+            name: "StartError recorded by the supervisor: the second one backs off",
+            spec: basic(),
+            setup: |o, _| {
+                up(o, "foo1", 0);
+                up(o, "foo2", 0);
+                o.record_start_error("foo3", None, "exec: not found", t(0));
+                o.record_start_error("foo3", None, "exec: not found", t(1));
+            },
+            now: 2,
+            want: &["wait backoff foo3 10s @11"],
+            init: "done",
+        },
+        Row {
+            name: "StartError under Never: not restarted, the pod is completed",
+            spec: policy(json!({"containers": [container("foo1")]}), "Never"),
+            setup: |o, _| {
+                o.record_start_error("foo1", None, "exec: not found", t(0));
+            },
+            now: 1,
+            want: &["terminate Completed 30s"],
+            init: "done",
+        },
     ]);
 }
 

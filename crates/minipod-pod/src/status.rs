@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{
 
 use crate::observed::{
     ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTerminationReason,
-    ProbeKind, ProbeResult, ProbeResults, SandboxState, Termination,
+    ProbeKind, ProbeResult, ProbeResults, SandboxState, Termination, START_ERROR_REASON,
 };
 use crate::spec::{self, ContainerKind, PodPhase, RestartPolicy};
 use crate::time::{go_duration_string, k8s_time, Timestamp};
@@ -20,6 +20,8 @@ pub const POD_INITIALIZING: &str = "PodInitializing";
 pub const CONTAINER_CREATING: &str = "ContainerCreating";
 pub const CRASH_LOOP_BACK_OFF: &str = "CrashLoopBackOff";
 pub const POST_START_HOOK_ERROR: &str = "PostStartHookError";
+/// kubelet: ErrRunContainer, shown after the runtime's StartContainer failed.
+pub const RUN_CONTAINER_ERROR: &str = "RunContainerError";
 
 /// Condition types and reasons (core/v1 types.go, status/generate.go).
 pub const POD_READY_TO_START_CONTAINERS: &str = "PodReadyToStartContainers";
@@ -311,8 +313,13 @@ impl StatusContext<'_> {
                     )),
                     // kuberuntime_container.go startContainer returns ErrPostStartHook; the
                     // reason is shown until the (immediate) restart.
-                    None if t.kill_reason == Some(KillReason::FailedPostStartHook) => {
-                        Some(waiting_state(POST_START_HOOK_ERROR, None))
+                    None if t.kill_reason == Some(KillReason::FailedPostStartHook) => Some(
+                        waiting_state(POST_START_HOOK_ERROR, o.post_start_error.clone()),
+                    ),
+                    // startContainer returns ErrRunContainer with the runtime's message
+                    // when StartContainer failed.
+                    None if t.reason.as_deref() == Some(START_ERROR_REASON) => {
+                        Some(waiting_state(RUN_CONTAINER_ERROR, t.message.clone()))
                     }
                     None => None,
                 }

@@ -636,12 +636,12 @@ fn container_states_and_phase() {
                       json!({"postStart": {"exec": {"command": ["false"]}}})),
             setup: |o, _| {
                 run(o, "app", 0);
-                hook(o, "app", HookState::Failed);
+                o.record_post_start_failure("app", "Exec lifecycle hook ([false]) failed");
                 o.record_kill("app", KillReason::FailedPostStartHook, Duration::from_secs(30), false, false, t(1));
                 exit(o, "app", 137, 2);
             },
             phase: "Running",
-            containers: &["app waiting:PostStartHookError rc=0 ready=false started=false last=terminated:Error:137"],
+            containers: &["app waiting:PostStartHookError(Exec lifecycle hook ([false]) failed) rc=0 ready=false started=false last=terminated:Error:137"],
             conditions: &[],
         },
         Row {
@@ -656,6 +656,37 @@ fn container_states_and_phase() {
             },
             phase: "Failed",
             containers: &["app terminated:Error:137 rc=0 ready=false started=false"],
+            conditions: &[],
+        },
+        Row {
+            name: "start error: RunContainerError with the runtime's message until the restart",
+            spec: single(),
+            setup: |o, _| {
+                o.record_start_error("app", Some("minipod://a".into()), "exec: \"/nope\": not found", t(1));
+            },
+            phase: "Running",
+            containers: &["app waiting:RunContainerError(exec: \"/nope\": not found) rc=0 ready=false started=false last=terminated:StartError:128"],
+            conditions: &[],
+        },
+        Row {
+            name: "start error again: CrashLoopBackOff",
+            spec: single(),
+            setup: |o, _| {
+                o.record_start_error("app", None, "not found", t(1));
+                o.record_start_error("app", None, "not found", t(1));
+            },
+            phase: "Running",
+            containers: &["app waiting:CrashLoopBackOff(back-off 10s restarting failed container=app pod=pod_default(uid1)) rc=1 ready=false started=false last=terminated:StartError:128"],
+            conditions: &[],
+        },
+        Row {
+            name: "start error under Never: final, the pod fails",
+            spec: policy(single(), "Never"),
+            setup: |o, _| {
+                o.record_start_error("app", None, "not found", t(1));
+            },
+            phase: "Failed",
+            containers: &["app terminated:StartError:128 rc=0 ready=false started=false"],
             conditions: &[],
         },
         Row {

@@ -39,6 +39,35 @@ pub struct PodDirs {
 struct RunningContainer {
     container: Container,
     rootfs_dir: PathBuf,
+    /// Host side of the container's terminationMessagePath, if it has one.
+    termination_log: Option<PathBuf>,
+}
+
+/// kubelet: kubecontainer.MaxContainerTerminationMessageLength, the most read from the end
+/// of a termination message file.
+const MAX_TERMINATION_MESSAGE: u64 = 4 * 1024;
+
+/// kubelet makeMounts: an empty, world-writable file per container instance (so a non-root
+/// process can write it), bind-mounted at terminationMessagePath.
+fn create_termination_log(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::File::create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+}
+
+/// kubelet getTerminationMessage: at most the last 4 KiB of the file; empty is no message.
+fn read_termination_log(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(MAX_TERMINATION_MESSAGE)))
+        .ok()?;
+    let mut data = Vec::new();
+    f.read_to_end(&mut data).ok()?;
+    (!data.is_empty()).then(|| String::from_utf8_lossy(&data).into_owned())
 }
 
 pub struct ContainerBackend {
@@ -215,13 +244,13 @@ impl ContainerBackend {
                 c.name
             );
         }
-        self.images.image(&c.image).map_err(|e| StartError {
-            reason: if c.image_pull_policy == PullPolicy::Never {
-                "ErrImageNeverPull".into()
+        self.images.image(&c.image).map_err(|e| {
+            let reason = if c.image_pull_policy == PullPolicy::Never {
+                "ErrImageNeverPull"
             } else {
-                "ErrImagePull".into()
-            },
-            message: format!("image {:?} is not present: {e}", c.image),
+                "ErrImagePull"
+            };
+            StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
         })
     }
 
@@ -233,11 +262,10 @@ impl ContainerBackend {
         image: &Image,
         rootfs: PathBuf,
         id: &str,
+        termination_log: Option<&Path>,
     ) -> Result<ContainerConfig, StartError> {
-        let config_error = |message: String| StartError {
-            reason: "CreateContainerConfigError".into(),
-            message,
-        };
+        let config_error =
+            |message: String| StartError::not_created("CreateContainerConfigError", message);
         let sandbox = self
             .sandbox
             .as_ref()
@@ -302,6 +330,14 @@ impl ContainerBackend {
                     MountPropagation::HostToContainer => Propagation::HostToContainer,
                     MountPropagation::Bidirectional => Propagation::Bidirectional,
                 },
+            });
+        }
+        if let Some(host) = termination_log {
+            mounts.push(Mount {
+                source: MountSource::Bind(host.to_path_buf()),
+                destination: Path::new("/").join(&c.termination_message_path),
+                read_only: false,
+                propagation: Propagation::Private,
             });
         }
         let security = security_config(
@@ -402,7 +438,7 @@ impl ContainerBackend {
         }
         ExitDetails {
             oom_killed,
-            message: None,
+            message: rc.termination_log.as_deref().and_then(read_termination_log),
         }
     }
 }
@@ -506,10 +542,8 @@ impl PodBackend for ContainerBackend {
         _index: usize,
         attempt: i32,
     ) -> Result<StartedContainer, StartError> {
-        let create_error = |message: String| StartError {
-            reason: "CreateContainerError".into(),
-            message,
-        };
+        let create_error =
+            |message: String| StartError::not_created("CreateContainerError", message);
         let c = self
             .plan
             .container(name)
@@ -529,7 +563,29 @@ impl PodBackend for ContainerBackend {
                 log::warn!("unmount {}: {e}", dir.display());
             }
         };
-        let cfg = match self.container_config(&c, &image, rootfs.path.clone(), &id) {
+        let termination_log = (!c.termination_message_path.is_empty()).then(|| {
+            self.dirs
+                .pod_dir
+                .join("containers")
+                .join(name)
+                .join(format!("{id}.termination-log"))
+        });
+        if let Some(path) = &termination_log {
+            if let Err(e) = create_termination_log(path) {
+                cleanup_rootfs(&rootfs_dir);
+                return Err(create_error(format!(
+                    "termination message file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let cfg = match self.container_config(
+            &c,
+            &image,
+            rootfs.path.clone(),
+            &id,
+            termination_log.as_deref(),
+        ) {
             Ok(cfg) => cfg,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
@@ -538,10 +594,7 @@ impl PodBackend for ContainerBackend {
         };
         let built = spec::prepare_inputs(&cfg)
             .and_then(|inputs| spec::build_spec(&cfg, &inputs, &self.host))
-            .map_err(|e| StartError {
-                reason: "CreateContainerConfigError".into(),
-                message: e.to_string(),
-            });
+            .map_err(|e| StartError::not_created("CreateContainerConfigError", e.to_string()));
         let spec = match built {
             Ok(s) => s,
             Err(e) => {
@@ -556,20 +609,22 @@ impl PodBackend for ContainerBackend {
                 return Err(create_error(format!("stdio pipes: {e}")));
             }
         };
+        // Creating and starting the libcontainer container is what containerd's
+        // StartContainer does (runc create + start; the CRI CreateContainer before it only
+        // records metadata). When it fails the container exists and exited with StartError,
+        // e.g. for a command that is not in the image.
+        let container_id = format!("minipod://{id}");
         let mut container = match Container::create(&cfg, spec, &paths, stdio) {
             Ok(c) => c,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
-                return Err(create_error(e.to_string()));
+                return Err(StartError::process_failed(container_id, e.to_string()));
             }
         };
         if let Err(e) = container.start() {
             let _ = container.delete();
             cleanup_rootfs(&rootfs_dir);
-            return Err(StartError {
-                reason: "RunContainerError".into(),
-                message: e.to_string(),
-            });
+            return Err(StartError::process_failed(container_id, e.to_string()));
         }
         let pid = container.pid();
         let stop_signal = c.stop_signal.clone().or(image.defaults().stop_signal);
@@ -578,6 +633,7 @@ impl PodBackend for ContainerBackend {
             RunningContainer {
                 container,
                 rootfs_dir,
+                termination_log,
             },
         );
         Ok(StartedContainer {
@@ -587,7 +643,7 @@ impl PodBackend for ContainerBackend {
                 stdout: Some(pipes.stdout),
                 stderr: Some(pipes.stderr),
             },
-            container_id: format!("minipod://{id}"),
+            container_id,
             image_id: Some(image.id().to_string()),
             stop_signal,
         })

@@ -22,6 +22,8 @@ use crate::store::{write_json_atomic, StoreError};
 pub const SOURCE_FILE: &str = "source.json";
 pub const LOCK_FILE: &str = "supervisor.lock";
 pub const LOG_FILE: &str = "supervisor.log";
+/// How long a supervisor retries a busy lock before concluding another one holds it.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// One input document stream, as given to `minipod run`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,13 +126,23 @@ fn read_pid(file: &mut File) -> Option<i32> {
 impl SupervisorLock {
     /// Taken by the supervisor at start; refuses when another supervisor holds it.
     pub fn acquire(pod_dir: &Path) -> Result<SupervisorLock, LaunchError> {
-        let file = open_lock(pod_dir)?;
-        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => lock,
-            Err((mut file, _)) => {
-                return Err(LaunchError::AlreadySupervised {
-                    pid: read_pid(&mut file).unwrap_or(0),
-                })
+        let mut file = open_lock(pod_dir)?;
+        // `running_supervisor` probes with a shared lock for a moment (spawn_supervisor polls
+        // it while this process starts): a busy lock is retried for a while, as only a live
+        // supervisor holds it for long.
+        let deadline = std::time::Instant::now() + LOCK_RETRY;
+        let mut lock = loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => break lock,
+                Err((f, _)) if std::time::Instant::now() < deadline => {
+                    file = f;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((mut f, _)) => {
+                    return Err(LaunchError::AlreadySupervised {
+                        pid: read_pid(&mut f).unwrap_or(0),
+                    })
+                }
             }
         };
         let path = pod_dir.join(LOCK_FILE);
@@ -246,6 +258,22 @@ mod tests {
         ));
         drop(lock);
         assert_eq!(running_supervisor(dir.path()), None);
+    }
+
+    /// Regression: a start raced the launcher's probe (a shared lock held for a moment)
+    /// and the new supervisor gave up with "already supervised".
+    #[test]
+    fn a_probe_holding_the_lock_for_a_moment_does_not_stop_a_supervisor() {
+        let dir = tempfile::tempdir().unwrap();
+        let probe = Flock::lock(open_lock(dir.path()).unwrap(), FlockArg::LockSharedNonblock)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(probe);
+        });
+        assert!(SupervisorLock::acquire(dir.path()).is_ok());
+        release.join().unwrap();
     }
 
     #[test]

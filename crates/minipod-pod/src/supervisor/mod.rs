@@ -68,6 +68,32 @@ pub struct StartedContainer {
 pub struct StartError {
     pub reason: String,
     pub message: String,
+    /// Set when the runtime had created the container (`<runtime>://<id>`) but its process
+    /// could not run: containerd's StartContainer failing (runc create or start: a missing
+    /// executable, a failed mount). That instance exists and exited with 128 `StartError`;
+    /// without an id nothing was created and the start is simply retried.
+    pub container_id: Option<String>,
+}
+
+impl StartError {
+    /// Nothing was created (image, config or create errors).
+    pub fn not_created(reason: &str, message: String) -> StartError {
+        StartError {
+            reason: reason.to_string(),
+            message,
+            container_id: None,
+        }
+    }
+
+    /// The container `container_id` exists but its process could not run
+    /// (kubelet: `RunContainerError`).
+    pub fn process_failed(container_id: String, message: String) -> StartError {
+        StartError {
+            reason: "RunContainerError".to_string(),
+            message,
+            container_id: Some(container_id),
+        }
+    }
 }
 
 /// Which lifecycle hook.
@@ -454,9 +480,21 @@ impl<B: PodBackend> Supervisor<B> {
                 Ok(())
             }
             Err(e) => {
-                self.report(events::failed(kind, name, &e.message), now);
-                self.observed
-                    .record_start_failure(name, &e.reason, &e.message, now);
+                match e.container_id {
+                    // kubelet startContainer: the container was created (event Created),
+                    // StartContainer failed (event Failed); the runtime reports it exited.
+                    Some(id) => {
+                        self.report(events::created(kind, name), now);
+                        self.report(events::failed(kind, name, &e.message), now);
+                        self.observed
+                            .record_start_error(name, Some(id), &e.message, now);
+                    }
+                    None => {
+                        self.report(events::failed(kind, name, &e.message), now);
+                        self.observed
+                            .record_start_failure(name, &e.reason, &e.message, now);
+                    }
+                }
                 Err(())
             }
         }
@@ -476,16 +514,19 @@ impl<B: PodBackend> Supervisor<B> {
             self.record_hook(name, hook, HookState::Succeeded);
             return;
         };
-        let action = match handlers::lifecycle_action(
-            handler,
-            &container,
-            self.observed.pod_ip.as_deref(),
-        ) {
+        let host = self.handler_host();
+        let action = match handlers::lifecycle_action(handler, &container, Some(&host)) {
             Ok(a) => a,
             Err(e) => {
                 log::warn!("{} of container {name:?}: {e}", hook.as_str());
                 self.hook_failed_event(name, hook, now);
-                self.record_hook(name, hook, HookState::Failed);
+                if hook == Handler::PostStart {
+                    // handlers.go Run: the message of an action it cannot run.
+                    let message = format!("Cannot run handler: {e}");
+                    self.observed.record_post_start_failure(name, &message);
+                } else {
+                    self.record_hook(name, hook, HookState::Failed);
+                }
                 return;
             }
         };
@@ -575,24 +616,24 @@ impl<B: PodBackend> Supervisor<B> {
         match result {
             Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
             Err(error) => {
-                // The details go to the supervisor's log only: the kubelet keeps hook output
-                // out of events so that secrets do not leak (kuberuntime_container.go).
-                if let Some(run) = &run {
+                // The details go to the log and, for postStart, the container's
+                // waiting.message, never to events: the kubelet keeps hook output out of
+                // events so that secrets do not leak (kuberuntime_container.go).
+                let message = run.as_ref().map(|run| {
                     let output = String::from_utf8_lossy(&run.output);
                     let pod = spec::format_pod(&self.pod);
-                    log::warn!(
-                        "{}",
-                        handlers::hook_failure_message(
-                            &run.action,
-                            name,
-                            &pod,
-                            &error,
-                            output.trim()
-                        )
-                    );
+                    handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
+                });
+                if let Some(m) = &message {
+                    log::warn!("{m}");
                 }
                 self.hook_failed_event(name, hook, now);
-                self.record_hook(name, hook, HookState::Failed);
+                match (hook, message) {
+                    (Handler::PostStart, Some(m)) => {
+                        self.observed.record_post_start_failure(name, &m);
+                    }
+                    _ => self.record_hook(name, hook, HookState::Failed),
+                }
             }
         }
     }
@@ -637,6 +678,16 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
+    /// Where httpGet / tcpSocket handlers (probes and hooks alike) connect when the spec
+    /// names no host: the pod IP in the kubelet. Checks run inside the pod's network
+    /// namespace, where the pod is reachable on loopback when it has no address of its own.
+    fn handler_host(&self) -> String {
+        self.observed
+            .pod_ip
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".into())
+    }
+
     fn launch_probe(&mut self, worker: usize, now: Timestamp) {
         let (name, kind, timeout) = {
             let w = &self.probe_workers[worker];
@@ -651,13 +702,7 @@ impl<B: PodBackend> Supervisor<B> {
             ProbeKind::Readiness => c.readiness_probe.as_ref(),
         };
         let Some(probe) = probe else { return };
-        // Checks run inside the pod's network namespace, where the pod is reachable on
-        // loopback when it has no address of its own.
-        let ip = self
-            .observed
-            .pod_ip
-            .clone()
-            .unwrap_or_else(|| "127.0.0.1".into());
+        let ip = self.handler_host();
         let action = match handlers::probe_action(probe, &c, Some(&ip)) {
             Ok(a) => a,
             Err(e) => {
@@ -870,14 +915,61 @@ impl<B: PodBackend> Supervisor<B> {
     fn container_exited(&mut self, name: &str, status: ExitStatus, now: Timestamp) {
         let details = self.backend.container_exited(name);
         let mut termination = Termination::exited(status.code(), details.oom_killed, now);
-        termination.message = details.message;
+        termination.message = details.message.filter(|m| !m.is_empty());
+        // kubelet: toKubeContainerStatus — FallbackToLogsOnError takes the end of the log
+        // when the container failed without writing its termination message file.
+        let fallback = self.container_spec(name).is_some_and(|c| {
+            c.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
+        });
+        if termination.message.is_none() && fallback && status.code() != 0 {
+            let attempt = self
+                .observed
+                .container(name)
+                .map(|c| c.restart_count)
+                .unwrap_or(0);
+            let path = self
+                .pod_dir()
+                .join("logs")
+                .join(name)
+                .join(format!("{attempt}.log"));
+            termination.message = std::fs::read(&path)
+                .ok()
+                .map(|log| log_tail_message(&log))
+                .filter(|m| !m.is_empty());
+        }
         self.observed.record_exit(name, termination);
-        // A hook still running in a dead container's namespaces is dead too, or about to be.
         for hook in [Handler::PostStart, Handler::PreStop] {
-            if self.hooks.contains_key(&(name.to_owned(), hook)) {
+            let Some(run) = self.hooks.get(&(name.to_owned(), hook)) else {
+                continue;
+            };
+            if matches!(run.action, HandlerAction::Exec { .. }) {
+                // An exec hook ran in the dead container's namespaces: it died with it.
                 self.hook_finished(name, hook, Err("container exited".into()), now);
+            } else {
+                self.abandon_hook(name, hook);
             }
         }
+    }
+
+    /// An httpGet or sleep hook runs outside the container, so the container's exit is not
+    /// its failure (the kubelet would even wait for it). Its instance is gone, so minipod
+    /// stops it without a verdict: no FailedPostStartHook for a hook that never failed,
+    /// and no late result that could be taken for the next instance's hook.
+    fn abandon_hook(&mut self, name: &str, hook: Handler) {
+        self.hooks.remove(&(name.to_owned(), hook));
+        let watched = Watched::Handler(name.to_owned(), hook);
+        let tokens: Vec<Token> = self
+            .tokens
+            .iter()
+            .filter(|(_, (w, _))| *w == watched)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in tokens {
+            self.reactor.unwatch_pid(t);
+            self.tokens.remove(&t);
+        }
+        self.backend.kill_handler(name, hook);
+        self.backend.handler_exited(name, hook);
     }
 
     /// SIGTERM/SIGINT: begin (or shorten) the pod's termination.
@@ -998,6 +1090,34 @@ fn log_stream(s: Stream) -> LogStream {
         Stream::Stdout => LogStream::Stdout,
         Stream::Stderr => LogStream::Stderr,
     }
+}
+
+/// kubelet: MaxContainerTerminationMessageLogLines / MaxContainerTerminationMessageLogLength.
+const TERMINATION_LOG_LINES: usize = 80;
+const TERMINATION_LOG_BYTES: usize = 2 * 1024;
+
+/// The termination message taken from a CRI log file (kubelet
+/// readLastStringFromContainerLogs): the text of its last 80 lines, both streams in the
+/// order written, at most the last 2 KiB.
+fn log_tail_message(log: &[u8]) -> String {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut partial: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for record in log
+        .split(|&b| b == b'\n')
+        .filter_map(minipod_runtime::logs::parse_record)
+    {
+        let cur = &mut partial[usize::from(record.stream == LogStream::Stderr)];
+        cur.extend_from_slice(&record.text);
+        if record.tag == minipod_runtime::logs::LogTag::Full {
+            let mut line = std::mem::take(cur);
+            line.push(b'\n');
+            lines.push(line);
+        }
+    }
+    let start = lines.len().saturating_sub(TERMINATION_LOG_LINES);
+    let text: Vec<u8> = lines[start..].concat();
+    let tail = &text[text.len().saturating_sub(TERMINATION_LOG_BYTES)..];
+    String::from_utf8_lossy(tail).into_owned()
 }
 
 /// `SIGTERM`, `TERM`, `15` → the signal.

@@ -207,13 +207,10 @@ impl Reactor {
                 }
             }
             let pid_tokens: Vec<Token> = self.pids.keys().copied().collect();
-            for (i, token) in pid_tokens.iter().enumerate() {
-                if ready[nsig + i] {
-                    self.reap(*token, &mut events);
-                }
-            }
-            // Pipes before their owners' exits would be nicer for logs, but a pipe may outlive
-            // its process (grandchildren keep it open), so each is drained independently.
+            // Pipes are drained before exits are reported, so what a process wrote before it
+            // exited is in its log when its exit is handled (FallbackToLogsOnError reads it).
+            // A pipe may still outlive its process (grandchildren keep it open): each is
+            // drained independently.
             let base = nsig + pid_tokens.len();
             let mut closed = Vec::new();
             for (i, pipe) in self.pipes.iter_mut().enumerate() {
@@ -227,6 +224,11 @@ impl Reactor {
                     token: pipe.token,
                     stream: pipe.stream,
                 });
+            }
+            for (i, token) in pid_tokens.iter().enumerate() {
+                if ready[nsig + i] {
+                    self.reap(*token, &mut events);
+                }
             }
             if !events.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(events);
@@ -371,6 +373,30 @@ mod tests {
         assert_eq!(out, b"hello\n");
         assert_eq!(err, b"oops\n");
         assert!(!r.is_watching(7));
+    }
+
+    #[test]
+    fn output_written_before_an_exit_is_reported_before_it() {
+        let mut r = Reactor::new(&[]).unwrap();
+        let (pid, out, err) = spawn("echo last words; exit 1");
+        drop(err);
+        r.watch_pid(4, pid, true).unwrap();
+        r.watch_output(4, Stream::Stdout, out).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            for ev in r.wait(Some(deadline)).unwrap() {
+                match ev {
+                    Event::Output { bytes, .. } => seen.extend(bytes),
+                    Event::Exited { .. } => {
+                        assert_eq!(seen, b"last words\n");
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            assert!(Instant::now() < deadline, "timed out");
+        }
     }
 
     #[test]

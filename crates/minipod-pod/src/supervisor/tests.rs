@@ -70,9 +70,10 @@ impl PodBackend for HostProcesses {
         let c = self.container(name);
         let mut argv = c.command.clone().unwrap_or_default();
         argv.extend(c.args.clone().unwrap_or_default());
-        let p = self.spawn(&argv).map_err(|e| StartError {
-            reason: "RunContainerError".into(),
-            message: e.to_string(),
+        // A command that cannot be executed: the runtime's container exists, its process
+        // does not (containerd's StartError).
+        let p = self.spawn(&argv).map_err(|e| {
+            StartError::process_failed(format!("test://{name}-{attempt}"), e.to_string())
         })?;
         self.pids.insert(name.to_owned(), p.pid);
         Ok(StartedContainer {
@@ -239,6 +240,33 @@ fn init_containers_run_in_order_before_the_app_and_the_pod_succeeds() {
 }
 
 #[test]
+fn a_command_that_cannot_run_is_a_start_error_that_fails_a_never_pod() {
+    let (f, b) = fixture(json!({
+        "restartPolicy": "Never",
+        "containers": [{"name": "app", "image": "x", "command": ["/no/such/binary"]}],
+    }));
+    let (outcome, pod) = run(&f, b);
+    assert_eq!(outcome, Outcome::Finished(PodPhase::Failed));
+    let app = &pod.status.unwrap().container_statuses.unwrap()[0];
+    let term = app.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (128, Some("StartError"))
+    );
+    assert!(term.message.as_deref().is_some_and(|m| !m.is_empty()));
+    assert_eq!(app.restart_count, 0);
+    let ev = reasons(&f);
+    assert!(
+        ev.contains(&"Created spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
+    assert!(
+        ev.contains(&"Failed spec.containers{app}".to_string()),
+        "{ev:?}"
+    );
+}
+
+#[test]
 fn a_failed_init_container_under_never_fails_the_pod_and_apps_never_start() {
     let (f, b) = fixture(json!({
         "restartPolicy": "Never",
@@ -366,4 +394,42 @@ fn an_app_container_that_fails_under_always_is_restarted_with_back_off() {
             .join(format!("logs/app/{attempt}.log"))
             .exists());
     }
+}
+
+#[test]
+fn the_termination_message_from_logs_is_the_tail_of_both_streams() {
+    let log = b"2026-01-01T00:00:00Z stdout F one\n\
+2026-01-01T00:00:00Z stderr P par\n\
+2026-01-01T00:00:01Z stdout F two\n\
+2026-01-01T00:00:02Z stderr F tial\n";
+    assert_eq!(log_tail_message(log), "one\ntwo\npartial\n");
+    // At most 80 lines, then at most the last 2 KiB.
+    let many: Vec<u8> = (0..100)
+        .flat_map(|i| format!("2026-01-01T00:00:00Z stdout F {i}\n").into_bytes())
+        .collect();
+    let m = log_tail_message(&many);
+    assert!(m.starts_with("20\n") && m.ends_with("99\n"), "{m}");
+    let long = format!("2026-01-01T00:00:00Z stdout F {}\n", "x".repeat(3000));
+    assert_eq!(log_tail_message(long.as_bytes()).len(), 2048);
+    assert_eq!(log_tail_message(b""), "");
+}
+
+#[test]
+fn a_container_exiting_during_its_sleep_post_start_is_no_hook_failure() {
+    let (f, b) = fixture(json!({
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 5,
+        "containers": [{"name": "app", "image": "x", "command": sh("sleep 0.2"),
+            "lifecycle": {"postStart": {"sleep": {"seconds": 3}}}}],
+    }));
+    let (outcome, pod) = run(&f, b);
+    assert_eq!(outcome, Outcome::Finished(PodPhase::Succeeded));
+    let ev = reasons(&f);
+    assert!(
+        !ev.iter().any(|e| e.starts_with("FailedPostStartHook")),
+        "{ev:?}"
+    );
+    let app = &pod.status.unwrap().container_statuses.unwrap()[0];
+    let term = app.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(term.exit_code, 0);
 }
