@@ -13,4 +13,5 @@ pub mod netcheck;
 pub mod sandbox;
 pub mod seal;
 pub mod spec;
+pub mod terminal;
 pub mod volumes;
