@@ -83,6 +83,9 @@ pub struct ProcessConfig {
     pub tty: bool,
     /// Keep stdin open (`stdin: true`).
     pub stdin: bool,
+    /// With `tty`: the terminal's rows and columns before the process starts (OCI
+    /// `process.consoleSize`); `None` leaves the kernel's 0x0.
+    pub console_size: Option<crate::terminal::WindowSize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

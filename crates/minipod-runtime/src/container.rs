@@ -17,6 +17,7 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use libcontainer::container::builder::ContainerBuilder;
@@ -31,6 +32,10 @@ use oci_spec::runtime::Spec;
 
 use crate::cgroup::{self, CgroupError};
 use crate::config::{ContainerConfig, ProcessConfig};
+use crate::terminal::ConsoleSizeExecutor;
+
+/// The console socket of a container's own process (`tty: true`), in its bundle.
+const CONSOLE_SOCKET: &str = "console.sock";
 
 /// How long delete waits for a killed container's cgroup to empty.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,6 +118,27 @@ pub enum ContainerError {
         #[source]
         source: LibcontainerError,
     },
+    #[error("exec in container {name:?}: read {path}: {source}")]
+    ReadBundle {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+    #[error("exec in container {name:?}: {path} has no {field}")]
+    IncompleteBundle {
+        name: String,
+        path: PathBuf,
+        field: &'static str,
+    },
+    #[error("exec in container {id}: read its state: {}", chain(.source))]
+    ReadState {
+        id: String,
+        #[source]
+        source: LibcontainerError,
+    },
+    #[error("container {name:?} ({id}) is not running")]
+    NotRunning { name: String, id: String },
     #[error("exec in container {name:?}: {step}: {source}")]
     ExecIo {
         name: String,
@@ -264,17 +290,12 @@ impl ExitStatus {
 /// [`Container::delete`].
 #[derive(Debug)]
 pub struct Container {
-    name: String,
-    id: String,
+    /// Name, id, paths, cgroup and process template: all an exec needs.
+    target: ExecTarget,
     pid: Pid,
-    cgroups_path: String,
-    paths: ContainerPaths,
     inner: LcContainer,
     exit: Option<ExitStatus>,
     pty_master: Option<OwnedFd>,
-    /// The spec's process: the template of every exec (user, capabilities, env, rlimits).
-    process_template: oci_spec::runtime::Process,
-    execs: std::cell::Cell<u32>,
 }
 
 impl Container {
@@ -333,7 +354,7 @@ impl Container {
                     source,
                 })?;
             if terminal {
-                ConsoleSocket::bind(&paths.bundle)
+                ConsoleSocket::bind(&paths.bundle, CONSOLE_SOCKET)
                     .map(Some)
                     .map_err(io_err("bind console socket"))
             } else {
@@ -353,6 +374,7 @@ impl Container {
             .and_then(|b| b.with_root_path(&paths.state_root))
             .map(|b| {
                 b.with_console_socket(console_path)
+                    .with_executor(ConsoleSizeExecutor)
                     .with_stdin(stdio.stdin)
                     .with_stdout(stdio.stdout)
                     .with_stderr(stdio.stderr)
@@ -374,15 +396,19 @@ impl Container {
                 return Err(ContainerError::Create { name, source });
             }
         };
+        let target = ExecTarget {
+            name: name.clone(),
+            id: cfg.id.clone(),
+            paths: paths.clone(),
+            cgroups_path,
+            process_template,
+        };
         let pid = match inner.pid() {
             Some(p) => p,
             None => {
                 let mut c = Container {
-                    name: name.clone(),
-                    id: cfg.id.clone(),
+                    target,
                     pid: Pid::from_raw(0),
-                    cgroups_path,
-                    paths: paths.clone(),
                     inner,
                     exit: Some(ExitStatus {
                         code: -1,
@@ -390,24 +416,17 @@ impl Container {
                         oom_killed: false,
                     }),
                     pty_master: None,
-                    process_template: Default::default(),
-                    execs: Default::default(),
                 };
                 let _ = c.cleanup_after_failure();
                 return Err(ContainerError::NoPid { name });
             }
         };
         let mut c = Container {
-            name,
-            id: cfg.id.clone(),
+            target,
             pid,
-            cgroups_path,
-            paths: paths.clone(),
             inner,
             exit: None,
             pty_master: None,
-            process_template,
-            execs: Default::default(),
         };
         if let Some(console) = console {
             match console.receive_master() {
@@ -415,7 +434,7 @@ impl Container {
                 Err(source) => {
                     let _ = c.cleanup_after_failure();
                     return Err(ContainerError::CreateIo {
-                        name: c.name.clone(),
+                        name,
                         step: "receive pty master".into(),
                         source,
                     });
@@ -424,11 +443,11 @@ impl Container {
         }
         // Hybrid host: also put the (not yet exec'd) init into the v2 tree, so the pod's
         // cgroup.kill reaches it and everything it forks.
-        if let Err(source) = cgroup::join_hybrid_unified(&c.cgroups_path, pid.as_raw()) {
+        if let Err(source) = cgroup::join_hybrid_unified(c.cgroups_path(), pid.as_raw()) {
             let _ = c.cleanup_after_failure();
             return Err(ContainerError::Cgroup {
                 op: "create",
-                name: c.name.clone(),
+                name,
                 source,
             });
         }
@@ -491,7 +510,7 @@ impl Container {
     }
 
     fn cleanup_after_failure(&mut self) -> Result<()> {
-        let name = self.name.clone();
+        let name = self.target.name.clone();
         let r = self.delete_ref();
         if let Err(e) = &r {
             log::warn!("cleanup of container {name:?} after a failed create: {e}");
@@ -500,11 +519,11 @@ impl Container {
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.target.name
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        &self.target.id
     }
 
     /// The container's init process, a direct child of the caller.
@@ -520,7 +539,7 @@ impl Container {
 
     /// The absolute cgroup path (`/minipod/<uid>/<id>`).
     pub fn cgroups_path(&self) -> &str {
-        &self.cgroups_path
+        &self.target.cgroups_path
     }
 
     /// A pidfd for the init process (readable when it exits), for a poll-based event loop.
@@ -531,7 +550,7 @@ impl Container {
     /// Lets the created process exec its entrypoint.
     pub fn start(&mut self) -> Result<()> {
         self.inner.start().map_err(|source| ContainerError::Start {
-            name: self.name.clone(),
+            name: self.target.name.clone(),
             source,
         })
     }
@@ -548,7 +567,7 @@ impl Container {
                 .inner
                 .kill(LcSignal::from(signal), true)
                 .map_err(|source| ContainerError::SignalAll {
-                    name: self.name.clone(),
+                    name: self.target.name.clone(),
                     signal,
                     source,
                 });
@@ -556,7 +575,7 @@ impl Container {
         match nix::sys::signal::kill(self.pid, signal) {
             Ok(()) | Err(nix::Error::ESRCH) => Ok(()),
             Err(source) => Err(ContainerError::Signal {
-                name: self.name.clone(),
+                name: self.target.name.clone(),
                 signal,
                 source,
             }),
@@ -591,7 +610,7 @@ impl Container {
             Err(nix::Error::EINTR) => return Ok(None),
             Err(source) => {
                 return Err(ContainerError::Wait {
-                    name: self.name.clone(),
+                    name: self.target.name.clone(),
                     pid: self.pid.as_raw(),
                     source,
                 })
@@ -601,7 +620,7 @@ impl Container {
             return Ok(None);
         };
         // Read before delete removes the cgroup.
-        let oom_killed = cgroup::oom_killed(&self.cgroups_path);
+        let oom_killed = cgroup::oom_killed(&self.target.cgroups_path);
         let s = ExitStatus {
             code,
             signal,
@@ -626,7 +645,7 @@ impl Container {
         if self.exit.is_none() && self.pid.as_raw() > 0 {
             // Whole-cgroup kill only while the cgroup exists: libcontainer's v1 freezer would
             // otherwise re-create it (and the pod directory above it) after a pod teardown.
-            if cgroup::any_exists(&self.cgroups_path) {
+            if cgroup::any_exists(&self.target.cgroups_path) {
                 let _ = self.inner.kill(LcSignal::from(Signal::SIGKILL), true);
             }
             let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
@@ -637,24 +656,113 @@ impl Container {
             // the rest of the cleanup.
             if self.inner.root.exists() {
                 return Err(ContainerError::Delete {
-                    name: self.name.clone(),
+                    name: self.target.name.clone(),
                     source,
                 });
             }
         }
-        cgroup::remove_hybrid_unified(&self.cgroups_path, DELETE_TIMEOUT).map_err(|source| {
-            ContainerError::Cgroup {
+        cgroup::remove_hybrid_unified(&self.target.cgroups_path, DELETE_TIMEOUT).map_err(
+            |source| ContainerError::Cgroup {
                 op: "delete",
-                name: self.name.clone(),
+                name: self.target.name.clone(),
                 source,
-            }
-        })?;
-        remove_paths(&self.paths).map_err(|(path, source)| ContainerError::DeleteIo {
-            name: self.name.clone(),
+            },
+        )?;
+        remove_paths(&self.target.paths).map_err(|(path, source)| ContainerError::DeleteIo {
+            name: self.target.name.clone(),
             path,
             source,
         })?;
         Ok(())
+    }
+
+    /// Runs another process inside the running container (hooks, probes): see
+    /// [`ExecTarget::exec`].
+    pub fn exec(&self, process: &ProcessConfig, stdio: ContainerStdio) -> Result<ExecProcess> {
+        self.target.exec(process, stdio)
+    }
+
+    /// What another process needs to exec into this container; the same as
+    /// [`ExecTarget::load`] gives from disk.
+    pub fn exec_target(&self) -> &ExecTarget {
+        &self.target
+    }
+}
+
+/// Numbers the execs of this process, for file names in the bundle that no other process
+/// (the supervisor, a `minipod exec`) uses at the same time.
+static EXECS: AtomicU32 = AtomicU32::new(0);
+
+/// A running container as seen by a process that wants to run another process in it: the
+/// supervisor that created it (hooks, probes), or any other process that loads it from disk
+/// (`minipod exec`). One exec implementation for both.
+#[derive(Debug, Clone)]
+pub struct ExecTarget {
+    name: String,
+    id: String,
+    paths: ContainerPaths,
+    /// The absolute cgroup path (`/minipod/<uid>/<id>`).
+    cgroups_path: String,
+    /// The spec's process: the template of every exec (user, capabilities, env, rlimits).
+    process_template: oci_spec::runtime::Process,
+}
+
+impl ExecTarget {
+    /// Loads container `id` (named `name` in its pod) from its bundle's `config.json` (the
+    /// process template, `linux.cgroupsPath`) and its libcontainer state, which must say it
+    /// is running.
+    pub fn load(name: &str, id: &str, paths: &ContainerPaths) -> Result<ExecTarget> {
+        let not_running = || ContainerError::NotRunning {
+            name: name.to_string(),
+            id: id.to_string(),
+        };
+        let state_dir = paths.state_root.join(id);
+        if !state_dir.join("state.json").exists() {
+            return Err(not_running());
+        }
+        let state = LcContainer::load(state_dir).map_err(|source| ContainerError::ReadState {
+            id: id.to_string(),
+            source,
+        })?;
+        if state.status() != ContainerStatus::Running {
+            return Err(not_running());
+        }
+        let config_json = paths.bundle.join("config.json");
+        let spec = Spec::load(&config_json).map_err(|source| ContainerError::ReadBundle {
+            name: name.to_string(),
+            path: config_json.clone(),
+            source,
+        })?;
+        let incomplete = |field| ContainerError::IncompleteBundle {
+            name: name.to_string(),
+            path: config_json.clone(),
+            field,
+        };
+        let process_template = spec
+            .process()
+            .clone()
+            .ok_or_else(|| incomplete("process"))?;
+        let cgroups_path = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_ref())
+            .map(|p| p.to_string_lossy().into_owned())
+            .ok_or_else(|| incomplete("linux.cgroupsPath"))?;
+        Ok(ExecTarget {
+            name: name.to_string(),
+            id: id.to_string(),
+            paths: paths.clone(),
+            cgroups_path,
+            process_template,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Runs another process inside the running container (hooks, probes, `minipod exec`):
@@ -662,7 +770,7 @@ impl Container {
     /// container's own process, with `process`' args, its env when not empty (else the
     /// container's), its cwd when set, and a pty when `process.tty` (take it with
     /// [`ExecProcess::take_pty_master`]; `stdio` is then unused). The process is a direct child
-    /// of the caller.
+    /// of the caller, which must be single-threaded (see the module's rules).
     pub fn exec(&self, process: &ProcessConfig, stdio: ContainerStdio) -> Result<ExecProcess> {
         let name = self.name.clone();
         let io_err = |step: &'static str| {
@@ -684,13 +792,16 @@ impl Container {
             p.set_cwd(cwd.clone());
         }
         p.set_terminal(Some(process.tty));
-        let n = self.execs.get() + 1;
-        self.execs.set(n);
-        let process_json = self.paths.bundle.join(format!("exec-{n}.json"));
+        p.set_console_size(process.console_size.filter(|_| process.tty).map(Into::into));
+        // The supervisor and any number of `minipod exec` processes exec into the same
+        // container: names carry the pid as well as this process's count.
+        let n = EXECS.fetch_add(1, Ordering::Relaxed) + 1;
+        let stem = format!("exec-{}-{n}", std::process::id());
+        let process_json = self.paths.bundle.join(format!("{stem}.json"));
         let json = serde_json::to_vec(&p).map_err(|e| io_err("write process.json")(e.into()))?;
         fs::write(&process_json, json).map_err(io_err("write process.json"))?;
         let console = if process.tty {
-            match ConsoleSocket::bind(&self.paths.bundle) {
+            match ConsoleSocket::bind(&self.paths.bundle, &format!("{stem}.sock")) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     let _ = fs::remove_file(&process_json);
@@ -704,6 +815,7 @@ impl Container {
             .with_root_path(&self.paths.state_root)
             .map(|b| {
                 b.with_console_socket(console.as_ref().map(|c| c.connect_path.clone()))
+                    .with_executor(ConsoleSizeExecutor)
                     .with_stdin(stdio.stdin)
                     .with_stdout(stdio.stdout)
                     .with_stderr(stdio.stderr)
@@ -749,7 +861,7 @@ struct ConsoleSocket {
 }
 
 impl ConsoleSocket {
-    fn bind(dir: &Path) -> io::Result<ConsoleSocket> {
+    fn bind(dir: &Path, file_name: &str) -> io::Result<ConsoleSocket> {
         // Bound through /proc/self/fd/N so a long bundle path never hits the 108-byte limit
         // of a socket address.
         let d = OpenOptions::new()
@@ -759,8 +871,8 @@ impl ConsoleSocket {
         let dirfd: OwnedFd = d.into();
         use std::os::fd::AsRawFd;
         let connect_path =
-            PathBuf::from(format!("/proc/self/fd/{}/console.sock", dirfd.as_raw_fd()));
-        let file = dir.join("console.sock");
+            PathBuf::from(format!("/proc/self/fd/{}/{file_name}", dirfd.as_raw_fd()));
+        let file = dir.join(file_name);
         let _ = fs::remove_file(&file);
         let listener = std::os::unix::net::UnixListener::bind(&connect_path)?;
         Ok(ConsoleSocket {
@@ -776,7 +888,6 @@ impl ConsoleSocket {
         use std::os::fd::AsRawFd;
         self.listener.set_nonblocking(true)?;
         let (conn, _) = self.listener.accept()?;
-        let _ = fs::remove_file(&self.file);
         let mut buf = [0u8; 4096];
         let mut iov = [io::IoSliceMut::new(&mut buf)];
         let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
@@ -799,12 +910,19 @@ impl ConsoleSocket {
     }
 }
 
+impl Drop for ConsoleSocket {
+    /// The socket file goes whether the master came or not: nothing connects to it twice.
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
 /// Removes the bundle's config.json, the bundle directory and the (empty) state root. A
 /// directory that something else still uses stays.
 fn remove_paths(paths: &ContainerPaths) -> std::result::Result<(), (PathBuf, io::Error)> {
     for path in [
         paths.bundle.join("config.json"),
-        paths.bundle.join("console.sock"),
+        paths.bundle.join(CONSOLE_SOCKET),
         paths.bundle.clone(),
         paths.state_root.clone(),
     ] {
@@ -905,4 +1023,24 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     }
     // SAFETY: the kernel returned a fresh fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_without_state_on_disk_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ContainerPaths::in_pod_run_dir(dir.path(), "app");
+        let err = ExecTarget::load("app", "u1-app-0", &paths).unwrap_err();
+        assert!(
+            matches!(&err, ContainerError::NotRunning { name, id } if name == "app" && id == "u1-app-0"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "container \"app\" (u1-app-0) is not running"
+        );
+    }
 }

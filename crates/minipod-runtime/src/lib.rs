@@ -14,4 +14,5 @@ pub mod netns_dial;
 pub mod sandbox;
 pub mod seal;
 pub mod spec;
+pub mod terminal;
 pub mod volumes;

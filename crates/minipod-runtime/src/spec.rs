@@ -598,6 +598,9 @@ pub fn build_spec(
     user.set_umask(Some(0o022));
     let mut process = Process::default();
     process.set_terminal(Some(config.process.tty));
+    if let (true, Some(size)) = (config.process.tty, config.process.console_size) {
+        process.set_console_size(Some(size.into()));
+    }
     process.set_user(user);
     process.set_args(Some(config.process.args.clone()));
     process.set_env(Some(

@@ -376,6 +376,7 @@ impl ContainerBackend {
                 cwd: Some(PathBuf::from(process.cwd)),
                 tty: c.tty,
                 stdin: c.stdin,
+                console_size: None,
             },
             security,
             resources: container_resources(&c.resources),
@@ -661,6 +662,7 @@ impl PodBackend for ContainerBackend {
                     cwd: None,
                     tty: false,
                     stdin: false,
+                    console_size: None,
                 };
                 let started = ContainerStdio::pipes(false)
                     .map_err(|e| e.to_string())

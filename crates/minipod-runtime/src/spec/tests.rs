@@ -35,6 +35,7 @@ fn config() -> ContainerConfig {
             cwd: None,
             tty: false,
             stdin: false,
+            console_size: None,
         },
         security: SecurityConfig::default(),
         resources: Resources::default(),
