@@ -194,3 +194,13 @@ fn platforms_parse_like_containerd() {
         assert!(bad.parse::<Platform>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn prune_removes_the_staging_folder_of_a_killed_pull() {
+    let (_dir, store) = new_store();
+    let staging = store.root().join("tmp/pull-123-0-0");
+    fs::create_dir(&staging).unwrap();
+    fs::write(staging.join(Digest::of(b"x").hex()), b"x").unwrap();
+    store.prune().unwrap();
+    assert!(entries(&store.root().join("tmp")).is_empty());
+}
