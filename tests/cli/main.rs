@@ -10,6 +10,7 @@ mod logs;
 mod pods;
 mod port_forward;
 mod pull;
+mod registry;
 mod run;
 mod validate;
 mod version;

@@ -1,1 +1,197 @@
-//! (being built)
+//! `minipod image pull` and pulls made by `run` (imagePullPolicy), against a private
+//! registry on loopback (tests/cli/registry.rs).
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::common::{test_images_dir, TestRoot};
+use crate::pods::{stderr, stdout, PodRoot};
+use crate::registry::{free_port, test_image, Registry};
+
+fn with_busybox() -> Registry {
+    let reg = Registry::start();
+    reg.push(
+        &test_image("docker-archive", "busybox-docker.tar"),
+        "busybox:1.35",
+        false,
+    );
+    reg
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
+    stdout(o)
+}
+
+/// An error: the exit code and one `error:` line on stderr (after the per-blob progress
+/// lines of what was fetched before it), returned.
+fn failed(o: &Output, code: i32) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "{}{err}", stdout(o));
+    let other: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("Copying blob "))
+        .collect();
+    assert_eq!(other.len(), 1, "{err}");
+    assert!(other[0].starts_with("error: "), "{err}");
+    other[0].to_string()
+}
+
+fn ids(root: &TestRoot) -> String {
+    ok(&root.minipod(&["image", "ls", "-q"]))
+}
+
+#[test]
+fn pull_by_tag_and_digest_matches_load_and_repull_is_up_to_date() {
+    let reg = with_busybox();
+    let root = TestRoot::new();
+    let name = format!("{}/busybox:1.35", reg.host());
+    let out = ok(&root.minipod(&["image", "pull", &name]));
+    let digest = reg.tag_digest("busybox", "1.35");
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{out}"
+    );
+    let loaded = TestRoot::new();
+    let tar = test_images_dir().join("busybox-docker.tar");
+    ok(&loaded.minipod(&["image", "load", tar.to_str().unwrap()]));
+    assert_eq!(ids(&root), ids(&loaded));
+    let ls = ok(&root.minipod(&["image", "ls"]));
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with(&format!("{}/busybox ", reg.host())) && l.contains("1.35")),
+        "{ls}"
+    );
+
+    let again = root.minipod(&["image", "pull", &name]);
+    let out = ok(&again);
+    assert!(
+        out.contains(&format!("Status: Image is up to date for {name}")),
+        "{out}"
+    );
+    assert!(!stderr(&again).contains(" done"), "{}", stderr(&again));
+
+    let pinned = format!("{}/busybox@{digest}", reg.host());
+    ok(&root.minipod(&["image", "pull", "--plain-http", &pinned]));
+    let inspect = ok(&root.minipod(&["image", "inspect", &pinned]));
+    assert!(inspect.contains(&digest), "{inspect}");
+}
+
+#[test]
+fn pull_of_an_index_picks_linux_amd64() {
+    let reg = Registry::start();
+    reg.push(
+        &test_image("oci-archive", "multiarch-oci.tar"),
+        "multiarch:1.0",
+        true,
+    );
+    let root = TestRoot::new();
+    let name = format!("{}/multiarch:1.0", reg.host());
+    ok(&root.minipod(&["image", "pull", &name]));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", &name]))).unwrap();
+    assert_eq!(v["Platform"], "linux/amd64");
+    let arm = TestRoot::new();
+    ok(&arm.minipod(&["image", "pull", "--platform", "linux/arm64", &name]));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&arm.minipod(&["image", "inspect", &name]))).unwrap();
+    assert_eq!(v["Platform"], "linux/arm64/v8");
+}
+
+#[test]
+fn pull_errors_are_one_line_with_the_right_exit_code() {
+    let reg = with_busybox();
+    let root = TestRoot::new();
+    let err = failed(
+        &root.minipod(&["image", "pull", &format!("{}/busybox:nosuch", reg.host())]),
+        1,
+    );
+    assert!(err.contains("busybox:nosuch"), "{err}");
+
+    let started = Instant::now();
+    let unreachable = format!("127.0.0.1:{}/busybox:1.35", free_port());
+    let err = failed(&root.minipod(&["image", "pull", &unreachable]), 1);
+    assert!(err.contains(&unreachable), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    failed(&root.minipod(&["image", "pull", "Not/Valid:ref"]), 2);
+    failed(
+        &root.minipod(&["image", "pull", "--platform", "linux", "busybox"]),
+        2,
+    );
+    assert_eq!(ids(&root), "");
+}
+
+#[test]
+fn a_corrupted_blob_in_the_registry_is_refused_and_nothing_is_stored() {
+    let reg = with_busybox();
+    let manifest = reg.tag_digest("busybox", "1.35");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(reg.blob_file(manifest.strip_prefix("sha256:").unwrap())).unwrap(),
+    )
+    .unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap().to_string();
+    let file = reg.blob_file(layer.strip_prefix("sha256:").unwrap());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let root = TestRoot::new();
+    let err = failed(
+        &root.minipod(&["image", "pull", &format!("{}/busybox:1.35", reg.host())]),
+        1,
+    );
+    assert!(err.contains(&layer), "{err}");
+    assert!(err.to_lowercase().contains("digest"), "{err}");
+    assert_eq!(ids(&root), "");
+    for sub in ["blobs/sha256", "images", "tmp"] {
+        let left: Vec<_> = std::fs::read_dir(root.path().join(sub)).unwrap().collect();
+        assert!(left.is_empty(), "{sub}: {left:?}");
+    }
+}
+
+fn pod(image: &str, policy: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: pulled}}\nspec:\n  restartPolicy: Never\n  containers:\n  - {{name: main, image: \"{image}\", imagePullPolicy: {policy}, command: [sh, -c, \"echo hi\"]}}\n"
+    )
+}
+
+#[test]
+fn run_pulls_a_missing_image_if_not_present() {
+    let reg = with_busybox();
+    let root = PodRoot::new();
+    let image = format!("{}/busybox:1.35", reg.host());
+    let file = root.manifest("pod.yaml", &pod(&image, "IfNotPresent"));
+    let out = root.run(&file, &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("Copying blob"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Completed"), "{}", stdout(&out));
+    let ls = ok(&root.minipod(&["image", "ls"]));
+    assert!(ls.contains(&format!("{}/busybox", reg.host())), "{ls}");
+}
+
+#[test]
+fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
+    let reg = with_busybox();
+    let root = PodRoot::new();
+    let image = format!("{}/busybox:1.35", reg.host());
+    let file = root.manifest("never.yaml", &pod(&image, "Never"));
+    let err = failed(&root.run(&file, &[]), 2);
+    assert!(err.contains("ErrImageNeverPull"), "{err}");
+    assert!(err.contains("\"main\"") && err.contains(&image), "{err}");
+
+    let missing = format!("{}/busybox:nosuch", reg.host());
+    let file = root.manifest("always.yaml", &pod(&missing, "Always"));
+    let err = failed(&root.run(&file, &[]), 1);
+    assert!(err.contains("Pod \"pulled\""), "{err}");
+    assert!(err.contains("container \"main\""), "{err}");
+    assert!(err.contains(&missing), "{err}");
+    let pods = root.minipod(&["get", "pods"]);
+    assert!(
+        stderr(&pods).contains("No resources found"),
+        "{}",
+        stderr(&pods)
+    );
+}

@@ -358,13 +358,16 @@ spec:
     assert!(err.contains("Duplicate value"), "{err}");
     let missing = root.manifest(
         "missing.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n  - {name: a, image: nosuch:1.0}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n  - {name: a, image: nosuch:1.0, imagePullPolicy: Never}\n",
     );
     let out = root.run(&missing, &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("\"nosuch:1.0\" is not in the store"), "{err}");
+    assert!(
+        err.contains("ErrImageNeverPull: container image \"nosuch:1.0\" is not present with pull policy of Never"),
+        "{err}"
+    );
     let pods = root.minipod(&["get", "pods"]);
     assert!(stderr(&pods).contains("No resources found"));
 }

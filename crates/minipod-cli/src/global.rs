@@ -47,8 +47,17 @@ pub fn init_logging(args: &GlobalArgs) {
         2 => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
     });
+    // The TLS verifier logs a failed certificate check at error level and then returns the
+    // same error, which `pull` reports in its one error line: show its log only when
+    // debugging.
+    let verifier = if level >= log::LevelFilter::Debug {
+        level
+    } else {
+        log::LevelFilter::Off
+    };
     env_logger::Builder::new()
         .filter_level(level)
+        .filter_module("rustls_platform_verifier", verifier)
         .format_timestamp(None)
         .format_target(false)
         .write_style(if args.no_color {

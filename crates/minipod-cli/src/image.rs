@@ -1,11 +1,11 @@
-//! `minipod image load|ls|inspect|rm|prune`.
+//! `minipod image load|pull|ls|inspect|rm|prune`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use minipod_image::{Image, ImageStore, LoadError};
+use minipod_image::{Image, ImageStore, LoadError, Platform, PullError, PullOptions, Pulled};
 
 use crate::exit::input;
 use crate::global::GlobalArgs;
@@ -20,6 +20,11 @@ pub enum ImageCommand {
         #[arg(long, value_name = "REF")]
         name: Option<String>,
     },
+    /// Pull an image from an OCI distribution registry.
+    ///
+    /// Registries on loopback addresses (localhost, 127.0.0.0/8, ::1) are spoken to over
+    /// plain HTTP, others over HTTPS unless --plain-http is given.
+    Pull(PullArgs),
     /// List images.
     #[command(alias = "list")]
     Ls {
@@ -49,6 +54,48 @@ pub enum ImageCommand {
     Prune,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// Use HTTP instead of HTTPS (implied for loopback registries).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// The platform to pick from a multi-platform image (default: this host's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Registry credentials for HTTP basic authentication.
+    #[arg(long, value_name = "USER:PASS")]
+    pub creds: Option<String>,
+    /// The image, e.g. 127.0.0.1:5000/busybox:1.35 or NAME@sha256:DIGEST.
+    pub reference: String,
+}
+
+impl TryFrom<&PullArgs> for PullOptions {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &PullArgs) -> anyhow::Result<PullOptions> {
+        let platform = a
+            .platform
+            .as_deref()
+            .map(str::parse::<Platform>)
+            .transpose()
+            .map_err(input)?;
+        let credentials = match a.creds.as_deref() {
+            None => None,
+            Some(c) => match c.split_once(':') {
+                Some((user, pass)) if !user.is_empty() => {
+                    Some((user.to_string(), pass.to_string()))
+                }
+                _ => return Err(input(anyhow::anyhow!("--creds: expected USER:PASS"))),
+            },
+        };
+        Ok(PullOptions {
+            plain_http: a.plain_http,
+            platform,
+            credentials,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ListFormat {
     Json,
@@ -60,6 +107,20 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ImageStore::open(&root).with_context(|| format!("open image store {}", root.display()))?;
     match cmd {
         ImageCommand::Load { path, name } => load(&store, path, name),
+        ImageCommand::Pull(args) => {
+            let options = PullOptions::try_from(&args)?;
+            let pulled = pull(&store, &args.reference, &options).map_err(pull_err)?;
+            // docker's summary: the digest, whether anything changed, the full name.
+            println!("Digest: {}", pulled.image.manifest_digest);
+            let name = pulled.image.reference.familiar();
+            if pulled.up_to_date {
+                println!("Status: Image is up to date for {name}");
+            } else {
+                println!("Status: Downloaded newer image for {name}");
+            }
+            println!("{}", pulled.image.reference);
+            Ok(ExitCode::SUCCESS)
+        }
         ImageCommand::Ls { quiet, output } => list(&store, quiet, output),
         ImageCommand::Inspect { reference } => inspect(&store, &reference),
         ImageCommand::Rm { force, references } => remove(&store, &references, force),
@@ -76,8 +137,28 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Pulls with progress on stderr (bars on a terminal, lines otherwise).
+pub fn pull(
+    store: &ImageStore,
+    reference: &str,
+    options: &PullOptions,
+) -> Result<Pulled, PullError> {
+    let progress = crate::progress::for_stderr();
+    store.pull(reference, options, progress.as_ref())
+}
+
+/// A bad reference or platform is the user's input (exit 2); the rest exit 1.
+pub fn pull_err(e: PullError) -> anyhow::Error {
+    if e.is_input() {
+        input(e)
+    } else {
+        e.into()
+    }
+}
+
 fn load(store: &ImageStore, path: PathBuf, name: Option<String>) -> anyhow::Result<ExitCode> {
-    match store.load(&path, name.as_deref()) {
+    let progress = crate::progress::for_stderr();
+    match store.load_with_progress(&path, name.as_deref(), progress.as_ref()) {
         Ok(images) => {
             for i in images {
                 println!("Loaded image: {}", i.reference.familiar());

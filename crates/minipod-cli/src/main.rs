@@ -17,6 +17,7 @@ mod netcheck;
 mod pods;
 mod port_forward;
 mod printers;
+mod progress;
 mod run;
 mod supervise;
 mod validate;
@@ -52,7 +53,7 @@ enum Command {
     Apply(run::RunArgs),
     /// Delete pods gracefully (preStop hooks, stop signal, grace period).
     Delete(delete::DeleteArgs),
-    /// Load, list, inspect and remove OCI images.
+    /// Load, pull, list, inspect and remove OCI images.
     #[command(subcommand)]
     Image(image::ImageCommand),
     /// Check manifests the way the API server and the kubelet would, without side effects.

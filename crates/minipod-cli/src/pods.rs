@@ -1,12 +1,13 @@
 //! What `run`, `apply`, `delete` and the supervisor share: accepting manifests on this host,
 //! and removing a pod with everything it left.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
-use minipod_image::ImageStore;
-use minipod_manifest::{load, Input, LoadOptions, Manifest, NodeInfo, PodPlan};
+use minipod_image::{ImageStore, PullOptions};
+use minipod_manifest::{load, Input, LoadOptions, Manifest, NodeInfo, PodPlan, PullPolicy};
 use minipod_pod::store::{PodRecord, PodStore, StatusMeta};
 use minipod_pod::supervisor::containers::{sandbox_config, ContainerBackend, PodDirs};
 use minipod_pod::supervisor::launch::{self, PodSource};
@@ -171,9 +172,14 @@ pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> 
     Ok(())
 }
 
-/// Whether the image store has every image the plans use; the first missing one is an error
-/// naming it.
-pub fn check_images(images: &ImageStore, plans: &[PodPlan], file: &Path) -> anyhow::Result<()> {
+/// Makes sure the store has every image the plans use, following each container's
+/// `imagePullPolicy` as the kubelet does (kuberuntime_image.go `EnsureImageExists`): `Never`
+/// requires the image to be present, `IfNotPresent` pulls a missing one, `Always` pulls and
+/// fails when the pull fails even if the image is present. Each image is pulled once per
+/// call. The first failure is an error naming the file, pod, container and image; nothing
+/// has been created yet.
+pub fn ensure_images(images: &ImageStore, plans: &[PodPlan], file: &Path) -> anyhow::Result<()> {
+    let mut pulled: HashSet<&str> = HashSet::new();
     for plan in plans {
         let all = plan
             .init_containers
@@ -181,15 +187,38 @@ pub fn check_images(images: &ImageStore, plans: &[PodPlan], file: &Path) -> anyh
             .map(|i| &i.container)
             .chain(plan.containers.iter());
         for c in all {
-            if images.image(&c.image).is_err() {
-                return Err(input(anyhow::anyhow!(
-                    "{}: Pod {:?}: container {:?}: image {:?} is not in the store (load it with `minipod image load` or `minipod image pull`)",
+            let whose = || {
+                format!(
+                    "{}: Pod {:?}: container {:?}",
                     file.display(),
                     plan.name,
-                    c.name,
+                    c.name
+                )
+            };
+            let present = pulled.contains(c.image.as_str()) || images.image(&c.image).is_ok();
+            let must_pull = match c.image_pull_policy {
+                PullPolicy::Never if !present => {
+                    return Err(input(anyhow::anyhow!(
+                        "{}: ErrImageNeverPull: container image {:?} is not present with pull policy of Never",
+                        whose(),
+                        c.image
+                    )));
+                }
+                PullPolicy::Never | PullPolicy::IfNotPresent => !present,
+                PullPolicy::Always => !pulled.contains(c.image.as_str()),
+            };
+            if !must_pull {
+                continue;
+            }
+            if let Err(e) = crate::image::pull(images, &c.image, &PullOptions::default()) {
+                let e = crate::image::pull_err(e);
+                return Err(e.context(format!(
+                    "{}: ErrImagePull: failed to pull image {:?}",
+                    whose(),
                     c.image
                 )));
             }
+            pulled.insert(&c.image);
         }
     }
     Ok(())

@@ -63,7 +63,7 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let root = global.root_dir();
     let store = PodStore::open(&root)?;
     let images = ImageStore::open(&root)?;
-    pods::check_images(&images, &manifest.pods, file)?;
+    pods::ensure_images(&images, &manifest.pods, file)?;
     let mut unchanged = Vec::new();
     let mut replaced = Vec::new();
     for plan in &manifest.pods {

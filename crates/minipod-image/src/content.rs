@@ -104,6 +104,18 @@ impl Blobs {
         &self.dir
     }
 
+    /// The folder temp files are written in before they are renamed into place.
+    pub(crate) fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Moves a blob that `staged` verified into this store (both live under the same root,
+    /// so this is one rename: a reader sees the whole blob or none).
+    pub(crate) fn adopt(&self, staged: &Blobs, d: &Digest) -> Result<(), BlobError> {
+        let dest = self.path(d);
+        fs::rename(staged.path(d), &dest).map_err(|source| BlobError::Write { path: dest, source })
+    }
+
     /// Size of a stored blob, `None` if absent.
     pub(crate) fn size(&self, d: &Digest) -> Option<u64> {
         fs::metadata(self.path(d)).ok().map(|m| m.len())

@@ -12,6 +12,7 @@ use nix::fcntl::{Flock, FlockArg};
 use oci_spec::image::MediaType;
 
 use crate::digest::{Digest, HashingReader};
+use crate::progress::Progress;
 use crate::unpack::{unpack_layer, UnpackError, UnpackLimits};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -119,7 +120,11 @@ impl LayerCache {
 
     /// Makes every layer ready, unpacking missing ones in parallel (one thread per core):
     /// each layer goes into its own directory in overlay form, so order does not matter.
-    pub(crate) fn ensure_all(&self, jobs: &[LayerJob]) -> Result<(), LayerError> {
+    pub(crate) fn ensure_all(
+        &self,
+        jobs: &[LayerJob],
+        progress: &dyn Progress,
+    ) -> Result<(), LayerError> {
         let mut todo: Vec<&LayerJob> = Vec::new();
         for j in jobs {
             if !self.is_ready(&j.diff_id) && !todo.iter().any(|t| t.diff_id == j.diff_id) {
@@ -129,6 +134,7 @@ impl LayerCache {
         if todo.is_empty() {
             return Ok(());
         }
+        progress.unpack_started(todo.len());
         // Largest first, so that the last layer to start is a small one.
         todo.sort_by_key(|j| {
             std::cmp::Reverse(fs::metadata(&j.blob_path).map(|m| m.len()).unwrap_or(0))
@@ -144,7 +150,11 @@ impl LayerCache {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = todo.get(i) else { break };
-                    if let Err(e) = self.ensure(job) {
+                    let result = self.ensure(job);
+                    if result.is_ok() {
+                        progress.layer_unpacked(&job.diff_id);
+                    }
+                    if let Err(e) = result {
                         let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                         slot.get_or_insert(e);
                         // Stop the other workers from taking new layers.

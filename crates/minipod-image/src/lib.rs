@@ -4,7 +4,8 @@
 //! content-addressed blob store (every digest verified while streaming), references
 //! normalised like containerd, import of OCI layouts, oci-archives and `docker save`
 //! archives, safe layer unpacking into overlay-format layer directories (one per diff_id),
-//! and overlay root filesystems for containers.
+//! and overlay root filesystems for containers; `pull` fetches images from OCI distribution
+//! registries into the same store.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +23,8 @@ mod content;
 mod digest;
 mod import;
 mod layers;
+mod progress;
+mod pull;
 mod reference;
 mod rootfs;
 mod store;
@@ -32,9 +35,14 @@ pub use content::BlobError;
 pub use digest::{Digest, ParseDigestError};
 pub use import::ImportError;
 pub use layers::LayerError;
+pub use progress::{NoProgress, Progress};
+pub use pull::{is_loopback_registry, PullError, PullOptions, Pulled};
 pub use reference::{ParseReferenceError, Reference};
 pub use rootfs::{unmount_rootfs, Rootfs, RootfsError, RootfsKind};
-pub use store::{ContainerDefaults, Image, ImageStore, LoadError, PruneReport, StoreError};
+pub use store::{
+    ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform, PruneReport,
+    StoreError,
+};
 
 #[cfg(test)]
 mod testutil;

@@ -112,6 +112,16 @@ impl Reference {
         })
     }
 
+    /// The registry host (and port): `docker.io`, `127.0.0.1:5000`.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The repository path inside the registry: `library/busybox`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// `docker.io/library/busybox` for `busybox:1.35`.
     pub fn repository(&self) -> String {
         format!("{}/{}", self.domain, self.path)

@@ -21,6 +21,7 @@ use crate::content::{temp_file, BlobError, Blobs};
 use crate::digest::Digest;
 use crate::import::{is_index, ImportError, Source};
 use crate::layers::{LayerCache, LayerError, LayerJob};
+use crate::progress::{NoProgress, Progress};
 use crate::reference::{ParseReferenceError, Reference};
 use crate::unpack::UnpackLimits;
 
@@ -311,6 +312,16 @@ impl ImageStore {
     /// Imports every image in `path` (layout dir, oci-archive or docker-archive), unpacks
     /// their layers and records their names. `name` renames a single image.
     pub fn load(&self, path: &Path, name: Option<&str>) -> Result<Vec<Image>, LoadError> {
+        self.load_with_progress(path, name, &NoProgress)
+    }
+
+    /// [`ImageStore::load`], reporting layer unpacking to `progress`.
+    pub fn load_with_progress(
+        &self,
+        path: &Path,
+        name: Option<&str>,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Image>, LoadError> {
         let forced = name
             .map(Reference::parse)
             .transpose()
@@ -378,24 +389,37 @@ impl ImageStore {
         for image in &images {
             jobs.extend(self.layer_jobs(image)?);
         }
-        self.layers.ensure_all(&jobs)?;
+        self.layers.ensure_all(&jobs, progress)?;
         for image in &images {
-            let record = ImageRecord {
-                name: image.reference.to_string(),
-                manifest: image.manifest_digest.clone(),
-                config: image.config_digest.clone(),
-                platform: image.platform.clone(),
-                loaded: now_secs(),
-            };
-            let path = self.record_path(&image.reference);
-            let data = serde_json::to_vec_pretty(&record).map_err(|source| StoreError::Record {
-                path: path.clone(),
-                source,
-            })?;
-            write_atomic(&path, &data)?;
+            self.write_record(image)?;
             log::info!("loaded {} ({})", image.reference.familiar(), image.id());
         }
         Ok(images)
+    }
+
+    /// Names `image`: the last step of a load or pull, after its content is complete.
+    pub(crate) fn write_record(&self, image: &Image) -> Result<(), StoreError> {
+        let record = ImageRecord {
+            name: image.reference.to_string(),
+            manifest: image.manifest_digest.clone(),
+            config: image.config_digest.clone(),
+            platform: image.platform.clone(),
+            loaded: now_secs(),
+        };
+        let path = self.record_path(&image.reference);
+        let data = serde_json::to_vec_pretty(&record).map_err(|source| StoreError::Record {
+            path: path.clone(),
+            source,
+        })?;
+        write_atomic(&path, &data)
+    }
+
+    /// The manifest digest `reference` names now, if it is in the store.
+    pub(crate) fn recorded_manifest(&self, reference: &Reference) -> Option<Digest> {
+        let data = fs::read(self.record_path(reference)).ok()?;
+        serde_json::from_slice::<ImageRecord>(&data)
+            .ok()
+            .map(|r| r.manifest)
     }
 
     fn record_path(&self, r: &Reference) -> PathBuf {
@@ -502,19 +526,7 @@ impl ImageStore {
         for l in manifest.layers() {
             source.ensure_blob(l, &self.blobs)?;
         }
-        let platform = chosen
-            .platform()
-            .as_ref()
-            .map(|p| {
-                let mut s = format!("{}/{}", p.os(), p.architecture());
-                if let Some(v) = p.variant() {
-                    s.push('/');
-                    s.push_str(v);
-                }
-                s
-            })
-            .unwrap_or_else(|| host_platform().to_string());
-        Ok((manifest_digest, config_digest, platform))
+        Ok((manifest_digest, config_digest, platform_of(&chosen)))
     }
 
     fn read_image(
@@ -527,41 +539,29 @@ impl ImageStore {
         let m = self
             .blobs
             .read_small(manifest, &format!("manifest {manifest}"))?;
-        let manifest_v: ImageManifest =
-            serde_json::from_slice(&m).map_err(|source| StoreError::Json {
-                what: "manifest",
-                digest: manifest.clone(),
-                source,
-            })?;
         let c = self.blobs.read_small(config, &format!("config {config}"))?;
-        let config_v: ImageConfiguration =
-            serde_json::from_slice(&c).map_err(|source| StoreError::Json {
-                what: "config",
-                digest: config.clone(),
-                source,
-            })?;
-        let image = Image {
-            reference,
-            manifest_digest: manifest.clone(),
-            config_digest: config.clone(),
-            manifest: manifest_v,
-            config: config_v,
-            platform: platform.to_string(),
-        };
-        let (diff_ids, layers) = (image.diff_ids().len(), image.manifest.layers().len());
-        if diff_ids != layers || image.config.rootfs().diff_ids().len() != layers {
-            return Err(LoadError::LayerCount {
-                image: image.reference.to_string(),
-                manifest: manifest.clone(),
-                diff_ids,
-                layers,
-            });
-        }
-        Ok(image)
+        parse_image(reference, (manifest, &m), (config, &c), platform)
     }
 
-    fn layer_jobs(&self, image: &Image) -> Result<Vec<LayerJob>, StoreError> {
-        Ok(image
+    pub(crate) fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
+    pub(crate) fn layer_cache(&self) -> &LayerCache {
+        &self.layers
+    }
+
+    pub(crate) fn lock_shared(&self) -> Result<Flock<File>, StoreError> {
+        self.lock(false)
+    }
+
+    /// Unpack jobs for the image's layers, reading each blob from `path_of`.
+    pub(crate) fn layer_jobs_at(
+        &self,
+        image: &Image,
+        path_of: &dyn Fn(&Digest) -> PathBuf,
+    ) -> Vec<LayerJob> {
+        image
             .manifest
             .layers()
             .iter()
@@ -569,13 +569,17 @@ impl ImageStore {
             .filter_map(|(l, diff_id)| {
                 let blob = Digest::parse(l.digest().as_ref()).ok()?;
                 Some(LayerJob {
-                    blob_path: self.blobs.path(&blob),
+                    blob_path: path_of(&blob),
                     blob,
                     media_type: l.media_type().clone(),
                     diff_id,
                 })
             })
-            .collect())
+            .collect()
+    }
+
+    fn layer_jobs(&self, image: &Image) -> Result<Vec<LayerJob>, StoreError> {
+        Ok(self.layer_jobs_at(image, &|d| self.blobs.path(d)))
     }
 
     fn records(&self) -> Result<Vec<ImageRecord>, StoreError> {
@@ -817,7 +821,13 @@ impl ImageStore {
         // Temp files of loads killed midway (no load runs: we hold the exclusive lock).
         let tmp = self.root.join("tmp");
         for e in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
-            let _ = fs::remove_file(e.path());
+            // Files of loads, directories of pulls (their staged blobs).
+            let p = e.path();
+            let _ = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
         }
         Ok(report)
     }
@@ -826,12 +836,51 @@ impl ImageStore {
     pub fn layer_dirs(&self, image: &Image) -> Result<Vec<PathBuf>, LoadError> {
         let _lock = self.lock(false)?;
         let jobs = self.layer_jobs(image)?;
-        self.layers.ensure_all(&jobs)?;
+        self.layers.ensure_all(&jobs, &NoProgress)?;
         Ok(jobs
             .iter()
             .map(|j| self.layers.fs_path(&j.diff_id))
             .collect())
     }
+}
+
+/// An image from its manifest and config bytes; the config must list one diff_id per layer.
+pub(crate) fn parse_image(
+    reference: Reference,
+    (manifest, m): (&Digest, &[u8]),
+    (config, c): (&Digest, &[u8]),
+    platform: &str,
+) -> Result<Image, LoadError> {
+    let manifest_v: ImageManifest =
+        serde_json::from_slice(m).map_err(|source| StoreError::Json {
+            what: "manifest",
+            digest: manifest.clone(),
+            source,
+        })?;
+    let config_v: ImageConfiguration =
+        serde_json::from_slice(c).map_err(|source| StoreError::Json {
+            what: "config",
+            digest: config.clone(),
+            source,
+        })?;
+    let image = Image {
+        reference,
+        manifest_digest: manifest.clone(),
+        config_digest: config.clone(),
+        manifest: manifest_v,
+        config: config_v,
+        platform: platform.to_string(),
+    };
+    let (diff_ids, layers) = (image.diff_ids().len(), image.manifest.layers().len());
+    if diff_ids != layers || image.config.rootfs().diff_ids().len() != layers {
+        return Err(LoadError::LayerCount {
+            image: image.reference.to_string(),
+            manifest: manifest.clone(),
+            diff_ids,
+            layers,
+        });
+    }
+    Ok(image)
 }
 
 /// A descriptor for a blob in the store.
@@ -921,29 +970,98 @@ fn amd64_level() -> u32 {
     }
 }
 
+/// A platform to pick from an index: `os/arch[/variant]` (`--platform`), or this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+/// Why a `--platform` value is not `os/arch[/variant]`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid platform {0:?}: expected os/arch[/variant], e.g. linux/arm64")]
+pub struct ParsePlatformError(pub String);
+
+impl std::str::FromStr for Platform {
+    type Err = ParsePlatformError;
+
+    fn from_str(s: &str) -> Result<Platform, ParsePlatformError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+        };
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| ok(p)) {
+            return Err(ParsePlatformError(s.to_string()));
+        }
+        Ok(Platform {
+            os: parts[0].to_string(),
+            architecture: normalize_arch(parts[1]),
+            variant: parts.get(2).map(|v| v.to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// containerd's architecture aliases.
+fn normalize_arch(arch: &str) -> String {
+    match arch {
+        "x86_64" | "x86-64" => "amd64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        a => a.to_string(),
+    }
+}
+
 /// The (arch, variant) pairs this host runs, best first: containerd's `platforms.Only`
 /// vector (amd64 vN falls back to lower levels, then 386; arm64 to arm v8..v5).
-fn platform_vector() -> Vec<(&'static str, String)> {
-    let mut v = Vec::new();
+fn platform_vector() -> Vec<(String, String)> {
     match std::env::consts::ARCH {
-        "aarch64" => {
-            v.push(("arm64", String::new()));
+        "aarch64" => arch_vector("arm64", None),
+        "arm" => arch_vector("arm", Some("v7")),
+        _ => arch_vector("amd64", Some(&format!("v{}", amd64_level()))),
+    }
+}
+
+/// The vector of one platform: what it runs, best first (containerd `platforms.Only`).
+fn arch_vector(arch: &str, variant: Option<&str>) -> Vec<(String, String)> {
+    let level = |default: u32| {
+        variant
+            .and_then(|v| v.strip_prefix('v'))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(default)
+    };
+    let mut v = Vec::new();
+    match arch {
+        "arm64" => {
+            v.push(("arm64".to_string(), String::new()));
             for n in (5..=8).rev() {
-                v.push(("arm", format!("v{n}")));
+                v.push(("arm".to_string(), format!("v{n}")));
             }
         }
         "arm" => {
-            for n in (5..=7).rev() {
-                v.push(("arm", format!("v{n}")));
+            for n in (5..=level(7)).rev() {
+                v.push(("arm".to_string(), format!("v{n}")));
             }
         }
-        _ => {
-            for n in (2..=amd64_level()).rev() {
-                v.push(("amd64", format!("v{n}")));
+        "amd64" => {
+            for n in (2..=level(1)).rev() {
+                v.push(("amd64".to_string(), format!("v{n}")));
             }
-            v.push(("amd64", String::new()));
-            v.push(("386", String::new()));
+            v.push(("amd64".to_string(), String::new()));
+            v.push(("386".to_string(), String::new()));
         }
+        other => v.push((other.to_string(), variant.unwrap_or("").to_string())),
     }
     v
 }
@@ -959,21 +1077,31 @@ fn normalize_variant(arch: &str, variant: &str) -> String {
 
 /// Picks the best manifest for this host from index entries. A lone entry without a
 /// platform is taken as is (single-image layouts rarely set one).
-fn select_platform(descs: &[Descriptor]) -> Option<Descriptor> {
+pub(crate) fn select_platform(descs: &[Descriptor]) -> Option<Descriptor> {
+    select_platform_for(descs, None)
+}
+
+/// [`select_platform`] for `wanted` (`--platform`), or for this host when `None`.
+pub(crate) fn select_platform_for(
+    descs: &[Descriptor],
+    wanted: Option<&Platform>,
+) -> Option<Descriptor> {
     if descs.len() == 1 && descs[0].platform().is_none() {
         return Some(descs[0].clone());
     }
-    let vector = platform_vector();
+    let (os, vector) = match wanted {
+        Some(w) => (
+            w.os.as_str(),
+            arch_vector(&w.architecture, w.variant.as_deref()),
+        ),
+        None => ("linux", platform_vector()),
+    };
     let rank = |d: &Descriptor| -> Option<usize> {
         let p = d.platform().as_ref()?;
-        if p.os().to_string() != "linux" {
+        if p.os().to_string() != os {
             return None;
         }
-        let arch = match p.architecture().to_string().as_str() {
-            "x86_64" | "x86-64" => "amd64".to_string(),
-            "aarch64" => "arm64".to_string(),
-            a => a.to_string(),
-        };
+        let arch = normalize_arch(&p.architecture().to_string());
         let variant = normalize_variant(&arch, p.variant().as_deref().unwrap_or(""));
         vector
             .iter()
@@ -984,6 +1112,21 @@ fn select_platform(descs: &[Descriptor]) -> Option<Descriptor> {
         .filter_map(|d| rank(d).map(|r| (r, d)))
         .min_by_key(|(r, _)| *r)
         .map(|(_, d)| d.clone())
+}
+
+/// `os/arch[/variant]` of an index entry, or this host's when it names none.
+pub(crate) fn platform_of(d: &Descriptor) -> String {
+    d.platform()
+        .as_ref()
+        .map(|p| {
+            let mut s = format!("{}/{}", p.os(), p.architecture());
+            if let Some(v) = p.variant() {
+                s.push('/');
+                s.push_str(v);
+            }
+            s
+        })
+        .unwrap_or_else(|| host_platform().to_string())
 }
 
 #[cfg(test)]
