@@ -34,7 +34,7 @@ podman=(podman --root "$work/podman" --runroot "$work/podman-run" --cgroup-manag
     --events-backend none --runtime runc)
 # podman leaves its libpod_parent cgroups behind; remove them at the end unless they were
 # there before (then they are someone else's).
-had_libpod_cgroups=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | wc -l)
+had_libpod_cgroups=$(find /sys/fs/cgroup -maxdepth 2 -name libpod_parent 2>/dev/null | wc -l)
 cleanup() {
     "${podman[@]}" pod rm -af >/dev/null 2>&1 || true
     "${podman[@]}" system reset -f >/dev/null 2>&1 || true
