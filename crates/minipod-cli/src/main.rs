@@ -138,13 +138,49 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line: the whole context chain joined by ": ", no backtrace.
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             if err.chain().any(|e| e.is::<InputError>()) {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
             }
         }
+    }
+}
+
+/// One line: the error's context chain joined by ": ", no backtrace. A cause whose text the
+/// message already carries (errors that print their source themselves) is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("read /x: {source}")]
+    struct Read {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let err = anyhow::Error::new(Read { source: io }).context("load pod");
+        assert_eq!(one_line(&err), "load pod: read /x: gone");
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&plain), "outer: inner");
     }
 }

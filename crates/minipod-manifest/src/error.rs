@@ -200,11 +200,12 @@ pub struct Position {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The file could not be read.
-    #[error("{}: {source}", path.display())]
+    // The reason is part of the one line, so it is not also a `source` (a caller printing
+    // the error chain would say it twice).
+    #[error("{}: {error}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// YAML/JSON syntax, or a value of the wrong type for its field.
     #[error("{file}:{}{}{message}", fmt_pos(position), fmt_field(field))]

@@ -40,14 +40,14 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, ManifestError> {
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|source| {
                 ManifestError::Read {
                     path: p.clone(),
-                    source,
+                    error: source,
                 }
             })?;
             out.push(Input::new("-", s));
         } else if p.is_dir() {
-            let read_err = |source| ManifestError::Read {
+            let read_err = |error| ManifestError::Read {
                 path: p.clone(),
-                source,
+                error,
             };
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(read_err)?
@@ -71,13 +71,13 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, ManifestError> {
 }
 
 fn read_file(p: &Path) -> Result<Input, ManifestError> {
-    let bytes = std::fs::read(p).map_err(|source| ManifestError::Read {
+    let bytes = std::fs::read(p).map_err(|error| ManifestError::Read {
         path: p.to_path_buf(),
-        source,
+        error,
     })?;
     let text = String::from_utf8(bytes).map_err(|_| ManifestError::Read {
         path: p.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
     Ok(Input::new(p.display().to_string(), text))
 }
