@@ -275,6 +275,8 @@ pub struct Container {
     /// The spec's process: the template of every exec (user, capabilities, env, rlimits).
     process_template: oci_spec::runtime::Process,
     execs: std::cell::Cell<u32>,
+    /// The spec has poststop hooks or Intel RDT: only libcontainer's delete handles those.
+    lc_delete: bool,
 }
 
 impl Container {
@@ -310,6 +312,12 @@ impl Container {
         spec.set_root(Some(root));
 
         let process_template = spec.process().clone().unwrap_or_default();
+        let lc_delete = spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.poststop().as_ref())
+            .is_some_and(|p| !p.is_empty())
+            || linux_has_intel_rdt(&spec);
         let io_err = |step: &str| {
             let name = name.clone();
             let step = step.to_string();
@@ -392,6 +400,7 @@ impl Container {
                     pty_master: None,
                     process_template: Default::default(),
                     execs: Default::default(),
+                    lc_delete,
                 };
                 let _ = c.cleanup_after_failure();
                 return Err(ContainerError::NoPid { name });
@@ -408,6 +417,7 @@ impl Container {
             pty_master: None,
             process_template,
             execs: Default::default(),
+            lc_delete,
         };
         if let Some(console) = console {
             match console.receive_master() {
@@ -632,23 +642,49 @@ impl Container {
             let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
             self.wait()?;
         }
-        if let Err(source) = self.inner.delete(true) {
-            // State already gone (a second delete) is fine; anything else is reported after
-            // the rest of the cleanup.
-            if self.inner.root.exists() {
-                return Err(ContainerError::Delete {
+        if self.exit.is_some() && !self.lc_delete {
+            // The init is reaped: do what libcontainer's delete would do, without its cost
+            // (to find the cgroup directories it re-reads /proc/self/mountinfo and
+            // /proc/self/cgroup once per v1 controller, each through a fresh procfs handle).
+            // Cgroups first, in every hierarchy with stragglers killed, then the state
+            // directory, so that a failure leaves the state for a later delete or gc.
+            cgroup::remove_container(&self.cgroups_path, DELETE_TIMEOUT).map_err(|source| {
+                ContainerError::Cgroup {
+                    op: "delete",
                     name: self.name.clone(),
                     source,
-                });
+                }
+            })?;
+            match fs::remove_dir_all(&self.inner.root) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(ContainerError::DeleteIo {
+                        name: self.name.clone(),
+                        path: self.inner.root.clone(),
+                        source,
+                    })
+                }
             }
+        } else {
+            if let Err(source) = self.inner.delete(true) {
+                // State already gone (a second delete) is fine; anything else is reported
+                // after the rest of the cleanup.
+                if self.inner.root.exists() {
+                    return Err(ContainerError::Delete {
+                        name: self.name.clone(),
+                        source,
+                    });
+                }
+            }
+            cgroup::remove_hybrid_unified(&self.cgroups_path, DELETE_TIMEOUT).map_err(
+                |source| ContainerError::Cgroup {
+                    op: "delete",
+                    name: self.name.clone(),
+                    source,
+                },
+            )?;
         }
-        cgroup::remove_hybrid_unified(&self.cgroups_path, DELETE_TIMEOUT).map_err(|source| {
-            ContainerError::Cgroup {
-                op: "delete",
-                name: self.name.clone(),
-                source,
-            }
-        })?;
         remove_paths(&self.paths).map_err(|(path, source)| ContainerError::DeleteIo {
             name: self.name.clone(),
             path,
@@ -797,6 +833,12 @@ impl ConsoleSocket {
         }
         Err(io::Error::other("no pty master received"))
     }
+}
+
+fn linux_has_intel_rdt(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .is_some_and(|l| l.intel_rdt().is_some())
 }
 
 /// Removes the bundle's config.json, the bundle directory and the (empty) state root. A
