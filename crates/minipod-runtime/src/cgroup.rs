@@ -631,25 +631,80 @@ pub fn remove_hybrid_unified(cgroups_path: &str, timeout: Duration) -> Result<()
     }
 }
 
-/// Kills whatever is left in a container cgroup and removes it from every hierarchy
-/// (cleanup after a failed create: libcontainer gives up on a cgroup still busy).
+/// Removes a container cgroup from every hierarchy (v1, v2 and the hybrid mirror), killing
+/// whatever is still in it: what [`crate::container::Container::delete`] does instead of
+/// libcontainer's cgroup removal, and the cleanup after a failed create (libcontainer gives up
+/// on a cgroup that is still busy).
+///
+/// The common case, an empty cgroup, costs one `rmdir` per hierarchy. A directory that is busy
+/// (processes left, or child cgroups) switches to the careful path: `cgroup.kill` where a v2
+/// directory exists, SIGKILL to every pid listed in any hierarchy, then removal deepest first,
+/// listing and killing again while the kernel still reports the directory busy, for at most
+/// `timeout`. A cgroup that is already gone is not an error.
 pub fn remove_container(cgroups_path: &str, timeout: Duration) -> Result<()> {
     let layout = CgroupLayout::host()?;
     let rel = check_rel_path(cgroups_path)?;
-    let mut pids = Vec::new();
-    for dir in layout.dirs(&rel) {
-        collect_pids(&dir, &mut pids);
-    }
-    for pid in pids {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-    let mut first = None;
-    for dir in layout.dirs(&rel) {
-        if let Err(e) = remove_tree(&dir, timeout) {
-            first.get_or_insert(e);
+    let dirs = layout.dirs(&rel);
+    let mut busy = false;
+    for dir in &dirs {
+        match fs::remove_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::ENOTEMPTY)) => {
+                busy = true;
+            }
+            Err(source) => {
+                return Err(CgroupError::Remove {
+                    path: dir.clone(),
+                    waited: Duration::ZERO,
+                    source,
+                })
+            }
         }
     }
-    first.map_or(Ok(()), Err)
+    if !busy {
+        return Ok(());
+    }
+    let kill_all = || {
+        if let Some(v2) = layout.v2_dir(&rel) {
+            let _ = fs::write(v2.join("cgroup.kill"), "1");
+        }
+        let mut pids = Vec::new();
+        for dir in &dirs {
+            collect_pids(dir, &mut pids);
+        }
+        for pid in pids {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    };
+    let start = Instant::now();
+    let mut delay = Duration::from_micros(500);
+    loop {
+        kill_all();
+        let mut last = None;
+        for dir in &dirs {
+            if let Err(e) = remove_tree(dir, Duration::ZERO) {
+                last = Some(e);
+            }
+        }
+        match last {
+            None => return Ok(()),
+            Some(CgroupError::Remove { ref source, .. })
+                if source.raw_os_error() == Some(libc::EBUSY) && start.elapsed() < timeout =>
+            {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(50));
+            }
+            Some(CgroupError::Remove { path, source, .. }) => {
+                return Err(CgroupError::Remove {
+                    path,
+                    waited: start.elapsed(),
+                    source,
+                })
+            }
+            Some(e) => return Err(e),
+        }
+    }
 }
 
 /// Whether a cgroup named `rel` exists in any hierarchy (tests, leak checks).

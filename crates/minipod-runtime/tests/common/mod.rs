@@ -117,14 +117,13 @@ impl TestEnv {
             let containers = run.join("containers");
             if let Ok(rd) = std::fs::read_dir(&containers) {
                 for c in rd.flatten() {
+                    // The container directory itself stays (empty) between attempts.
+                    let left: Vec<_> = std::fs::read_dir(c.path())
+                        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+                        .unwrap_or_default();
                     assert!(
-                        !c.path().join("state").exists(),
-                        "libcontainer state left in {}",
-                        c.path().display()
-                    );
-                    assert!(
-                        !c.path().join("bundle").exists(),
-                        "bundle left in {}",
+                        left.is_empty(),
+                        "bundle or libcontainer state left in {}: {left:?}",
                         c.path().display()
                     );
                 }
