@@ -55,8 +55,18 @@ pub fn init_logging(args: &GlobalArgs) {
     } else {
         log::LevelFilter::Off
     };
+    // youki's crates log what this host lacks ("cgroup hugetlb not supported on this
+    // system") on every container they touch, and log each error they also return (which
+    // minipod then prints once, with its context): shown from -vv on only.
+    let youki = if level >= log::LevelFilter::Debug {
+        level
+    } else {
+        log::LevelFilter::Off
+    };
     env_logger::Builder::new()
         .filter_level(level)
+        .filter_module("libcgroups", youki)
+        .filter_module("libcontainer", youki)
         .filter_module("rustls_platform_verifier", verifier)
         .format_timestamp(None)
         .format_target(false)
