@@ -673,13 +673,13 @@ impl Container {
             // /proc/self/cgroup once per v1 controller, each through a fresh procfs handle).
             // Cgroups first, in every hierarchy with stragglers killed, then the state
             // directory, so that a failure leaves the state for a later delete or gc.
-            cgroup::remove_container(&self.target.cgroups_path, DELETE_TIMEOUT).map_err(|source| {
-                ContainerError::Cgroup {
+            cgroup::remove_container(&self.target.cgroups_path, DELETE_TIMEOUT).map_err(
+                |source| ContainerError::Cgroup {
                     op: "delete",
                     name: self.target.name.clone(),
                     source,
-                }
-            })?;
+                },
+            )?;
             match fs::remove_dir_all(&self.inner.root) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
