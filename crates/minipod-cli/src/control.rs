@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use minipod_image::ImageStore;
-use minipod_manifest::{Input, LoadOptions, Manifest, WorkloadKind, WorkloadPlan};
+use minipod_manifest::{Manifest, WorkloadKind, WorkloadPlan};
 use minipod_pod::backoff::INITIAL_BACKOFF_ENV;
 use minipod_pod::store::{write_json_atomic, PodRecord, PodStore};
 use minipod_pod::supervisor::launch::{self, PodSource, SupervisorLock, WorkloadPod};
@@ -190,21 +190,19 @@ pub fn stop(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A controller's stored source, and the manifest it accepts again.
+fn load_control(dir: &Path) -> anyhow::Result<(ControlSource, Manifest)> {
+    let path = dir.join(launch::SOURCE_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+    let control: ControlSource =
+        serde_json::from_slice(&bytes).with_context(|| format!("decode {}", path.display()))?;
+    let manifest = pods::manifest_of(&control.source)?;
+    Ok((control, manifest))
+}
+
 /// `Job "name"` for messages, from the controller's stored source.
 pub fn describe(dir: &Path) -> Option<String> {
-    let bytes = std::fs::read(dir.join(launch::SOURCE_FILE)).ok()?;
-    let control: ControlSource = serde_json::from_slice(&bytes).ok()?;
-    let inputs: Vec<Input> = control
-        .source
-        .inputs
-        .iter()
-        .map(|i| Input::new(i.name.clone(), i.text.clone()))
-        .collect();
-    let options = LoadOptions {
-        seed: control.source.seed,
-        node: pods::node_info(),
-    };
-    let manifest = minipod_manifest::load(&inputs, &options).ok()?;
+    let (control, manifest) = load_control(dir).ok()?;
     let w = manifest.workloads.get(control.workload)?;
     Some(format!("{} {:?}", w.object.kind, w.object.name))
 }
@@ -229,20 +227,7 @@ pub fn run(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop_requested))?;
     }
-    let bytes = std::fs::read(dir.join(launch::SOURCE_FILE))?;
-    let control: ControlSource = serde_json::from_slice(&bytes)?;
-    let inputs: Vec<Input> = control
-        .source
-        .inputs
-        .iter()
-        .map(|i| Input::new(i.name.clone(), i.text.clone()))
-        .collect();
-    let options = LoadOptions {
-        seed: control.source.seed,
-        node: pods::node_info(),
-    };
-    let manifest = minipod_manifest::load(&inputs, &options)
-        .map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))?;
+    let (control, manifest) = load_control(dir)?;
     let w = manifest
         .workloads
         .get(control.workload)

@@ -67,9 +67,8 @@ pub fn accept(inputs: &[Input], seed: u64) -> anyhow::Result<Manifest> {
     }
 }
 
-/// The plan of a stored pod, re-derived from the input it was accepted from.
-pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
-    let source = launch::load_source(&record.dir)?;
+/// Accepts a stored input again, as it was accepted at first (same seed: same names, uids).
+pub fn manifest_of(source: &PodSource) -> anyhow::Result<Manifest> {
     let inputs: Vec<Input> = source
         .inputs
         .iter()
@@ -79,8 +78,13 @@ pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
         seed: source.seed,
         node: node_info(),
     };
-    let manifest = load(&inputs, &options)
-        .map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))?;
+    load(&inputs, &options).map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))
+}
+
+/// The plan of a stored pod, re-derived from the input it was accepted from.
+pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
+    let source = launch::load_source(&record.dir)?;
+    let manifest = manifest_of(&source)?;
     let uid = record.uid();
     if let Some(plan) = manifest.pods.iter().find(|p| p.uid == uid) {
         return Ok(plan.clone());
