@@ -15,6 +15,7 @@ use minipod_manifest::{read_inputs, Manifest};
 use minipod_pod::kubectl::print_pod;
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::supervisor::launch::{self, WorkloadPod};
+use minipod_pod::supervisor::DELETION_REQUEST_FILE;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::control;
@@ -255,6 +256,15 @@ fn follow(
             }
             for r in &records {
                 pods::request_termination(r, None)?;
+            }
+        }
+        // A pod a controller made just before it was stopped was not in `records` yet when
+        // the others were asked to stop: it is asked when it first shows up.
+        if interrupts > 0 || timed_out {
+            for r in &records {
+                if !r.dir.join(DELETION_REQUEST_FILE).exists() {
+                    pods::request_termination(r, None)?;
+                }
             }
         }
         std::thread::sleep(Duration::from_millis(50));
