@@ -7,19 +7,11 @@
 //! Privileged: they need root and fail (never skip) without it.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::pods::{position, statuses, stderr, stdout, timeline, PodRoot};
-
-/// A folder shared with the pod as hostPath `/shared`; the timeline is `/shared/log`.
-fn shared_dir(root: &PodRoot) -> PathBuf {
-    let shared = root.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    shared
-}
 
 /// The status of container `name` (init or regular) in a `get pod -o json` object.
 fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
@@ -66,7 +58,7 @@ fn apply(root: &PodRoot, file: &std::path::Path, env: &[(&str, &str)]) {
 #[test]
 fn a_sidecar_that_exits_is_restarted_and_does_not_hold_back_pod_completion() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -128,7 +120,7 @@ spec:
 #[test]
 fn init_containers_are_not_run_again_when_an_app_container_restarts() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -174,7 +166,7 @@ spec:
 #[test]
 fn on_failure_restarts_only_the_container_that_failed_and_the_pod_succeeds() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -363,7 +355,7 @@ spec:
 #[test]
 fn an_http_get_post_start_hook_reaches_the_pod_and_holds_back_the_next_container() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let cgi = shared.join("www/cgi-bin");
     std::fs::create_dir_all(&cgi).unwrap();
     std::fs::write(shared.join("www/index.html"), "ok\n").unwrap();
@@ -437,7 +429,7 @@ spec:
 #[test]
 fn a_failing_http_get_post_start_hook_kills_and_restarts_the_container() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -532,7 +524,7 @@ spec:
 #[test]
 fn a_sleep_pre_stop_hook_delays_termination() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -657,7 +649,7 @@ spec:
 #[test]
 fn an_init_container_failing_after_a_sidecar_fails_a_never_pod_and_stops_the_sidecar() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -740,7 +732,7 @@ spec:
 #[test]
 fn deleting_a_pod_during_initialization_stops_the_init_container_and_the_sidecar() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -787,7 +779,7 @@ spec:
 #[test]
 fn pre_stop_does_not_run_when_the_container_exits_by_itself() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -826,7 +818,7 @@ spec:
 #[test]
 fn a_sidecar_failing_its_startup_probe_is_restarted_and_blocks_the_app() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -975,7 +967,7 @@ spec:
 #[test]
 fn on_deletion_sidecar_pre_stop_runs_at_once_and_its_signal_waits_for_the_app() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let stopping = |name: &str, pre_stop: &str| {
         format!(
             r#"

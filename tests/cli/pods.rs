@@ -42,6 +42,14 @@ impl PodRoot {
         self.root.minipod(args)
     }
 
+    /// A folder of the root that pods mount as a hostPath (e.g. at `/shared`) to write their
+    /// timeline into.
+    pub fn shared_dir(&self) -> PathBuf {
+        let shared = self.path().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        shared
+    }
+
     /// Writes a manifest into the root and returns its path.
     pub fn manifest(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);

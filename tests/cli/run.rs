@@ -143,8 +143,7 @@ spec:
 #[test]
 fn post_start_runs_beside_the_entrypoint_and_holds_back_the_next_container() {
     let root = PodRoot::new();
-    let shared = root.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -200,8 +199,7 @@ spec:
 #[test]
 fn delete_runs_pre_stop_then_stops_within_the_grace_period() {
     let root = PodRoot::new();
-    let shared = root.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
+    let shared = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
         &format!(
@@ -561,8 +559,7 @@ spec:
 #[test]
 fn sidecars_stop_after_the_app_containers_in_reverse_order() {
     let root = PodRoot::new();
-    let shared = root.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
+    let shared = root.shared_dir();
     let sidecar = |name: &str| {
         format!(
             r#"

@@ -9,13 +9,6 @@ use serde_json::Value;
 
 use crate::pods::{position, stderr, stdout, timeline, PodRoot};
 
-/// A folder of the test root the pods share as a hostPath volume.
-fn shared_dir(root: &PodRoot) -> std::path::PathBuf {
-    let shared = root.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    shared
-}
-
 fn pods_with_label(root: &PodRoot, selector: &str) -> Vec<Value> {
     let out = root.minipod(&["get", "pods", "-l", selector, "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -30,7 +23,7 @@ fn workloads_left(root: &Path) -> usize {
 #[test]
 fn a_job_runs_its_completions_one_at_a_time_and_run_exits_0() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "job.yaml",
         &format!(
@@ -123,7 +116,7 @@ spec:
 #[test]
 fn an_ordered_stateful_set_starts_each_pod_after_the_previous_is_ready() {
     let root = PodRoot::new();
-    let shared = shared_dir(&root);
+    let shared = root.shared_dir();
     let file = root.manifest(
         "sts.yaml",
         &format!(

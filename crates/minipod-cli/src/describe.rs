@@ -20,8 +20,7 @@ use minipod_pod::kubectl::translate_timestamp_since;
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::time::Timestamp;
 
-use crate::exit::input;
-use crate::get::{no_resources, not_found, pod_names, LabelSelector};
+use crate::get::{no_resources, not_found, pod_names};
 use crate::global::GlobalArgs;
 use crate::printers::TabWriter;
 
@@ -53,12 +52,7 @@ pub fn run(args: DescribeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
 
 fn run_verb(args: DescribeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let names = pod_names(&args.resource, &args.names)?;
-    let selector: LabelSelector = args
-        .selector
-        .as_deref()
-        .unwrap_or("")
-        .parse()
-        .map_err(input)?;
+    let selector = crate::get::parse_selector(args.selector.as_deref())?;
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
     let store = PodStore::open(&global.root_dir()).context("open pod store")?;
     let records = store.list().context("list pods")?;

@@ -27,7 +27,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::exit::input;
-use crate::get::{is_pod_type, not_found};
+use crate::get::not_found;
 use crate::global::GlobalArgs;
 use crate::pods::run_dir_of;
 
@@ -77,15 +77,7 @@ enum Stdio {
 struct Reported;
 
 pub fn run(args: ExecArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let pod_name = match args.pod.split_once('/') {
-        Some((kind, name)) if is_pod_type(kind) => name.to_owned(),
-        Some((kind, _)) => {
-            return Err(input(anyhow::anyhow!(
-                "the server doesn't have a resource type {kind:?}"
-            )))
-        }
-        None => args.pod.clone(),
-    };
+    let pod_name = crate::get::pod_name_arg(&args.pod)?;
     if pod_name.is_empty() {
         return Err(input(anyhow::anyhow!(
             "pod, type/name or --filename must be specified"

@@ -64,6 +64,22 @@ pub(crate) fn is_pod_type(s: &str) -> bool {
 }
 
 /// kubectl's argument forms: `TYPE [NAME...]` or `TYPE/NAME...`. Returns the names.
+/// One pod argument, `NAME` or `pod/NAME` (exec, logs, port-forward's kubectl forms).
+pub(crate) fn pod_name_arg(arg: &str) -> anyhow::Result<String> {
+    match arg.split_once('/') {
+        Some((kind, name)) if is_pod_type(kind) => Ok(name.to_owned()),
+        Some((kind, _)) => Err(input(anyhow::anyhow!(
+            "the server doesn't have a resource type {kind:?}"
+        ))),
+        None => Ok(arg.to_owned()),
+    }
+}
+
+/// `-l SELECTOR` (none: everything).
+pub(crate) fn parse_selector(selector: Option<&str>) -> anyhow::Result<LabelSelector> {
+    selector.unwrap_or("").parse().map_err(input)
+}
+
 pub(crate) fn pod_names(resource: &str, names: &[String]) -> anyhow::Result<Vec<String>> {
     if resource.contains('/') {
         let mut out = Vec::new();
@@ -122,12 +138,7 @@ fn run_verb(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or("")
         .parse()
         .map_err(input)?;
-    let selector: LabelSelector = args
-        .selector
-        .as_deref()
-        .unwrap_or("")
-        .parse()
-        .map_err(input)?;
+    let selector = parse_selector(args.selector.as_deref())?;
     let names = pod_names(&args.resource, &args.names)?;
     if args.all_namespaces && !names.is_empty() {
         return Err(input(anyhow::anyhow!(

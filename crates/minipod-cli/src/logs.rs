@@ -21,7 +21,7 @@ use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::time::Timestamp;
 
 use crate::exit::input;
-use crate::get::{is_pod_type, not_found};
+use crate::get::not_found;
 use crate::global::GlobalArgs;
 
 /// kubectl's annotation naming the container `logs`/`exec` pick by default.
@@ -116,15 +116,7 @@ pub fn run(args: LogsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_verb(args: LogsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let pod_name = match args.pod.split_once('/') {
-        Some((kind, name)) if is_pod_type(kind) => name.to_owned(),
-        Some((kind, _)) => {
-            return Err(input(anyhow::anyhow!(
-                "the server doesn't have a resource type {kind:?}"
-            )))
-        }
-        None => args.pod.clone(),
-    };
+    let pod_name = crate::get::pod_name_arg(&args.pod)?;
     // kubectl logs.go Validate.
     if args.container.is_some() && args.container_arg.is_some() {
         return Err(input(anyhow::anyhow!(

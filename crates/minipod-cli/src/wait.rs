@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 use minipod_pod::store::{PodRecord, PodStore};
 
 use crate::exit::input;
-use crate::get::{not_found, pod_names, LabelSelector};
+use crate::get::{not_found, pod_names};
 use crate::global::GlobalArgs;
 use crate::printers::jsonpath::Template;
 use crate::printers::pod_value;
@@ -208,12 +208,7 @@ pub fn run(args: WaitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let timeout = parse_timeout(&args.timeout)
         .with_context(|| format!("--timeout {:?}", args.timeout))
         .map_err(input)?;
-    let selector: LabelSelector = args
-        .selector
-        .as_deref()
-        .unwrap_or("")
-        .parse()
-        .map_err(input)?;
+    let selector = crate::get::parse_selector(args.selector.as_deref())?;
     let names = match args.resource.split_first() {
         Some((first, rest)) => pod_names(first, rest)?,
         None if args.all || args.selector.is_some() => Vec::new(),
