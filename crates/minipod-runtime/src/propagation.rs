@@ -1,0 +1,1 @@
+//! Mount propagation of volumes (`mountPropagation`) on the host side.

@@ -1,0 +1,1 @@
+//! `subPath` volume mounts, resolved safely on the host.

@@ -1,0 +1,1 @@
+//! End-to-end tests of mountPropagation (after test/e2e/node/mount_propagation.go).
