@@ -1,1 +1,330 @@
 //! End-to-end tests of volumes: subPath and subPathExpr (after test/e2e/storage/testsuites/subpath.go).
+//!
+//! An init container prepares the volume (directories, files, symlinks), the container under
+//! test mounts a subPath of it. Escapes through symlinks must end in CreateContainerConfigError
+//! with "subPath" in the message, as the Kubernetes suite checks, and nothing may be created
+//! outside the volume. Privileged: they need root and fail (never skip) without it.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::pods::{stderr, stdout, PodRoot};
+
+fn logs(root: &PodRoot, pod: &str, container: &str) -> String {
+    let out = root.minipod(&["logs", pod, "-c", container]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// The status of container `name` in a `get pod -o json` object (Null while there is none).
+fn status<'a>(pod: &'a Value, name: &str) -> &'a Value {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| pod["status"][k].as_array())
+        .flatten()
+        .find(|c| c["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+fn run_to_success(root: &PodRoot, file: &Path, pod: &str) {
+    let out = root.run(file, &[]);
+    let p = root.pod_json(pod);
+    assert!(
+        out.status.success() && p["status"]["phase"] == "Succeeded",
+        "{}{}\n{p}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+// "should support non-existent path" and "should support existing directory": a subPath that
+// does not exist is created (with the volume's mode) and is the same directory as seen
+// through the whole volume.
+#[test]
+fn a_missing_sub_path_is_created_and_is_part_of_the_volume() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: sub-new}
+spec:
+  restartPolicy: Never
+  volumes: [{name: vol, emptyDir: {}}]
+  initContainers:
+  - name: write
+    image: busybox:1.35
+    command: [sh, -c, 'echo mount-tester new file > /sp/file']
+    volumeMounts: [{name: vol, mountPath: /sp, subPath: provisioning/dir}]
+  - name: existing
+    image: busybox:1.35
+    command: [sh, -c, 'mkdir -p /vol/made && echo in existing > /vol/made/f']
+    volumeMounts: [{name: vol, mountPath: /vol}]
+  containers:
+  - name: read
+    image: busybox:1.35
+    command: [sh, -c, 'cat /vol/provisioning/dir/file; stat -c %a /vol/provisioning /vol/provisioning/dir; cat /made/f']
+    volumeMounts:
+    - {name: vol, mountPath: /vol}
+    - {name: vol, mountPath: /made, subPath: made, readOnly: true}
+"#,
+    );
+    run_to_success(&root, &file, "sub-new");
+    assert_eq!(
+        logs(&root, "sub-new", "read"),
+        "mount-tester new file\n777\n777\nin existing\n"
+    );
+}
+
+// "should support existing single file", "should support file as subpath" and "should
+// support readOnly file specified in the volumeMount": a file subPath over a path the image
+// lacks and over one it has; read-only means read-only.
+#[test]
+fn a_file_can_be_a_sub_path_also_read_only_and_over_an_image_file() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: sub-file}
+spec:
+  restartPolicy: Never
+  volumes: [{name: vol, emptyDir: {}}]
+  initContainers:
+  - name: prepare
+    image: busybox:1.35
+    command: [sh, -c, 'mkdir -p /vol/d && echo file content > /vol/d/file']
+    volumeMounts: [{name: vol, mountPath: /vol}]
+  containers:
+  - name: read
+    image: busybox:1.35
+    command:
+    - sh
+    - -c
+    - |
+      cat /etc/app.conf /etc/group
+      if (echo x >> /etc/app.conf) 2>/dev/null; then echo writable; else echo read-only; fi
+      echo appended >> /rw/file.conf && echo written
+      test -f /etc/app.conf && echo is-file
+    volumeMounts:
+    - {name: vol, mountPath: /etc/app.conf, subPath: d/file, readOnly: true}
+    - {name: vol, mountPath: /etc/group, subPath: d/file}
+    - {name: vol, mountPath: /rw/file.conf, subPath: d/file}
+"#,
+    );
+    run_to_success(&root, &file, "sub-file");
+    assert_eq!(
+        logs(&root, "sub-file", "read"),
+        "file content\nfile content\nread-only\nwritten\nis-file\n"
+    );
+}
+
+// "should fail if subpath directory / file / non-existent subpath / subpath with backstepping
+// is outside the volume": the container waits in CreateContainerConfigError naming subPath,
+// and nothing is created on the host through the link.
+#[test]
+fn sub_paths_that_leave_the_volume_through_symlinks_are_refused() {
+    let root = PodRoot::new();
+    let missing = root.path().join("not-an-existing-path");
+    let cases = [
+        ("dir", "/bin".to_string()),
+        ("file", "/bin/sh".to_string()),
+        ("missing", missing.to_string_lossy().into_owned()),
+        ("back", "../".to_string()),
+        ("deep-back", "../../../../../../../../../../".to_string()),
+    ];
+    for (name, target) in &cases {
+        let file = root.manifest(
+            &format!("{name}.yaml"),
+            &format!(
+                r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: escape-{name}}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: vol, emptyDir: {{}}}}]
+  initContainers:
+  - name: link
+    image: busybox:1.35
+    command: [ln, -s, '{target}', /vol/sub]
+    volumeMounts: [{{name: vol, mountPath: /vol}}]
+  containers:
+  - name: test-container-subpath
+    image: busybox:1.35
+    command: [sh, -c, 'ls /sub; touch /sub/x']
+    volumeMounts: [{{name: vol, mountPath: /sub, subPath: sub}}]
+"#
+            ),
+        );
+        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for (name, _) in &cases {
+        let pod = format!("escape-{name}");
+        let p = root.wait_for(&pod, "refused the subPath", |p| {
+            status(p, "test-container-subpath")["state"]["waiting"]["reason"]
+                == "CreateContainerConfigError"
+        });
+        let c = status(&p, "test-container-subpath");
+        let message = c["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains("subPath") && message.contains("outside the volume"),
+            "{pod}: {p}"
+        );
+        assert!(c["state"]["terminated"].is_null(), "{pod}: {p}");
+        let describe = stdout(&root.minipod(&["describe", "pod", &pod]));
+        assert!(
+            describe.contains("CreateContainerConfigError"),
+            "{describe}"
+        );
+    }
+    assert!(!missing.exists(), "a directory was made through the link");
+    assert!(!Path::new("/bin/x").exists() && !Path::new("/bin/sh/x").exists());
+}
+
+// Test/e2e/common/node/expansion.go "should allow substituting values in a volume subpath"
+// and "should succeed in writing subpaths in container".
+#[test]
+fn sub_path_expr_expands_the_container_env() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: expr}
+spec:
+  restartPolicy: Never
+  volumes: [{name: workdir1, emptyDir: {}}]
+  initContainers:
+  - name: write
+    image: busybox:1.35
+    env:
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - {name: PART, value: logs}
+    command: [sh, -c, 'echo written in subpath > /logscontainer/test.log']
+    volumeMounts: [{name: workdir1, mountPath: /logscontainer, subPathExpr: '$(PART)/$(POD_NAME)'}]
+  containers:
+  - name: read
+    image: busybox:1.35
+    command: [cat, /testcontainer/logs/expr/test.log]
+    volumeMounts: [{name: workdir1, mountPath: /testcontainer}]
+"#,
+    );
+    run_to_success(&root, &file, "expr");
+    assert_eq!(logs(&root, "expr", "read"), "written in subpath\n");
+}
+
+// expansion.go "should fail substituting values in a volume subpath with backticks" / "with
+// absolute path", and the kubelet's "missing value for" rule.
+#[test]
+fn sub_path_expr_expanding_to_an_escape_or_nothing_is_a_config_error() {
+    let root = PodRoot::new();
+    let cases = [
+        ("dots", "value: '..'", ".."),
+        ("abs", "value: /tmp", "absolute"),
+        ("empty", "value: ''", "missing value for VAR"),
+    ];
+    for (name, value, _) in &cases {
+        let file = root.manifest(
+            &format!("{name}.yaml"),
+            &format!(
+                r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: expr-{name}}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: workdir1, emptyDir: {{}}}}]
+  containers:
+  - name: dapi-container
+    image: busybox:1.35
+    command: [sh, -c, 'echo should not run']
+    env: [{{name: VAR, {value}}}]
+    volumeMounts: [{{name: workdir1, mountPath: /logscontainer, subPathExpr: '$(VAR)'}}]
+"#
+            ),
+        );
+        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for (name, _, want) in &cases {
+        let pod = format!("expr-{name}");
+        let p = root.wait_for(&pod, "refused the subPathExpr", |p| {
+            status(p, "dapi-container")["state"]["waiting"]["reason"]
+                == "CreateContainerConfigError"
+        });
+        let message = status(&p, "dapi-container")["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains(want), "{pod}: {message}");
+    }
+}
+
+// "should support restarting containers using directory as subpath" and "should be able to
+// unmount after the subpath directory is deleted": a restarted container gets its subPath
+// again, and deleting the subPath directory under a running container does not stop the
+// pod from being deleted cleanly (PodRoot's drop checks no mount is left).
+#[test]
+fn a_restarted_container_gets_its_sub_path_again_and_deletion_survives_a_removed_sub_path() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: sub-restart}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: vol, emptyDir: {}}]
+  containers:
+  - name: twice
+    image: busybox:1.35
+    command: [sh, -c, 'echo run >> /sp/runs; test $(wc -l < /sp/runs) -ge 2 || exit 1; exec sleep 3600']
+    volumeMounts: [{name: vol, mountPath: /sp, subPath: state}]
+  - name: other
+    image: busybox:1.35
+    command: [sleep, '3600']
+    volumeMounts: [{name: vol, mountPath: /vol}]
+"#,
+    );
+    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = root.wait_for("sub-restart", "restarted and running", |p| {
+        let c = status(p, "twice");
+        c["restartCount"] == 1 && !c["state"]["running"].is_null()
+    });
+    assert_eq!(p["status"]["phase"], "Running", "{p}");
+    let out = root.minipod(&[
+        "exec",
+        "sub-restart",
+        "-c",
+        "other",
+        "--",
+        "cat",
+        "/vol/state/runs",
+    ]);
+    assert_eq!(stdout(&out), "run\nrun\n", "{}", stderr(&out));
+    let out = root.minipod(&[
+        "exec",
+        "sub-restart",
+        "-c",
+        "other",
+        "--",
+        "rm",
+        "-r",
+        "/vol/state",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = root.minipod(&["delete", "pod", "sub-restart"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -173,11 +173,32 @@ pub fn build_env(env: &[EnvVarPlan], facts: &RuntimeFacts) -> Vec<(String, Strin
     out
 }
 
-/// kubelet subpath expansion (kubecontainer.ExpandContainerVolumeMounts): `subPathExpr`
-/// expanded against the container's environment; the result must stay a relative path
-/// without `..`.
+/// kubelet subpath expansion (kubecontainer.ExpandContainerVolumeMounts, then makeMounts):
+/// `subPathExpr` expanded against the container's environment, where a variable that is
+/// missing or empty is an error ("missing value for NAME"); the result must stay a relative
+/// path without `..`.
 pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, String> {
-    let p = crate::expand::expand_with(expr, env);
+    let missing = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let p = crate::expand::expand(expr, |name| {
+        let value = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if value.is_empty() {
+            missing.borrow_mut().insert(name.to_string());
+        }
+        Some(value)
+    });
+    let missing = missing.into_inner();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.into_iter().collect();
+        return Err(format!(
+            "subPathExpr {expr:?}: missing value for {}",
+            names.join(", ")
+        ));
+    }
     if p.starts_with('/') {
         return Err(format!(
             "subPathExpr {expr:?} expands to the absolute path {p:?}"

@@ -607,12 +607,22 @@ fn known_signals() {
 
 #[test]
 fn sub_path_expr_expansion() {
-    let env = pairs(&[("POD", "web-0"), ("UP", ".."), ("ABS", "/etc")]);
+    let env = pairs(&[
+        ("POD", "web-0"),
+        ("UP", ".."),
+        ("ABS", "/etc"),
+        ("EMPTY", ""),
+    ]);
     assert_eq!(
         expand_sub_path_expr("logs/$(POD)", &env).unwrap(),
         "logs/web-0"
     );
-    assert_eq!(expand_sub_path_expr("$(NOPE)", &env).unwrap(), "$(NOPE)");
+    // $$ escapes the operator; a missing or empty variable is an error (kubelet).
+    assert_eq!(expand_sub_path_expr("$$(POD)", &env).unwrap(), "$(POD)");
+    assert_eq!(
+        expand_sub_path_expr("$(NOPE)/$(EMPTY)/$(POD)", &env).unwrap_err(),
+        "subPathExpr \"$(NOPE)/$(EMPTY)/$(POD)\": missing value for EMPTY, NOPE"
+    );
     assert!(expand_sub_path_expr("$(UP)/x", &env).is_err());
     assert!(expand_sub_path_expr("$(ABS)", &env).is_err());
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use minipod_image::{unmount_rootfs, Image, ImageStore};
 use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
 use minipod_manifest::{
-    resolve_process, ContainerPlan, HostPathType, ImageProcessDefaults, MountPropagation, PodPlan,
-    PullPolicy, RuntimeFacts, StorageMedium, VolumeSource,
+    build_env, expand_sub_path_expr, resolve_process, ContainerPlan, HostPathType,
+    ImageProcessDefaults, MountPropagation, PodPlan, PullPolicy, RuntimeFacts, StorageMedium,
+    VolumeSource,
 };
 use minipod_runtime::config::{
     ContainerConfig, Mount, MountSource, Namespaces, ProcMount, ProcessConfig, Propagation,
@@ -18,6 +19,7 @@ use minipod_runtime::config::{
 use minipod_runtime::container::{Container, ContainerPaths, ContainerStdio, ExecProcess};
 use minipod_runtime::sandbox::PodSandbox;
 use minipod_runtime::spec::{self, HostFacts};
+use minipod_runtime::subpath;
 use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
 use nix::sys::signal::Signal;
 
@@ -178,6 +180,9 @@ impl ContainerBackend {
             }
             Err(e) => errors.push(e.to_string()),
         }
+        if let Err(e) = subpath::release_all(&dirs.run_dir) {
+            errors.push(format!("release subPath mounts: {e}"));
+        }
         if let Err(e) = volumes::remove_volumes(&dirs.pod_dir.join("volumes")) {
             errors.push(e.to_string());
         }
@@ -292,26 +297,40 @@ impl ContainerBackend {
             })
             .collect();
         let mut mounts = sandbox.etc_mounts();
-        for m in &c.mounts {
+        // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
+        let spec_env = build_env(&c.env, &facts);
+        for (index, m) in c.mounts.iter().enumerate() {
             let Some(source) = self.volumes.get(&m.volume_name) else {
                 return Err(config_error(format!(
                     "volume {:?} of mount {:?} is not prepared",
                     m.volume_name, m.mount_path
                 )));
             };
-            let source = match (source, &m.sub_path) {
+            let sub_path = match &m.sub_path_expr {
+                Some(expr) => Some(expand_sub_path_expr(expr, &spec_env).map_err(|e| {
+                    config_error(format!(
+                        "volumeMount {:?} of container {:?}: {e}",
+                        m.volume_name, c.name
+                    ))
+                })?),
+                None => m.sub_path.clone(),
+            };
+            let source = match (source, sub_path.as_deref()) {
                 (MountSource::Bind(base), Some(sub)) if !sub.is_empty() => {
-                    let p = base.join(sub);
-                    if !p.exists() {
-                        // kubelet: subPath directories are created on demand.
-                        std::fs::create_dir_all(&p).map_err(|e| {
-                            config_error(format!(
-                                "subPath {sub:?} of volume {:?}: {e}",
-                                m.volume_name
-                            ))
-                        })?;
-                    }
-                    MountSource::Bind(p)
+                    let staged = subpath::staging_path(&self.dirs.run_dir, &c.name, index);
+                    let prepared = subpath::prepare(base, sub, &staged).map_err(|e| {
+                        // The kubelet's wording (makeMounts), then what is wrong.
+                        let what = if e.is_create() {
+                            "failed to create subPath directory"
+                        } else {
+                            "failed to prepare subPath"
+                        };
+                        config_error(format!(
+                            "{what} for volumeMount {:?} of container {:?}: {e}",
+                            m.volume_name, c.name
+                        ))
+                    })?;
+                    MountSource::Bind(prepared)
                 }
                 (s, _) => s.clone(),
             };
@@ -437,6 +456,7 @@ impl ContainerBackend {
         if let Err(e) = unmount_rootfs(&rc.rootfs_dir) {
             log::warn!("unmount root filesystem of {name:?}: {e}");
         }
+        release_sub_paths(&self.dirs.run_dir, name);
         ExitDetails {
             oom_killed,
             message: rc.termination_log.as_deref().and_then(read_termination_log),
@@ -559,10 +579,13 @@ impl PodBackend for ContainerBackend {
             .images
             .mount_rootfs(&image, &rootfs_dir)
             .map_err(|e| create_error(format!("root filesystem: {e}")))?;
+        let run_dir = self.dirs.run_dir.clone();
+        // Undoes the root filesystem mount and the staged subPath mounts of this attempt.
         let cleanup_rootfs = |dir: &Path| {
             if let Err(e) = unmount_rootfs(dir) {
                 log::warn!("unmount {}: {e}", dir.display());
             }
+            release_sub_paths(&run_dir, name);
         };
         let termination_log = (!c.termination_message_path.is_empty()).then(|| {
             self.dirs
@@ -615,7 +638,11 @@ impl PodBackend for ContainerBackend {
         // records metadata). When it fails the container exists and exited with StartError,
         // e.g. for a command that is not in the image.
         let container_id = format!("minipod://{id}");
-        let mut container = match Container::create(&cfg, spec, &paths, stdio) {
+        let created = Container::create(&cfg, spec, &paths, stdio);
+        // The container's init has made its own mounts by now: the staged subPaths it bound
+        // are no longer needed on the host.
+        release_sub_paths(&run_dir, name);
+        let mut container = match created {
             Ok(c) => c,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
@@ -782,6 +809,9 @@ impl PodBackend for ContainerBackend {
                 errors.push(e.to_string());
             }
         }
+        if let Err(e) = subpath::release_all(&self.dirs.run_dir) {
+            errors.push(format!("release subPath mounts: {e}"));
+        }
         // Memory-backed emptyDirs are unmounted; the contents of the rest go with the pod
         // record when it is deleted.
         if let Err(e) = volumes::remove_volumes(&self.volumes_dir()) {
@@ -792,6 +822,12 @@ impl PodBackend for ContainerBackend {
         } else {
             Err(errors.join("; "))
         }
+    }
+}
+
+fn release_sub_paths(run_dir: &Path, container: &str) {
+    if let Err(e) = subpath::release_container(run_dir, container) {
+        log::warn!("release the subPath mounts of {container:?}: {e}");
     }
 }
 
