@@ -218,6 +218,9 @@ pub struct Supervisor<B: PodBackend> {
     hooks: BTreeMap<(String, Handler), HookRun>,
     logs: BTreeMap<String, CriLogWriter>,
     last_status: Option<PodStatus>,
+    /// The metadata written with `last_status` (a deletion request alone is a change too:
+    /// `get -w` shows Terminating from that write on).
+    last_meta: StatusMeta,
     status_meta: StatusMeta,
     /// Back-off events are recorded once per back-off period, not on every pass.
     backoff_reported: BTreeMap<String, Timestamp>,
@@ -283,6 +286,7 @@ impl<B: PodBackend> Supervisor<B> {
             hooks: BTreeMap::new(),
             logs: BTreeMap::new(),
             last_status,
+            last_meta: StatusMeta::default(),
             status_meta: StatusMeta::default(),
             backoff_reported: BTreeMap::new(),
             stop_signals: BTreeMap::new(),
@@ -1020,10 +1024,11 @@ impl<B: PodBackend> Supervisor<B> {
             self.last_status.as_ref(),
             now,
         );
-        if self.last_status.as_ref() != Some(&status) {
+        if self.last_status.as_ref() != Some(&status) || self.last_meta != self.status_meta {
             self.store
                 .write_status(&self.uid, &status, &self.status_meta)?;
             self.last_status = Some(status);
+            self.last_meta = self.status_meta.clone();
         }
         Ok(())
     }
