@@ -328,3 +328,78 @@ spec:
     let out = root.minipod(&["delete", "pod", "sub-restart"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+// test/e2e/common/storage/empty_dir.go "new files should be created with FSGroup ownership",
+// "nonexistent volume subPath should have the correct mode and owner using FSGroup", "volume
+// on tmpfs should have the correct mode using FSGroup", and configmap_volume.go with fsGroup:
+// the volume gets the group and setgid (new files inherit the group); hostPath is left alone.
+#[test]
+fn fs_group_owns_the_volumes_that_support_it() {
+    let root = PodRoot::new();
+    let host = root.shared_dir();
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: conf}}
+data: {{key: value}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: fsgroup}}
+spec:
+  restartPolicy: Never
+  securityContext: {{fsGroup: 123}}
+  volumes:
+  - {{name: disk, emptyDir: {{}}}}
+  - {{name: mem, emptyDir: {{medium: Memory}}}}
+  - {{name: conf, configMap: {{name: conf}}}}
+  - {{name: host, hostPath: {{path: {host}}}}}
+  containers:
+  - name: root
+    image: busybox:1.35
+    command:
+    - sh
+    - -c
+    - |
+      echo new > /disk/test-file
+      echo new > /mem/test-file
+      stat -c '%n %a %g' /disk /disk/test-file /mem /mem/test-file /sub /conf /conf/key /host
+      grep -c tmpfs /proc/mounts >/dev/null && grep ' /mem ' /proc/mounts | cut -d' ' -f3
+    volumeMounts:
+    - {{name: disk, mountPath: /disk}}
+    - {{name: disk, mountPath: /sub, subPath: test-sub}}
+    - {{name: mem, mountPath: /mem}}
+    - {{name: conf, mountPath: /conf}}
+    - {{name: host, mountPath: /host}}
+  - name: nonroot
+    image: busybox:1.35
+    securityContext: {{runAsUser: 1001}}
+    command: [sh, -c, 'id -G; echo hi > /disk/by-1001 && stat -c "%n %u %g" /disk/by-1001']
+    volumeMounts: [{{name: disk, mountPath: /disk}}]
+"#,
+            host = host.display()
+        ),
+    );
+    let host_gid = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&host).unwrap().gid()
+    };
+    run_to_success(&root, &file, "fsgroup");
+    let expected = format!(
+        "/disk 2777 123\n/disk/test-file 644 123\n/mem 2777 123\n/mem/test-file 644 123\n\
+         /sub 2777 123\n/conf 2755 123\n/conf/key 644 123\n/host 755 {host_gid}\ntmpfs\n"
+    );
+    assert_eq!(logs(&root, "fsgroup", "root"), expected);
+    let nonroot = logs(&root, "fsgroup", "nonroot");
+    assert!(
+        nonroot
+            .lines()
+            .next()
+            .is_some_and(|l| l.split(' ').any(|g| g == "123")),
+        "{nonroot}"
+    );
+    assert!(nonroot.ends_with("/disk/by-1001 1001 123\n"), "{nonroot}");
+}

@@ -98,6 +98,14 @@ pub enum VolumeError {
         #[source]
         source: io::Error,
     },
+    #[error("volume {name:?}: set fsGroup {gid} on {}: {source}", .path.display())]
+    Ownership {
+        name: String,
+        gid: u32,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 type Result<T> = std::result::Result<T, VolumeError>;
@@ -258,6 +266,80 @@ pub fn project_files(volumes_dir: &Path, name: &str, files: &[ProjectedFile]) ->
     Ok(dir)
 }
 
+/// kubelet volume_linux.go masks: what fsGroup ownership adds to the permission bits.
+const RW_MASK: u32 = 0o660;
+const RO_MASK: u32 = 0o440;
+const EXEC_MASK: u32 = 0o110;
+
+/// `fsGroupChangePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FsGroupChangePolicy {
+    /// Change every file each time the volume is set up.
+    #[default]
+    Always,
+    /// Only when the volume's root does not already have the group and the permissions.
+    OnRootMismatch,
+}
+
+/// kubelet SetVolumeOwnership (pkg/volume/volume_linux.go), for the volume types that support
+/// fsGroup (emptyDir, configMap, secret, downwardAPI, projected; not hostPath): every file
+/// and directory gets group `gid`, group read (and write unless `read_only`) permission, and
+/// directories also group search and setgid, so files created later inherit the group.
+/// Symlinks get the group, not the modes (chmod would follow them).
+pub fn set_volume_ownership(
+    name: &str,
+    dir: &Path,
+    gid: u32,
+    read_only: bool,
+    policy: FsGroupChangePolicy,
+) -> Result<()> {
+    if policy == FsGroupChangePolicy::OnRootMismatch
+        && !ownership_change_needed(dir, gid, read_only)
+    {
+        return Ok(());
+    }
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| VolumeError::Ownership {
+            name: name.to_string(),
+            gid,
+            path,
+            source,
+        }
+    };
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).map_err(err(&path))?;
+        std::os::unix::fs::lchown(&path, None, Some(gid)).map_err(err(&path))?;
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        let mut mask = if read_only { RO_MASK } else { RW_MASK };
+        if meta.is_dir() {
+            mask |= 0o2000 | EXEC_MASK;
+            for entry in fs::read_dir(&path).map_err(err(&path))? {
+                stack.push(entry.map_err(err(&path))?.path());
+            }
+        }
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode | mask != mode {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode | mask))
+                .map_err(err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// kubelet requiresPermissionChange: the root lacks the group, the permission bits or setgid.
+fn ownership_change_needed(dir: &Path, gid: u32, read_only: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::metadata(dir) else {
+        return true;
+    };
+    let want = (if read_only { RO_MASK } else { RW_MASK }) | EXEC_MASK;
+    meta.gid() != gid || !meta.is_dir() || meta.mode() & want != want || meta.mode() & 0o2000 == 0
+}
+
 /// Removes every volume of a pod: unmounts memory-backed emptyDirs, then deletes the
 /// directory tree. Safe to call twice.
 pub fn remove_volumes(volumes_dir: &Path) -> Result<()> {
@@ -285,6 +367,47 @@ pub fn remove_volumes(volumes_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fs_group_ownership_follows_the_kubelet_masks() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let vol = tmp.path().join("vol");
+        fs::create_dir_all(vol.join("sub")).unwrap();
+        fs::set_permissions(&vol, fs::Permissions::from_mode(0o777)).unwrap();
+        fs::set_permissions(vol.join("sub"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(vol.join("sub/f"), b"x").unwrap();
+        fs::set_permissions(vol.join("sub/f"), fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink("sub/f", vol.join("link")).unwrap();
+        let mode = |p: &str| fs::symlink_metadata(vol.join(p)).unwrap().mode() & 0o7777;
+        let gid = |p: &str| fs::symlink_metadata(vol.join(p)).unwrap().gid();
+
+        assert!(ownership_change_needed(&vol, 4321, false));
+        set_volume_ownership("v", &vol, 4321, false, FsGroupChangePolicy::Always).unwrap();
+        assert_eq!(
+            (mode(""), mode("sub"), mode("sub/f")),
+            (0o2777, 0o2770, 0o660)
+        );
+        for p in ["", "sub", "sub/f", "link"] {
+            assert_eq!(gid(p), 4321, "{p}");
+        }
+        assert!(!ownership_change_needed(&vol, 4321, false));
+
+        // OnRootMismatch leaves a volume whose root already matches alone.
+        fs::set_permissions(vol.join("sub/f"), fs::Permissions::from_mode(0o600)).unwrap();
+        set_volume_ownership("v", &vol, 4321, false, FsGroupChangePolicy::OnRootMismatch).unwrap();
+        assert_eq!(mode("sub/f"), 0o600);
+
+        // Read-only volumes (configMap, secret) get group read only.
+        let ro = tmp.path().join("ro");
+        fs::create_dir(&ro).unwrap();
+        fs::write(ro.join("key"), b"v").unwrap();
+        fs::set_permissions(ro.join("key"), fs::Permissions::from_mode(0o400)).unwrap();
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+        set_volume_ownership("r", &ro, 7, true, FsGroupChangePolicy::Always).unwrap();
+        let m = |p: &Path| fs::metadata(p).unwrap().mode() & 0o7777;
+        assert_eq!((m(&ro), m(&ro.join("key"))), (0o2755, 0o440));
+    }
 
     #[test]
     fn host_path_types_follow_the_kubelet() {

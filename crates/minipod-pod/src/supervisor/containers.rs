@@ -199,8 +199,21 @@ impl ContainerBackend {
 
     fn prepare_volumes(&mut self) -> Result<(), String> {
         let dir = self.volumes_dir();
+        let psc = &self.plan.sandbox.security_context;
+        let fs_group = psc.fs_group.and_then(|g| u32::try_from(g).ok());
+        let policy = match psc.fs_group_change_policy.as_deref() {
+            Some("OnRootMismatch") => volumes::FsGroupChangePolicy::OnRootMismatch,
+            _ => volumes::FsGroupChangePolicy::Always,
+        };
         for v in &self.plan.volumes {
             let what = |e: &dyn std::fmt::Display| format!("volume {:?}: {e}", v.name);
+            // The kubelet applies fsGroup to the volume types that support it: not hostPath;
+            // configMap, secret, downwardAPI and projected volumes are read-only ones.
+            let ownership = |path: &Path, read_only: bool| match fs_group {
+                Some(gid) => volumes::set_volume_ownership(&v.name, path, gid, read_only, policy)
+                    .map_err(|e| e.to_string()),
+                None => Ok(()),
+            };
             let source = match &v.source {
                 VolumeSource::EmptyDir { medium, size_limit } => {
                     let medium = match medium {
@@ -212,7 +225,12 @@ impl ContainerBackend {
                             return Err(what(&"hugepages emptyDir is not supported"))
                         }
                     };
-                    volumes::prepare_empty_dir(&dir, &v.name, medium).map_err(|e| what(&e))?
+                    let source =
+                        volumes::prepare_empty_dir(&dir, &v.name, medium).map_err(|e| what(&e))?;
+                    if let MountSource::Bind(path) = &source {
+                        ownership(path, false)?;
+                    }
+                    source
                 }
                 VolumeSource::HostPath { path, type_ } => {
                     let path = PathBuf::from(path);
@@ -234,6 +252,7 @@ impl ContainerBackend {
                         .collect();
                     let path =
                         volumes::project_files(&dir, &v.name, &files).map_err(|e| what(&e))?;
+                    ownership(&path, true)?;
                     MountSource::Bind(path)
                 }
             };
