@@ -62,6 +62,10 @@ pub struct HostFacts {
     pub swap_limit_supported: bool,
     /// The architecture the `RuntimeDefault` seccomp profile is rendered for.
     pub seccomp_arch: Option<SeccompArch>,
+    /// The cgroup v1 controller hierarchies (v1 and hybrid hosts; empty on v2). Their
+    /// container directories are bind-mounted read-only into non-privileged containers,
+    /// because libcontainer 0.7.0 mounts v1 hierarchies read-write whatever the spec says.
+    pub cgroup_v1: Vec<crate::cgroup::V1Hierarchy>,
 }
 
 impl Default for HostFacts {
@@ -73,6 +77,7 @@ impl Default for HostFacts {
             bounding_set: u64::MAX,
             swap_limit_supported: true,
             seccomp_arch: SeccompArch::native(),
+            cgroup_v1: Vec::new(),
         }
     }
 }
@@ -121,6 +126,10 @@ impl HostFacts {
             bounding_set: probe_bounding_set(),
             swap_limit_supported: probe_swap_limit(),
             seccomp_arch: SeccompArch::native(),
+            cgroup_v1: match crate::cgroup::CgroupLayout::host() {
+                Ok(crate::cgroup::CgroupLayout::Legacy { hierarchies, .. }) => hierarchies.clone(),
+                _ => Vec::new(),
+            },
         })
     }
 }
@@ -376,7 +385,10 @@ fn oci_mount(destination: PathBuf, typ: &str, source: PathBuf, options: Vec<Stri
 /// spec_linux_opts.go withMounts): a volume replaces the default mount at the same destination,
 /// a `/dev` volume replaces every default under `/dev`; volumes are mounted after the defaults,
 /// shallower destinations first (stable). Also returns the root propagation the volumes need.
-fn mounts(config: &ContainerConfig) -> Result<(Vec<OciMount>, Option<String>), SpecError> {
+fn mounts(
+    config: &ContainerConfig,
+    cgroup_v1: &[crate::cgroup::V1Hierarchy],
+) -> Result<(Vec<OciMount>, Option<String>), SpecError> {
     let privileged = config.security.privileged;
     let mut volumes = Vec::with_capacity(config.mounts.len());
     let mut root_propagation: Option<&str> = None;
@@ -434,14 +446,22 @@ fn mounts(config: &ContainerConfig) -> Result<(Vec<OciMount>, Option<String>), S
 
     let overridden: BTreeSet<&Path> = volumes.iter().map(|m| m.destination().as_path()).collect();
     let dev_overridden = overridden.contains(Path::new("/dev"));
-    let mut all: Vec<OciMount> = defaults::default_mounts(privileged)
-        .into_iter()
-        .filter(|m| {
-            let destination = m.destination().as_path();
-            let under_dev_volume = dev_overridden && destination.starts_with("/dev");
-            !(overridden.contains(destination) || under_dev_volume)
-        })
-        .collect();
+    let mut all: Vec<OciMount> = Vec::new();
+    for m in defaults::default_mounts(privileged) {
+        let destination = m.destination().as_path();
+        let under_dev_volume = dev_overridden && destination.starts_with("/dev");
+        if overridden.contains(destination) || under_dev_volume {
+            continue;
+        }
+        if m.typ().as_deref() == Some("cgroup") && !privileged && !cgroup_v1.is_empty() {
+            all.extend(defaults::read_only_v1_cgroup_mounts(
+                cgroup_v1,
+                &config.cgroups_path,
+            ));
+            continue;
+        }
+        all.push(m);
+    }
     all.extend(volumes);
     Ok((all, root_propagation.map(str::to_string)))
 }
@@ -620,7 +640,7 @@ pub fn build_spec(
     let mut root = Root::default();
     root.set_path(config.rootfs.clone());
     root.set_readonly(Some(sec.read_only_root_filesystem));
-    let (mounts, rootfs_propagation) = mounts(config)?;
+    let (mounts, rootfs_propagation) = mounts(config, &host.cgroup_v1)?;
 
     // Linux section.
     let sysctls = sysctl::validate(

@@ -180,6 +180,45 @@ fn read_only_root_and_default_masks() {
     env.assert_clean();
 }
 
+// containerd/runc: the cgroup tree is read-only unless privileged (WithWriteableCgroupfs).
+// libcontainer 0.7.0 mounts v1 hierarchies read-write, which would let a container raise its
+// own limits; minipod bind-mounts them read-only itself.
+#[test]
+fn cgroup_tree_is_read_only_unless_privileged() {
+    if !privileged() {
+        return;
+    }
+    let env = TestEnv::new("cgro");
+    let script = "for f in pids/pids.max memory/memory.limit_in_bytes; do \
+                    if [ -e /sys/fs/cgroup/$f ]; then \
+                      (cat /sys/fs/cgroup/$f > /sys/fs/cgroup/$f) 2>/dev/null && echo $f=written || echo $f=refused; \
+                    fi; \
+                  done; \
+                  mkdir /sys/fs/cgroup/pids/child 2>/dev/null && rmdir /sys/fs/cgroup/pids/child && echo mkdir=made || echo mkdir=refused; \
+                  ls /sys/fs/cgroup/pids/pids.max >/dev/null && echo visible";
+    let report = run(
+        &env,
+        vec![
+            ("plain", vec!["/bin/sh", "-c", script], json!({})),
+            (
+                "priv",
+                vec!["/bin/sh", "-c", script],
+                json!({"security": {"privileged": true}}),
+            ),
+        ],
+    );
+    let plain = stdout(&report, "plain");
+    assert!(plain.contains("visible"), "{plain}");
+    assert!(
+        !plain.contains("written") && !plain.contains("mkdir=made"),
+        "{plain}"
+    );
+    assert!(plain.contains("pids/pids.max=refused"), "{plain}");
+    let privileged = stdout(&report, "priv");
+    assert!(privileged.contains("mkdir=made"), "{privileged}");
+    env.assert_clean();
+}
+
 #[test]
 fn empty_dir_survives_a_container_restart() {
     if !privileged() {

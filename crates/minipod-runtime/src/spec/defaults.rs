@@ -1,6 +1,8 @@
 //! The fixed parts of a Kubernetes container's spec as containerd's CRI plugin generates them:
 //! default mounts, masked and read-only paths, the device cgroup allow list, rlimits.
 
+use std::collections::BTreeSet;
+
 use oci_spec::runtime::{
     LinuxDeviceCgroup, LinuxDeviceType, Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
 };
@@ -101,6 +103,72 @@ pub fn default_mounts(privileged: bool) -> Vec<Mount> {
             &["nosuid", "noexec", "nodev", "relatime", sys_mode],
         ),
     ]
+}
+
+/// The controllers whose container directory libcontainer 0.7.0 creates on v1 (libcgroups
+/// v1 manager); hierarchies of other controllers (rdma, misc) have no container directory.
+const LIBCONTAINER_V1_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
+];
+
+/// What runc does for a non-privileged container on a cgroup v1 host, as spec mounts: a
+/// tmpfs at `/sys/fs/cgroup`, then each controller hierarchy's directory of the container's
+/// own cgroup bind-mounted read-only at its name (`memory`, `cpu,cpuacct`), and again at each
+/// name of a co-mounted one (`cpu`, `cpuacct`) where the host has symlinks. libcontainer
+/// 0.7.0 would mount the hierarchies read-write, letting the container raise its own limits
+/// (`memory.limit_in_bytes`, `pids.max`) and make child cgroups.
+pub fn read_only_v1_cgroup_mounts(
+    hierarchies: &[crate::cgroup::V1Hierarchy],
+    cgroups_path: &str,
+) -> Vec<Mount> {
+    let rel = cgroups_path.trim_start_matches('/');
+    let mut out = vec![mount(
+        "/sys/fs/cgroup",
+        "tmpfs",
+        "tmpfs",
+        &["nosuid", "noexec", "nodev", "mode=755", "size=64k"],
+    )];
+    let mut names = BTreeSet::new();
+    for h in hierarchies {
+        if !h
+            .controllers
+            .iter()
+            .any(|c| LIBCONTAINER_V1_CONTROLLERS.contains(&c.as_str()))
+        {
+            continue;
+        }
+        let Some(dir) = h.mount.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let source = h.mount.join(rel);
+        let aliases = std::iter::once(dir).chain(dir.split(',').filter(|_| dir.contains(',')));
+        for name in aliases {
+            if !names.insert(name.to_string()) {
+                continue;
+            }
+            let destination = format!("/sys/fs/cgroup/{name}");
+            let mut m = mount(
+                &destination,
+                "bind",
+                "",
+                &["rbind", "ro", "nosuid", "noexec", "nodev"],
+            );
+            m.set_source(Some(source.clone()));
+            out.push(m);
+        }
+    }
+    out
 }
 
 fn char_device(major: Option<i64>, minor: Option<i64>) -> LinuxDeviceCgroup {
