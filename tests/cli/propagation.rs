@@ -131,7 +131,16 @@ fn apply_running(root: &PodRoot, file: &str, text: &str, names: &[&str]) {
 }
 
 fn exec(root: &PodRoot, pod: &str, script: &str) -> String {
-    let out = root.minipod(&["exec", pod, "--", "sh", "-c", script]);
+    exec_in(root, pod, None, script)
+}
+
+fn exec_in(root: &PodRoot, pod: &str, container: Option<&str>, script: &str) -> String {
+    let mut args = vec!["exec", pod];
+    if let Some(c) = container {
+        args.extend_from_slice(&["-c", c]);
+    }
+    args.extend_from_slice(&["--", "sh", "-c", script]);
+    let out = root.minipod(&args);
     assert!(
         out.status.success(),
         "exec in {pod}: {script}: {}",
@@ -342,6 +351,54 @@ fn a_shared_bind_stays_while_another_pod_uses_it() {
         mounts_at(&host_dir).is_empty(),
         "the bind outlived both pods"
     );
+}
+
+// emptyDir volumes live under the pod's folder on the same private root: a mount one
+// container makes in them reaches a HostToContainer container of the same pod, for a disk
+// and a memory (tmpfs) emptyDir alike, and nothing stays mounted after the pod.
+#[test]
+fn empty_dirs_propagate_between_containers_of_a_pod() {
+    let root = PodRoot::new();
+    let manifest = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: sidecar}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: disk, emptyDir: {}}, {name: mem, emptyDir: {medium: Memory}}]
+  containers:
+  - name: mounter
+    image: busybox:1.35
+    command: [sleep, "3600"]
+    securityContext: {privileged: true}
+    volumeMounts:
+    - {name: disk, mountPath: /disk, mountPropagation: Bidirectional}
+    - {name: mem, mountPath: /mem, mountPropagation: Bidirectional}
+  - name: app
+    image: busybox:1.35
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {name: disk, mountPath: /disk, mountPropagation: HostToContainer}
+    - {name: mem, mountPath: /mem, mountPropagation: HostToContainer}
+"#;
+    apply_running(&root, "pod.yaml", manifest, &["sidecar"]);
+    for v in ["disk", "mem"] {
+        exec_in(
+            &root,
+            "sidecar",
+            Some("mounter"),
+            &format!("mkdir -p /{v}/m && mount -t tmpfs e2e-{v} /{v}/m && echo {v} > /{v}/m/file"),
+        );
+    }
+    let seen_by_app = exec_in(
+        &root,
+        "sidecar",
+        Some("app"),
+        "cat /disk/m/file /mem/m/file; grep -c ' /disk/m \\| /mem/m ' /proc/self/mountinfo",
+    );
+    assert_eq!(seen_by_app, "disk\nmem\n2\n");
+    delete(&root, &["sidecar"]);
+    // PodRoot checks that nothing of the root is left mounted.
 }
 
 // validation.go validateMountPropagation: refused before anything runs.
