@@ -1303,9 +1303,15 @@ fn container_common(
         &path.child("envFrom"),
         out,
     );
+    let privileged = c
+        .security_context
+        .as_ref()
+        .and_then(|s| s.privileged)
+        .unwrap_or(false);
     volume_mounts(
         c.volume_mounts.as_deref().unwrap_or(&[]),
         volumes,
+        privileged,
         &path.child("volumeMounts"),
         out,
     );
@@ -1531,6 +1537,7 @@ fn env_from(list: &[EnvFromSource], path: &FieldPath, out: &mut Findings) {
 fn volume_mounts(
     mounts: &[VolumeMount],
     volumes: &HashSet<String>,
+    privileged: bool,
     path: &FieldPath,
     out: &mut Findings,
 ) {
@@ -1571,7 +1578,14 @@ fn volume_mounts(
         }
         if let Some(prop) = m.mount_propagation.as_deref() {
             match prop {
-                "None" | "HostToContainer" | "Bidirectional" => {}
+                "None" | "HostToContainer" => {}
+                // validation.go validateMountPropagation: a shared mount lets the container
+                // mount over the host, so only privileged containers may ask for it.
+                "Bidirectional" if !privileged => out.err(FieldError::forbidden(
+                    path.child("mountPropagation"),
+                    "Bidirectional mount propagation is available only to privileged containers",
+                )),
+                "Bidirectional" => {}
                 other => out.err(FieldError::not_supported(
                     path.child("mountPropagation"),
                     other,

@@ -224,7 +224,7 @@ pub enum SpecError {
         container: String,
         destination: PathBuf,
     },
-    #[error("container {container:?}: mount on {}: Bidirectional propagation is only allowed in privileged containers", destination.display())]
+    #[error("container {container:?}: mount on {}: Bidirectional mount propagation is available only to privileged containers", destination.display())]
     BidirectionalNotPrivileged {
         container: String,
         destination: PathBuf,
@@ -388,7 +388,7 @@ fn oci_mount(destination: PathBuf, typ: &str, source: PathBuf, options: Vec<Stri
 fn mounts(
     config: &ContainerConfig,
     cgroup_v1: &[crate::cgroup::V1Hierarchy],
-) -> Result<(Vec<OciMount>, Option<String>), SpecError> {
+) -> Result<(Vec<OciMount>, String), SpecError> {
     let privileged = config.security.privileged;
     let mut volumes = Vec::with_capacity(config.mounts.len());
     let mut root_propagation: Option<&str> = None;
@@ -442,7 +442,14 @@ fn mounts(
     }
     volumes.sort_by_key(|m| m.destination().components().count());
     // Root propagation uses the unprefixed names: libcontainer 0.7.0 (rootfs/rootfs.rs) rejects
-    // "rshared"/"rslave" there, and applies it recursively anyway.
+    // "rshared"/"rslave" there, and applies it recursively anyway. It also ignores the
+    // propagation options of a bind (open_tree + move_mount with no propagation attribute):
+    // the clone keeps the propagation its source has in the container's namespace after the
+    // root was made shared/slave/private. So the root is what makes a volume private, slave or
+    // shared: "private" unless a volume asks for more (containerd leaves it unset and runc
+    // applies the per-mount rprivate, which libcontainer cannot), and a `None` volume beside a
+    // HostToContainer or Bidirectional one gets the root's propagation.
+    let root_propagation = root_propagation.unwrap_or("private");
 
     let overridden: BTreeSet<&Path> = volumes.iter().map(|m| m.destination().as_path()).collect();
     let dev_overridden = overridden.contains(Path::new("/dev"));
@@ -463,7 +470,7 @@ fn mounts(
         all.push(m);
     }
     all.extend(volumes);
-    Ok((all, root_propagation.map(str::to_string)))
+    Ok((all, root_propagation.to_string()))
 }
 
 fn namespace(typ: LinuxNamespaceType, path: Option<PathBuf>) -> LinuxNamespace {
@@ -682,7 +689,7 @@ pub fn build_spec(
     linux.set_sysctl((!sysctls.is_empty()).then(|| sysctls.into_iter().collect()));
     linux.set_devices((!inputs.host_devices.is_empty()).then(|| inputs.host_devices.clone()));
     linux.set_seccomp(seccomp_profile(config, inputs, host, &caps)?);
-    linux.set_rootfs_propagation(rootfs_propagation);
+    linux.set_rootfs_propagation(Some(rootfs_propagation));
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
 

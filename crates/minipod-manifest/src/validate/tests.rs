@@ -231,6 +231,9 @@ fn volume_mount_rules() {
         ("volumeMounts: [{name: v, mountPath: /a, subPath: x, subPathExpr: y}]", &["spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: \"y\": subPathExpr and subPath are mutually exclusive"]),
         ("volumeMounts: [{name: v, mountPath: /a, subPathExpr: '$(POD)/..'}]", &["spec.containers[0].volumeMounts.subPathExpr: Invalid value: \"$(POD)/..\": must not contain '..'"]),
         ("volumeMounts: [{name: v, mountPath: /a, mountPropagation: Sideways}]", &["spec.containers[0].volumeMounts.mountPropagation: Unsupported value: \"Sideways\""]),
+        ("volumeMounts: [{name: v, mountPath: /a, mountPropagation: Bidirectional}]", &["spec.containers[0].volumeMounts.mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers"]),
+        ("securityContext: {privileged: true}, volumeMounts: [{name: v, mountPath: /a, mountPropagation: Bidirectional}]", &[]),
+        ("securityContext: {privileged: false}, volumeMounts: [{name: v, mountPath: /a, mountPropagation: Bidirectional}]", &["spec.containers[0].volumeMounts.mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers"]),
         ("volumeMounts: [{name: v, mountPath: /a, recursiveReadOnly: Enabled}]", &["spec.containers[0].volumeMounts.recursiveReadOnly: Forbidden: may only be specified when readOnly is true"]),
         ("volumeMounts: [{name: v, mountPath: /a, readOnly: true, recursiveReadOnly: Maybe}]", &["recursiveReadOnly: Unsupported value: \"Maybe\""]),
     ];

@@ -17,6 +17,7 @@ use minipod_runtime::config::{
     Resources, SandboxConfig, Seccomp, SecurityConfig, UserRequest,
 };
 use minipod_runtime::container::{Container, ContainerPaths, ContainerStdio, ExecProcess};
+use minipod_runtime::propagation::PodPropagation;
 use minipod_runtime::sandbox::PodSandbox;
 use minipod_runtime::spec::{self, HostFacts};
 use minipod_runtime::subpath;
@@ -182,6 +183,10 @@ impl ContainerBackend {
         }
         if let Err(e) = subpath::release_all(&dirs.run_dir) {
             errors.push(format!("release subPath mounts: {e}"));
+        }
+        // Before the volumes: a shared bind may sit on top of a memory emptyDir.
+        if let Err(e) = PodPropagation::new(&dirs.pod_dir).release() {
+            errors.push(format!("mount propagation: {e}"));
         }
         if let Err(e) = volumes::remove_volumes(&dirs.pod_dir.join("volumes")) {
             errors.push(e.to_string());
@@ -483,6 +488,31 @@ impl ContainerBackend {
     }
 }
 
+/// Gives every bind volume with HostToContainer or Bidirectional propagation a host mount
+/// that can propagate (containerd's ensureSharedOrSlave / ensureShared, done the kubelet's
+/// way: see minipod_runtime::propagation).
+fn prepare_propagation(pod_dir: &Path, cfg: &ContainerConfig) -> Result<(), String> {
+    let pod = PodPropagation::new(pod_dir);
+    for m in &cfg.mounts {
+        let MountSource::Bind(source) = &m.source else {
+            continue;
+        };
+        let name = match m.propagation {
+            Propagation::Private => continue,
+            Propagation::HostToContainer => "HostToContainer",
+            Propagation::Bidirectional => "Bidirectional",
+        };
+        pod.prepare(source, m.propagation).map_err(|e| {
+            format!(
+                "container {:?}: mount on {} (mountPropagation {name}): {e}",
+                cfg.name,
+                m.destination.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 fn host_path_type(t: HostPathType) -> volumes::HostPathType {
     match t {
         HostPathType::Unset => volumes::HostPathType::Unset,
@@ -645,6 +675,12 @@ impl PodBackend for ContainerBackend {
                 return Err(e);
             }
         };
+        // After the spec is accepted (a Bidirectional volume of an unprivileged container is
+        // refused there), before libcontainer binds the volumes.
+        if let Err(e) = prepare_propagation(&self.dirs.pod_dir, &cfg) {
+            cleanup_rootfs(&rootfs_dir);
+            return Err(create_error(e));
+        }
         let (stdio, pipes) = match ContainerStdio::pipes(c.stdin) {
             Ok(p) => p,
             Err(e) => {
@@ -830,6 +866,11 @@ impl PodBackend for ContainerBackend {
         }
         if let Err(e) = subpath::release_all(&self.dirs.run_dir) {
             errors.push(format!("release subPath mounts: {e}"));
+        }
+        // The shared binds made for mountPropagation go first (once the containers that use
+        // them are gone): one may sit on top of a memory emptyDir.
+        if let Err(e) = PodPropagation::new(&self.dirs.pod_dir).release() {
+            errors.push(format!("mount propagation: {e}"));
         }
         // Memory-backed emptyDirs are unmounted; the contents of the rest go with the pod
         // record when it is deleted.

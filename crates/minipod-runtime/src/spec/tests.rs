@@ -194,7 +194,8 @@ fn defaults_of_a_plain_container() {
     assert!(l.seccomp().is_none(), "Unconfined is the config default");
     assert!(l.sysctl().is_none());
     assert!(l.devices().is_none());
-    assert!(l.rootfs_propagation().is_none());
+    // libcontainer ignores per-bind propagation: a private root keeps `None` volumes private.
+    assert_eq!(l.rootfs_propagation().as_deref(), Some("private"));
     assert!(l.uid_mappings().is_none());
     assert_eq!(
         l.cgroups_path().as_deref(),
@@ -769,7 +770,7 @@ fn mount_propagation() {
         build_err(|c| c.mounts = vec![bind("/mnt/b", "/b", false, Propagation::Bidirectional)]);
     assert_eq!(
         err,
-        "container \"web\": mount on /b: Bidirectional propagation is only allowed in privileged containers"
+        "container \"web\": mount on /b: Bidirectional mount propagation is available only to privileged containers"
     );
 }
 
