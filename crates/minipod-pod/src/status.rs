@@ -186,7 +186,7 @@ pub fn container_statuses(
         probes,
         has_init: !spec::init_containers(spec).is_empty(),
     };
-    let init = spec::init_containers(spec)
+    let init: Vec<ContainerStatus> = spec::init_containers(spec)
         .iter()
         .map(|c| ctx.status(c, spec::init_kind(c)))
         .collect();
@@ -195,19 +195,46 @@ pub fn container_statuses(
         .iter()
         .map(|c| ctx.status(c, ContainerKind::Regular))
         .collect();
-    if observed.final_phase.is_some() {
-        mark_unknown_at_end(spec, observed, &mut regular);
+    if observed.final_phase.is_some() && has_pod_initialized(spec, &init, &regular) {
+        mark_unknown_at_end(&mut regular);
     }
     (init, regular)
 }
 
-/// status_manager.go TerminatePod: when the pod has ended, regular containers with no
-/// termination are reported as failed, unless initialization never completed (then the
-/// init container statuses tell the story).
-fn mark_unknown_at_end(spec: &PodSpec, observed: &ObservedPod, regular: &mut [ContainerStatus]) {
-    if !spec::init_containers(spec).is_empty() && !has_active_regular_container(observed) {
-        return;
+/// status_manager.go hasPodInitialized: no init containers; or a regular container that has
+/// left waiting or terminated before; or the last init container completed with exit code 0.
+fn has_pod_initialized(
+    spec: &PodSpec,
+    init: &[ContainerStatus],
+    regular: &[ContainerStatus],
+) -> bool {
+    if spec::init_containers(spec).is_empty() {
+        return true;
     }
+    let left_waiting = regular.iter().any(|st| {
+        let waiting = st.state.as_ref().is_none_or(|s| s.waiting.is_some());
+        let terminated_before = st
+            .last_state
+            .as_ref()
+            .is_some_and(|s| s.terminated.is_some());
+        terminated_before || !waiting
+    });
+    // A sidecar (restartable init container) counts once it runs and has started.
+    let last_init_succeeded = init.last().is_some_and(|st| {
+        let state = st.state.as_ref();
+        let completed = state
+            .and_then(|s| s.terminated.as_ref())
+            .is_some_and(|t| t.exit_code == 0);
+        let started_sidecar =
+            state.is_some_and(|s| s.running.is_some()) && st.started == Some(true);
+        completed || started_sidecar
+    });
+    left_waiting || last_init_succeeded
+}
+
+/// status_manager.go TerminatePod: once the pod has initialized, regular containers with no
+/// termination are reported as failed.
+fn mark_unknown_at_end(regular: &mut [ContainerStatus]) {
     for st in regular.iter_mut() {
         let terminated = st.state.as_ref().is_some_and(|s| s.terminated.is_some());
         if terminated {

@@ -631,6 +631,25 @@ fn container_states_and_phase() {
             conditions: &[],
         },
         Row {
+            name: "pod ended after init, app never created: ContainerStatusUnknown (hasPodInitialized)",
+            spec: policy(with_inits(), "Never"),
+            setup: |o, _| {
+                ran(o, "init1", 0, 0);
+                ran(o, "init2", 0, 0);
+                ran(o, "init3", 0, 0);
+                o.record_start_failure("app", "CreateContainerConfigError", "subPath", t(1));
+                o.final_phase = Some(PodPhase::Failed);
+            },
+            phase: "Failed",
+            containers: &[
+                "init1 terminated:Completed:0 rc=0 ready=true started=false",
+                "init2 terminated:Completed:0 rc=0 ready=true started=false",
+                "init3 terminated:Completed:0 rc=0 ready=true started=false",
+                "app terminated:ContainerStatusUnknown:137 rc=0 ready=false started=false",
+            ],
+            conditions: &[],
+        },
+        Row {
             name: "postStart failure: PostStartHookError until the restart",
             spec: set(single(), "containers.0.lifecycle",
                       json!({"postStart": {"exec": {"command": ["false"]}}})),
