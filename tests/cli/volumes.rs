@@ -403,3 +403,64 @@ spec:
     );
     assert!(nonroot.ends_with("/disk/by-1001 1001 123\n"), "{nonroot}");
 }
+
+// containerd shares one /dev/shm (a 64 MiB tmpfs of the sandbox) between the containers of a
+// pod, with the host's for hostIPC pods; a volume mounted at /dev/shm replaces it.
+#[test]
+fn the_containers_of_a_pod_share_dev_shm() {
+    let root = PodRoot::new();
+    let host_file = format!("minipod-e2e-{}", std::process::id());
+    let host_path = Path::new("/dev/shm").join(&host_file);
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&host_path);
+    std::fs::write(&host_path, b"from the host\n").unwrap();
+    let file = root.manifest(
+        "pod.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: shm}}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {{name: write, image: busybox:1.35, command: [sh, -c, 'echo shared > /dev/shm/seg']}}
+  containers:
+  - name: read
+    image: busybox:1.35
+    command: [sh, -c, 'cat /dev/shm/seg; df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2; if test -e /dev/shm/{host_file}; then echo sees-host; fi']
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: shm-host}}
+spec:
+  restartPolicy: Never
+  hostIPC: true
+  containers:
+  - {{name: read, image: busybox:1.35, command: [cat, /dev/shm/{host_file}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: shm-volume}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: dshm, emptyDir: {{medium: Memory, sizeLimit: 1Mi}}}}]
+  containers:
+  - name: read
+    image: busybox:1.35
+    command: [sh, -c, 'df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2']
+    volumeMounts: [{{name: dshm, mountPath: /dev/shm}}]
+"#
+        ),
+    );
+    let out = root.run(&file, &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(logs(&root, "shm", "read"), "shared\n65536\n");
+    assert_eq!(logs(&root, "shm-host", "read"), "from the host\n");
+    assert_eq!(logs(&root, "shm-volume", "read"), "1024\n");
+}

@@ -51,6 +51,13 @@ pub enum SandboxError {
         #[source]
         source: io::Error,
     },
+    #[error("pod {pod:?}: mount the pod's /dev/shm at {path}: {source}")]
+    Shm {
+        pod: String,
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
     #[error("pod {pod:?}: make {path} a private mount: {source}")]
     PrivateMount {
         pod: String,
@@ -281,6 +288,26 @@ impl PodSandbox {
             .collect()
     }
 
+    fn shm_dir(&self) -> PathBuf {
+        self.ns_dir().join("shm")
+    }
+
+    /// The pod's `/dev/shm`, shared by all its containers as containerd shares the sandbox's:
+    /// a 64 MiB tmpfs of the pod, or the host's `/dev/shm` for `hostIPC` pods.
+    pub fn shm_mount(&self) -> Mount {
+        let source = if self.host_ipc {
+            PathBuf::from("/dev/shm")
+        } else {
+            self.shm_dir()
+        };
+        Mount {
+            source: MountSource::Bind(source),
+            destination: PathBuf::from("/dev/shm"),
+            read_only: false,
+            propagation: Propagation::Private,
+        }
+    }
+
     fn setup(&self, cfg: &SandboxConfig) -> Result<()> {
         let pod = &self.pod;
         let mkdir = |path: &Path| {
@@ -322,6 +349,24 @@ impl PodSandbox {
             None::<&str>,
         )
         .map_err(private_err)?;
+        if !self.host_ipc {
+            // containerd's sandbox shm (defaultShmSize 64 MiB), inside the private ns
+            // directory so that it never propagates either.
+            let shm = self.shm_dir();
+            mkdir(&shm)?;
+            mount(
+                Some("shm"),
+                &shm,
+                Some("tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("mode=1777,size=65536k"),
+            )
+            .map_err(|source| SandboxError::Shm {
+                pod: pod.clone(),
+                path: shm.clone(),
+                source,
+            })?;
+        }
         for k in &kinds {
             let path = ns_dir.join(k.name());
             fs::File::create(&path).map_err(|source| SandboxError::WriteFile {
@@ -474,6 +519,28 @@ impl PodSandbox {
             let path = ns_dir.join(k);
             if let Err(e) = unmount_and_remove(pod, &path) {
                 first.get_or_insert(e);
+            }
+        }
+        let shm = self.shm_dir();
+        if shm.exists() {
+            match umount2(&shm, MntFlags::MNT_DETACH) {
+                Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+                Err(source) => {
+                    first.get_or_insert(SandboxError::Unmount {
+                        pod: pod.clone(),
+                        path: shm.clone(),
+                        source,
+                    });
+                }
+            }
+            if let Err(source) = fs::remove_dir(&shm) {
+                if source.kind() != io::ErrorKind::NotFound {
+                    first.get_or_insert(SandboxError::Remove {
+                        pod: pod.clone(),
+                        path: shm,
+                        source,
+                    });
+                }
             }
         }
         if ns_dir.exists() {

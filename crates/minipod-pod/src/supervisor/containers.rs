@@ -321,6 +321,16 @@ impl ContainerBackend {
             })
             .collect();
         let mut mounts = sandbox.etc_mounts();
+        // The pod's shared /dev/shm, unless a volume is mounted there (a memory emptyDir is
+        // the usual way to size it).
+        if !c.mounts.iter().any(|m| {
+            Path::new("/")
+                .join(&m.mount_path)
+                .components()
+                .eq(Path::new("/dev/shm").components())
+        }) {
+            mounts.push(sandbox.shm_mount());
+        }
         // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
         let spec_env = build_env(&c.env, &facts);
         for (index, m) in c.mounts.iter().enumerate() {
