@@ -22,6 +22,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::config::Resources;
+use crate::propagation::unescape_mountinfo;
 
 /// Where the cgroup file systems are mounted on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,25 +209,6 @@ fn is_v1_controller(opt: &str) -> bool {
             | "rdma"
             | "misc"
     )
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks that `rel` is a relative cgroup path, without `..`, with a `minipod` component:

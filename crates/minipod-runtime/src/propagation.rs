@@ -49,7 +49,7 @@ impl MountEntry {
         let mount_point = fields.nth(4)?;
         fields.next()?; // mount options
         let mut entry = MountEntry {
-            mount_point: PathBuf::from(unescape(mount_point)),
+            mount_point: PathBuf::from(unescape_mountinfo(mount_point)),
             shared: None,
             master: None,
         };
@@ -74,7 +74,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as `\ooo` (octal).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape_mountinfo(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -482,9 +482,12 @@ mod tests {
 
     #[test]
     fn unescapes_octal_only() {
-        assert_eq!(unescape(r"/a\040b\011c\012d\134e"), "/a b\tc\nd\\e");
+        assert_eq!(
+            unescape_mountinfo(r"/a\040b\011c\012d\134e"),
+            "/a b\tc\nd\\e"
+        );
         // Not three octal digits: kept as is.
-        assert_eq!(unescape(r"/a\09b\04"), r"/a\09b\04");
+        assert_eq!(unescape_mountinfo(r"/a\09b\04"), r"/a\09b\04");
     }
 
     #[test]

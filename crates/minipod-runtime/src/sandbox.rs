@@ -521,48 +521,11 @@ impl PodSandbox {
                 first.get_or_insert(e);
             }
         }
-        let shm = self.shm_dir();
-        if shm.exists() {
-            match umount2(&shm, MntFlags::MNT_DETACH) {
-                Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
-                Err(source) => {
-                    first.get_or_insert(SandboxError::Unmount {
-                        pod: pod.clone(),
-                        path: shm.clone(),
-                        source,
-                    });
-                }
-            }
-            if let Err(source) = fs::remove_dir(&shm) {
-                if source.kind() != io::ErrorKind::NotFound {
-                    first.get_or_insert(SandboxError::Remove {
-                        pod: pod.clone(),
-                        path: shm,
-                        source,
-                    });
-                }
-            }
+        if let Err(e) = unmount_and_remove_dir(pod, &self.shm_dir()) {
+            first.get_or_insert(e);
         }
-        if ns_dir.exists() {
-            match umount2(&ns_dir, MntFlags::MNT_DETACH) {
-                Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
-                Err(source) => {
-                    first.get_or_insert(SandboxError::Unmount {
-                        pod: pod.clone(),
-                        path: ns_dir.clone(),
-                        source,
-                    });
-                }
-            }
-            if let Err(source) = fs::remove_dir(&ns_dir) {
-                if source.kind() != io::ErrorKind::NotFound {
-                    first.get_or_insert(SandboxError::Remove {
-                        pod: pod.clone(),
-                        path: ns_dir.clone(),
-                        source,
-                    });
-                }
-            }
+        if let Err(e) = unmount_and_remove_dir(pod, &ns_dir) {
+            first.get_or_insert(e);
         }
         let etc = self.etc_dir();
         if let Err(source) = fs::remove_dir_all(&etc) {
@@ -578,6 +541,31 @@ impl PodSandbox {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// Unmounts (if mounted) and removes an empty directory; a missing one is fine.
+fn unmount_and_remove_dir(pod: &str, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    match umount2(dir, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+        Err(source) => {
+            return Err(SandboxError::Unmount {
+                pod: pod.into(),
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    }
+    match fs::remove_dir(dir) {
+        Err(source) if source.kind() != io::ErrorKind::NotFound => Err(SandboxError::Remove {
+            pod: pod.into(),
+            path: dir.to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
     }
 }
 
