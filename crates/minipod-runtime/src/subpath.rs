@@ -181,8 +181,15 @@ pub fn staging_path(pod_run_dir: &Path, container: &str, index: usize) -> PathBu
 
 /// Resolves the subPath `sub` of `volume` (see [`open`]) and bind-mounts it at `staged`,
 /// which is made to match (a directory, or an empty file for anything else). Returns the
-/// path the container should bind-mount: `staged`.
-pub fn prepare(volume: &Path, sub: &str, staged: &Path) -> Result<PathBuf, SubPathError> {
+/// path the container should bind-mount: `staged`. The staged mount is made private unless
+/// `propagate` (a mount with mountPropagation: it then stays a peer or slave of the volume's
+/// mount, so that propagation reaches the container through it).
+pub fn prepare(
+    volume: &Path,
+    sub: &str,
+    staged: &Path,
+    propagate: bool,
+) -> Result<PathBuf, SubPathError> {
     let fd = open(volume, sub)?;
     let st = fstat(fd.as_raw_fd()).map_err(|e| io_err(sub, "stat")(e.into()))?;
     let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
@@ -220,13 +227,17 @@ pub fn prepare(volume: &Path, sub: &str, staged: &Path) -> Result<PathBuf, SubPa
     }
     // Private, so that the mount neither receives nor sends propagation events: it is ours
     // alone and never shows up in another mount namespace.
-    let private = mount(
-        None::<&str>,
-        staged,
-        None::<&str>,
-        MsFlags::MS_PRIVATE,
-        None::<&str>,
-    );
+    let private = if propagate {
+        Ok(())
+    } else {
+        mount(
+            None::<&str>,
+            staged,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+    };
     let same = fs::metadata(staged)
         .map(|m| m.dev() == st.st_dev && m.ino() == st.st_ino)
         .unwrap_or(false);
@@ -253,11 +264,15 @@ fn remove_target(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Unmounts and removes one staged subPath. Missing or not mounted is fine.
+/// Unmounts and removes one staged subPath. Missing or not mounted is fine; mounts stacked
+/// on it (a shared self-bind made for mountPropagation) go too.
 pub fn release(staged: &Path) -> io::Result<()> {
-    match umount2(staged, MntFlags::MNT_DETACH) {
-        Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(e.into()),
+    loop {
+        match umount2(staged, MntFlags::MNT_DETACH) {
+            Ok(()) => continue,
+            Err(Errno::EINVAL) | Err(Errno::ENOENT) => break,
+            Err(e) => return Err(e.into()),
+        }
     }
     remove_target(staged)
 }
@@ -409,15 +424,17 @@ mod tests {
         fs::write(vol.join("dir/in"), b"dir content").unwrap();
         fs::write(vol.join("file"), b"file content").unwrap();
 
-        let d = prepare(&vol, "dir", &staging_path(&run, "c", 0)).unwrap();
-        let f = prepare(&vol, "file", &staging_path(&run, "c", 1)).unwrap();
+        let d = prepare(&vol, "dir", &staging_path(&run, "c", 0), false).unwrap();
+        let f = prepare(&vol, "file", &staging_path(&run, "c", 1), false).unwrap();
         // A second prepare of the same slot replaces the first (a restarted container).
         let f = {
-            let again = prepare(&vol, "file", &f).unwrap();
+            let again = prepare(&vol, "file", &f, false).unwrap();
             assert_eq!(again, f);
             again
         };
-        let n = prepare(&vol, "new/sub", &staging_path(&run, "d", 0)).unwrap();
+        let n = prepare(&vol, "new/sub", &staging_path(&run, "d", 0), false).unwrap();
+        // A mount stacked on a staged one (mountPropagation's shared self-bind) goes too.
+        mount(Some(&d), &d, None::<&str>, MsFlags::MS_BIND, None::<&str>).unwrap();
         assert!(mounted(&d) && mounted(&f) && mounted(&n));
         assert_eq!(fs::read(d.join("in")).unwrap(), b"dir content");
         assert_eq!(fs::read(&f).unwrap(), b"file content");

@@ -352,18 +352,33 @@ impl ContainerBackend {
             let source = match (source, sub_path.as_deref()) {
                 (MountSource::Bind(base), Some(sub)) if !sub.is_empty() => {
                     let staged = subpath::staging_path(&self.dirs.run_dir, &c.name, index);
-                    let prepared = subpath::prepare(base, sub, &staged).map_err(|e| {
-                        // The kubelet's wording (makeMounts), then what is wrong.
-                        let what = if e.is_create() {
-                            "failed to create subPath directory"
-                        } else {
-                            "failed to prepare subPath"
-                        };
-                        config_error(format!(
-                            "{what} for volumeMount {:?} of container {:?}: {e}",
-                            m.volume_name, c.name
-                        ))
-                    })?;
+                    // With mountPropagation the volume's own mount must propagate first; the
+                    // staged bind of its subPath then inherits that (see propagation.rs).
+                    let propagation = runtime_propagation(m.propagation);
+                    let propagate = propagation != Propagation::Private;
+                    if propagate {
+                        PodPropagation::new(&self.dirs.pod_dir)
+                            .prepare(base, propagation)
+                            .map_err(|e| {
+                                config_error(format!(
+                                    "volumeMount {:?} of container {:?} (mountPropagation): {e}",
+                                    m.volume_name, c.name
+                                ))
+                            })?;
+                    }
+                    let prepared =
+                        subpath::prepare(base, sub, &staged, propagate).map_err(|e| {
+                            // The kubelet's wording (makeMounts), then what is wrong.
+                            let what = if e.is_create() {
+                                "failed to create subPath directory"
+                            } else {
+                                "failed to prepare subPath"
+                            };
+                            config_error(format!(
+                                "{what} for volumeMount {:?} of container {:?}: {e}",
+                                m.volume_name, c.name
+                            ))
+                        })?;
                     MountSource::Bind(prepared)
                 }
                 (s, _) => s.clone(),
@@ -378,11 +393,7 @@ impl ContainerBackend {
                 source,
                 destination,
                 read_only: m.read_only,
-                propagation: match m.propagation {
-                    MountPropagation::None => Propagation::Private,
-                    MountPropagation::HostToContainer => Propagation::HostToContainer,
-                    MountPropagation::Bidirectional => Propagation::Bidirectional,
-                },
+                propagation: runtime_propagation(m.propagation),
             });
         }
         if let Some(host) = termination_log {
@@ -521,6 +532,14 @@ fn prepare_propagation(pod_dir: &Path, cfg: &ContainerConfig) -> Result<(), Stri
         })?;
     }
     Ok(())
+}
+
+fn runtime_propagation(p: MountPropagation) -> Propagation {
+    match p {
+        MountPropagation::None => Propagation::Private,
+        MountPropagation::HostToContainer => Propagation::HostToContainer,
+        MountPropagation::Bidirectional => Propagation::Bidirectional,
+    }
 }
 
 fn host_path_type(t: HostPathType) -> volumes::HostPathType {
