@@ -921,4 +921,24 @@ mod tests {
         assert!(check_rel_path("").is_err());
         assert!(check_rel_path("/").is_err());
     }
+
+    /// The warm-up helper moves nobody but itself (into its own cgroup) and is gone once
+    /// finished or dropped. (Unprivileged, its write fails: the same cleanup applies.)
+    #[test]
+    fn attach_lock_warmup_leaves_nothing_behind() {
+        let before = fs::read_to_string("/proc/self/cgroup").unwrap();
+        let finished = AttachLockWarmup::start();
+        let dropped = AttachLockWarmup::start();
+        let pids: Vec<Pid> = [&finished, &dropped]
+            .iter()
+            .filter_map(|w| w.child)
+            .collect();
+        finished.finish();
+        drop(dropped);
+        assert_eq!(fs::read_to_string("/proc/self/cgroup").unwrap(), before);
+        for pid in pids {
+            // Reaped: no such process (not even a zombie) any more.
+            assert_eq!(kill(pid, None), Err(nix::Error::ESRCH), "helper {pid}");
+        }
+    }
 }
