@@ -735,8 +735,8 @@ const WARMUP_INTERVAL: Duration = Duration::from_millis(2);
 const WARMUP_MAX: Duration = Duration::from_secs(2);
 
 impl AttachLockWarmup {
-    /// Forks the helper. Call only from a single-threaded process (as libcontainer requires
-    /// anyway): the child runs ordinary Rust code after `fork`.
+    /// Forks the helper. The child allocates (reading /proc/self/cgroup), which glibc's
+    /// `fork` keeps safe even if the caller has other threads; it takes no other lock.
     pub fn start() -> AttachLockWarmup {
         let none = AttachLockWarmup { child: None };
         let Ok(layout) = CgroupLayout::host() else {
@@ -761,8 +761,8 @@ impl AttachLockWarmup {
             return none;
         }
         let parent = std::process::id() as libc::pid_t;
-        // SAFETY: the caller is single-threaded; the child only reads and writes files and
-        // leaves with _exit (no atexit handlers, no flush of the parent's buffers).
+        // SAFETY: the child only allocates, reads and writes files and sleeps, and leaves
+        // with _exit (no atexit handlers, no flush of the parent's buffers).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             warmup_child(&mount, &key, parent);
@@ -831,7 +831,7 @@ fn warmup_child(mount: &Path, key: &str, parent: libc::pid_t) {
     std::mem::forget(file);
     let start = Instant::now();
     while start.elapsed() < WARMUP_MAX {
-        // SAFETY: writes two bytes from a static buffer to fd 0.
+        // SAFETY: writes one byte from a static buffer to fd 0.
         if unsafe { libc::write(0, b"0".as_ptr().cast(), 1) } < 0 {
             return;
         }
