@@ -719,10 +719,10 @@ pub fn remove_container(cgroups_path: &str, timeout: Duration) -> Result<()> {
 /// of the hybrid v2 mirror, after the init's set-up.
 ///
 /// The helper writes itself back into the cgroup it already is in (a migration that moves
-/// nothing) at once and then every [`WARMUP_INTERVAL`]: the first grace period runs while the
+/// nothing) at once and then every 2 ms: the first grace period runs while the
 /// supervisor and the intermediate work, and the later joins find the lock warm. It touches
 /// only its own membership, holds no fd of the supervisor, and ends when killed by
-/// [`AttachLockWarmup::finish`], when the supervisor dies, or after [`WARMUP_MAX`]. A failure
+/// [`AttachLockWarmup::finish`], when the supervisor dies, or after 2 s. A failure
 /// (no cgroup file system, a cgroup namespace that hides the path) only loses the head start.
 #[derive(Debug)]
 pub struct AttachLockWarmup {
