@@ -8,6 +8,8 @@
 //!   [`ContainerConfig`]; stdin, stdout and stderr are always passed explicitly.
 //! - The container process is a direct child of the caller (libcontainer clones it with
 //!   `CLONE_PARENT`), so its exit status comes from `waitpid` on its pid, never `waitpid(-1)`.
+//!   Create and exec also fork a short-lived helper ([`cgroup::AttachLockWarmup`]) that they
+//!   kill and reap by pid before they return.
 //! - libcontainer logs through `tracing`; with no subscriber installed nothing is printed, so
 //!   nothing of the runtime ends up on the container's stderr. Do not install a tracing
 //!   subscriber that writes to fd 2 in a process that creates containers.
@@ -325,6 +327,9 @@ impl Container {
             name: name.clone(),
             source,
         })?;
+        // The first cgroup join of this create waits for an RCU grace period: start it now
+        // (see `AttachLockWarmup`), stopped once the v2 join below is done.
+        let warmup = cgroup::AttachLockWarmup::start();
         // libcontainer 0.7.0 reads seccomp masked-eq operands reversed: adapt the copy it
         // reads (once, here; `spec` is in the OCI meaning).
         crate::spec::adapt_for_libcontainer(&mut spec);
@@ -459,7 +464,9 @@ impl Container {
         }
         // Hybrid host: also put the (not yet exec'd) init into the v2 tree, so the pod's
         // cgroup.kill reaches it and everything it forks.
-        if let Err(source) = cgroup::join_hybrid_unified(c.cgroups_path(), pid.as_raw()) {
+        let joined = cgroup::join_hybrid_unified(c.cgroups_path(), pid.as_raw());
+        warmup.finish();
+        if let Err(source) = joined {
             let _ = c.cleanup_after_failure();
             return Err(ContainerError::Cgroup {
                 op: "create",
@@ -853,6 +860,9 @@ impl ExecTarget {
         } else {
             None
         };
+        // As for a create: the intermediate's cgroup joins and ours below find the attach
+        // lock warm.
+        let warmup = cgroup::AttachLockWarmup::start();
         let built = ContainerBuilder::new(self.id.clone(), SyscallType::Linux)
             .with_root_path(&self.paths.state_root)
             .map(|b| {
@@ -875,6 +885,7 @@ impl ExecTarget {
         if let Err(e) = cgroup::join_hybrid_unified(&self.cgroups_path, pid.as_raw()) {
             log::warn!("exec in container {name:?}: {e}");
         }
+        warmup.finish();
         let pty_master = match console.map(ConsoleSocket::receive_master) {
             Some(Ok(fd)) => Some(fd),
             Some(Err(e)) => {

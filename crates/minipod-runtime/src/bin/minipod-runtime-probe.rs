@@ -700,6 +700,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// `bundle BUNDLE RUNDIR ID`: one create+start+wait+delete of the OCI bundle's process, stdio
 /// on /dev/null: the same work as `runc run -b BUNDLE ID` (benchmarks).
 fn run_bundle(bundle: &Path, run_dir: &Path, id: &str) -> ExitCode {
+    let t_main = Instant::now();
     let run = || -> Result<i32, String> {
         let spec = oci_spec::runtime::Spec::load(bundle.join("config.json"))
             .map_err(|e| format!("load {}/config.json: {e}", bundle.display()))?;
@@ -736,13 +737,14 @@ fn run_bundle(bundle: &Path, run_dir: &Path, id: &str) -> ExitCode {
         let stdio = ContainerStdio::null().map_err(|e| e.to_string())?;
         // MINIPOD_PROBE_TIMING=1: how long each step took, on stderr.
         let timing = std::env::var_os("MINIPOD_PROBE_TIMING").is_some();
-        let mut t = Instant::now();
+        let mut t = t_main;
         let mut lap = |step: &str| {
             if timing {
                 eprintln!("{step}: {:?}", t.elapsed());
                 t = Instant::now();
             }
         };
+        lap("prep");
         let mut c = Container::create(&cfg, spec, &paths, stdio).map_err(|e| e.to_string())?;
         lap("create");
         if let Err(e) = c.start() {
@@ -756,7 +758,11 @@ fn run_bundle(bundle: &Path, run_dir: &Path, id: &str) -> ExitCode {
         lap("delete");
         Ok(st?.code)
     };
-    match run() {
+    let r = run();
+    if std::env::var_os("MINIPOD_PROBE_TIMING").is_some() {
+        eprintln!("total: {:?}", t_main.elapsed());
+    }
+    match r {
         Ok(0) => ExitCode::SUCCESS,
         Ok(code) => {
             eprintln!("error: container exited with {code}");
