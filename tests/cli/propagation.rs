@@ -422,3 +422,43 @@ fn bidirectional_in_an_unprivileged_container_is_refused() {
     let out = root.minipod(&["get", "pods"]);
     assert!(!stdout(&out).contains("master"), "{}", stdout(&out));
 }
+
+// A subPath of a HostToContainer volume: host mounts below the subPath reach the container
+// through the staged bind (which must stay a slave of the volume's mount, not private).
+#[test]
+fn host_mounts_reach_a_sub_path_mount_with_host_to_container() {
+    let root = PodRoot::new();
+    let mut host = HostMounts::default();
+    let host_dir = root.path().join("hostdir");
+    std::fs::create_dir_all(host_dir.join("sub")).unwrap();
+    let text = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: subprop}}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{{name: host, hostPath: {{path: {dir}, type: Directory}}}}]
+  containers:
+  - name: c
+    image: busybox:1.35
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {{name: host, mountPath: /mnt/sub, subPath: sub, mountPropagation: HostToContainer}}
+"#,
+        dir = host_dir.display()
+    );
+    apply_running(&root, "subprop.yaml", &text, &["subprop"]);
+    host.tmpfs_with_file(&host_dir.join("sub/late"), "late mount");
+    assert_eq!(
+        exec(&root, "subprop", "cat /mnt/sub/late/file"),
+        "late mount"
+    );
+    delete(&root, &["subprop"]);
+    drop(host);
+    assert!(
+        mounts_at(&host_dir).is_empty(),
+        "{:?}",
+        mounts_at(&host_dir)
+    );
+}
