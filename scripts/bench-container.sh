@@ -8,6 +8,12 @@
 # crun 1.8 refuses hybrid cgroup hosts (v1 controllers + a v2 tree at /sys/fs/cgroup/unified),
 # so it runs in a private mount namespace without the v2 tree. That wrapper (unshare + sh +
 # umount) costs time of its own: it is measured alone as `wrapper only` so it can be taken off.
+#
+# The three runtimes keep their state (minipod's run directory, `runc --root`, `crun --root`)
+# in the benchmark's folder, on the same file system as their defaults under /run. On this
+# project's VMs that is a discard-mounted ext4, where every state write, truncate and unlink
+# waits for the disk; STATE_ON_TMPFS=1 puts the three on a tmpfs of the benchmark's own, as on
+# a host whose /run is a tmpfs (any systemd host).
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "error: run as root" >&2; exit 2; }
@@ -21,12 +27,18 @@ target=${CARGO_TARGET_DIR:-$here/target}
 probe=$target/release/minipod-runtime-probe
 
 work=$(mktemp -d /tmp/minipod-bench.XXXXXX)
+state=$work/state
+mkdir -p "$state"
 cleanup() {
-    runc delete -f minipod-bench-runc >/dev/null 2>&1 || true
-    unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; crun delete -f minipod-bench-crun' >/dev/null 2>&1 || true
+    runc --root "$state/runc" delete -f minipod-bench-runc >/dev/null 2>&1 || true
+    unshare -m sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; crun --root '$state/crun' delete -f minipod-bench-crun" >/dev/null 2>&1 || true
+    umount "$state" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+if [ "${STATE_ON_TMPFS:-0}" = 1 ]; then
+    mount -t tmpfs -o size=64m,mode=0700 minipod-bench-state "$state"
+fi
 
 # The bundle: a busybox root filesystem and runc's default spec running /bin/true.
 bundle=$work/bundle
@@ -46,9 +58,9 @@ json.dump(s, open(p, "w"), indent=2)
 EOF
 
 # Sanity: each runtime runs the bundle once.
-"$probe" bundle "$bundle" "$work/minipod-run" minipod-bench
-runc run -b "$bundle" minipod-bench-runc </dev/null
-unshare -m sh -c "umount /sys/fs/cgroup/unified; crun run -b '$bundle' minipod-bench-crun" </dev/null
+"$probe" bundle "$bundle" "$state/minipod-run" minipod-bench
+runc --root "$state/runc" run -b "$bundle" minipod-bench-runc </dev/null
+unshare -m sh -c "umount /sys/fs/cgroup/unified; crun --root '$state/crun' run -b '$bundle' minipod-bench-crun" </dev/null
 
 # On a busy machine (other builds), BENCH_RT=1 runs hyperfine and everything it starts at
 # nice -19 so that the runtimes, not the scheduler queue, are measured (SCHED_FIFO would be
@@ -57,9 +69,9 @@ rt=()
 [ "${BENCH_RT:-0}" = 1 ] && rt=(nice -n -19)
 
 "${rt[@]}" hyperfine -N --warmup 20 --runs "${RUNS:-300}" "$@" \
-    -n minipod "$probe bundle $bundle $work/minipod-run minipod-bench" \
-    -n runc "runc run -b $bundle minipod-bench-runc" \
-    -n "crun (in wrapper)" "unshare -m sh -c 'umount /sys/fs/cgroup/unified; crun run -b $bundle minipod-bench-crun'" \
+    -n minipod "$probe bundle $bundle $state/minipod-run minipod-bench" \
+    -n runc "runc --root $state/runc run -b $bundle minipod-bench-runc" \
+    -n "crun (in wrapper)" "unshare -m sh -c 'umount /sys/fs/cgroup/unified; crun --root $state/crun run -b $bundle minipod-bench-crun'" \
     -n "wrapper only" "unshare -m sh -c 'umount /sys/fs/cgroup/unified; true'" \
     --export-json "$work/bench.json"
 
