@@ -1023,3 +1023,80 @@ spec:
     );
     assert_eq!(t[3], "sidecar Exiting", "{t:?}");
 }
+
+// test/e2e/common/node/sysctl.go: "should support sysctls" (safe ones, also written with
+// slashes) and "should not launch unsafe, but not explicitly enabled sysctls on the node"
+// (SysctlForbidden); the node's --allowed-unsafe-sysctls is MINIPOD_ALLOWED_UNSAFE_SYSCTLS.
+#[test]
+fn unsafe_sysctls_are_rejected_unless_the_node_allows_them() {
+    let root = PodRoot::new();
+    let safe = root.manifest(
+        "safe.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: safe}
+spec:
+  restartPolicy: Never
+  securityContext:
+    sysctls:
+    - {name: kernel/shm_rmid_forced, value: "1"}
+    - {name: net.ipv4.ip_local_port_range, value: "2048 4096"}
+  containers:
+  - name: test-container
+    image: busybox:1.35
+    command: [sh, -c, 'cat /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ip_local_port_range']
+"#,
+    );
+    let out = root.run(&safe, &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let logs = stdout(&root.minipod(&["logs", "safe"]));
+    assert_eq!(
+        logs.split_whitespace().collect::<Vec<_>>(),
+        ["1", "2048", "4096"]
+    );
+
+    let unsafe_pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME}
+spec:
+  restartPolicy: Never
+  securityContext:
+    sysctls: [{name: kernel.msgmax, value: "10000000"}]
+  containers:
+  - {name: test-container, image: busybox:1.35, command: [cat, /proc/sys/kernel/msgmax]}
+"#;
+    let refused = root.manifest("refused.yaml", &unsafe_pod.replace("NAME", "refused"));
+    let out = root.run(&refused, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(
+        crate::pods::statuses(&out).last().map(String::as_str),
+        Some("SysctlForbidden"),
+        "{}",
+        stdout(&out)
+    );
+    let p = root.pod_json("refused");
+    assert_eq!(p["status"]["phase"], "Failed", "{p}");
+    assert_eq!(p["status"]["reason"], "SysctlForbidden", "{p}");
+    assert_eq!(
+        p["status"]["message"],
+        "Pod was rejected: forbidden sysctl: \"kernel.msgmax\" not allowlisted",
+        "{p}"
+    );
+    assert!(p["status"]["containerStatuses"].is_null(), "{p}");
+
+    let allowed = root.manifest("allowed.yaml", &unsafe_pod.replace("NAME", "allowed"));
+    let out = root.run(
+        &allowed,
+        &[("MINIPOD_ALLOWED_UNSAFE_SYSCTLS", "kernel.msg*")],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&root.minipod(&["logs", "allowed"])), "10000000\n");
+}

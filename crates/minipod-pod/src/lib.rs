@@ -20,6 +20,7 @@
 //! [`handlers`] (resolved exec / httpGet / tcpSocket / grpc / sleep actions), [`events`]
 //! (the kubelet's event reasons and messages), [`spec`] and [`time`] (helpers).
 
+pub mod admit;
 pub mod backoff;
 pub mod events;
 pub mod handlers;

@@ -28,6 +28,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use minipod_runtime::logs::{CriLogWriter, LogStream};
 use nix::sys::signal::Signal;
 
+use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
 use crate::handlers::{self, HandlerAction};
@@ -309,6 +310,13 @@ impl<B: PodBackend> Supervisor<B> {
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".into());
         self.report(events::scheduled(&self.pod, &node), now);
+        // kubelet canAdmitPod: a pod the node refuses never gets a sandbox.
+        let allowed = std::env::var(admit::ALLOWED_UNSAFE_SYSCTLS_ENV)
+            .map(|v| admit::parse_allowed(&v))
+            .unwrap_or_default();
+        if let Some(Err(rejection)) = self.pod.spec.as_ref().map(|s| admit::admit(s, &allowed)) {
+            return self.reject(rejection, now);
+        }
         loop {
             let now = Timestamp::now();
             // Step 0: publish what was observed before acting on it, as the kubelet's sync
@@ -1031,6 +1039,37 @@ impl<B: PodBackend> Supervisor<B> {
             self.last_meta = self.status_meta.clone();
         }
         Ok(())
+    }
+
+    /// kubelet rejectPod: a Warning event with the handler's reason, and a status holding
+    /// only the phase (Failed), that reason, "Pod was rejected: MESSAGE" and the QoS class.
+    fn reject(
+        &mut self,
+        rejection: admit::Rejection,
+        now: Timestamp,
+    ) -> Result<Outcome, SuperviseError> {
+        log::info!("pod {} rejected: {}", self.uid, rejection.message);
+        self.report(
+            PodEvent {
+                type_: events::EventType::Warning,
+                reason: rejection.reason,
+                message: rejection.message.clone(),
+                field_path: None,
+            },
+            now,
+        );
+        let built = build_pod_status(&self.pod, &self.observed, &self.probes, None, now);
+        let status = PodStatus {
+            phase: Some(PodPhase::Failed.as_str().to_string()),
+            reason: Some(rejection.reason.to_string()),
+            message: Some(format!("Pod was rejected: {}", rejection.message)),
+            qos_class: built.qos_class,
+            ..PodStatus::default()
+        };
+        self.store
+            .write_status(&self.uid, &status, &self.status_meta)?;
+        self.last_status = Some(status);
+        Ok(Outcome::Finished(PodPhase::Failed))
     }
 
     fn finish(&mut self, phase: PodPhase) -> Result<(), SuperviseError> {
