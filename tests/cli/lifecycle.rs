@@ -1100,3 +1100,66 @@ spec:
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(stdout(&root.minipod(&["logs", "allowed"])), "10000000\n");
 }
+
+// test/e2e/common/node/downwardapi.go "should provide host IP as an env var" and the
+// hostNetwork pod IP: status.hostIP is one of the node's own addresses, for every pod.
+#[test]
+fn host_ip_is_the_nodes_address_and_a_host_network_pod_has_it_as_pod_ip() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: HOSTNET}
+spec:
+  restartPolicy: Never
+  hostNetwork: HOSTNETVALUE
+  containers:
+  - name: dapi-container
+    image: busybox:1.35
+    env:
+    - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    command: [sh, -c, 'echo "HOST_IP=$HOST_IP POD_IP=$POD_IP"']
+"#,
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let node_ips: Vec<String> = nix::ifaddrs::getifaddrs()
+        .unwrap()
+        .filter_map(|a| {
+            a.address
+                .and_then(|s| s.as_sockaddr_in().map(|s| s.ip().to_string()))
+        })
+        .filter(|ip| ip != "127.0.0.1")
+        .collect();
+    for (name, host_network) in [("pod-net", "false"), ("host-net", "true")] {
+        let f = root.manifest(
+            &format!("{name}.yaml"),
+            &text
+                .replace("HOSTNETVALUE", host_network)
+                .replace("HOSTNET", name),
+        );
+        let out = root.run(&f, &[]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let p = root.pod_json(name);
+        let host_ip = p["status"]["hostIP"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            node_ips.contains(&host_ip),
+            "{host_ip:?} not in {node_ips:?}: {p}"
+        );
+        assert_eq!(p["status"]["hostIPs"][0]["ip"], host_ip.as_str(), "{p}");
+        let pod_ip = if host_network == "true" {
+            host_ip.as_str()
+        } else {
+            ""
+        };
+        assert_eq!(
+            stdout(&root.minipod(&["logs", name])),
+            format!("HOST_IP={host_ip} POD_IP={pod_ip}\n")
+        );
+    }
+}

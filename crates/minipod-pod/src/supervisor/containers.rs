@@ -307,7 +307,16 @@ impl ContainerBackend {
             working_dir: defaults.working_dir.clone(),
             user: defaults.user.clone(),
         };
-        let facts = RuntimeFacts::default();
+        // status.podIPs / status.hostIPs for the downward API (fieldRef status.podIP, ...).
+        let host_ips: Vec<String> = self.host_ip().into_iter().collect();
+        let facts = RuntimeFacts {
+            pod_ips: if self.plan.sandbox.host_network {
+                host_ips.clone()
+            } else {
+                Vec::new()
+            },
+            host_ips,
+        };
         let hostname =
             (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
         let process = resolve_process(c, &facts, hostname, &image_defaults)
@@ -630,8 +639,12 @@ impl PodBackend for ContainerBackend {
             .plan
             .sandbox
             .host_network
-            .then(|| host_ip().unwrap_or_else(|| "127.0.0.1".into()));
+            .then(|| self.host_ip().unwrap_or_else(|| "127.0.0.1".into()));
         Ok(ip)
+    }
+
+    fn host_ip(&self) -> Option<String> {
+        host_ip()
     }
 
     fn start_container(

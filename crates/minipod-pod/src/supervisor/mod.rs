@@ -136,6 +136,11 @@ pub struct ExitDetails {
 pub trait PodBackend {
     /// Creates the pod sandbox (namespaces, volumes); returns the pod IP if it has one.
     fn create_sandbox(&mut self) -> Result<Option<String>, String>;
+    /// The node's address for `status.hostIP` (the kubelet reports it from the node's
+    /// addresses for every pod); `None` when it has none.
+    fn host_ip(&self) -> Option<String> {
+        None
+    }
     /// Creates and starts instance `attempt` of a container.
     fn start_container(
         &mut self,
@@ -305,6 +310,7 @@ impl<B: PodBackend> Supervisor<B> {
     pub fn run(mut self) -> Result<Outcome, SuperviseError> {
         let now = Timestamp::now();
         self.observed.start_time = Some(now);
+        self.observed.host_ip = self.backend.host_ip();
         let node = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
