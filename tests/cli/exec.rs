@@ -393,6 +393,11 @@ spec:
             "error: you must specify at least one command for the container\n",
         ),
         (
+            &["half", "ls", "/"],
+            2,
+            "error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\n",
+        ),
+        (
             &["deployment/half", "--", "true"],
             2,
             "error: the server doesn't have a resource type \"deployment\"\n",

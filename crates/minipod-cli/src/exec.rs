@@ -57,6 +57,9 @@ pub struct ExecArgs {
     /// The namespace.
     #[arg(short, long, value_name = "NS", default_value = "default")]
     pub namespace: String,
+    /// A command given without `--` (kubectl's old form), refused with kubectl's message.
+    #[arg(value_name = "COMMAND", hide = true)]
+    pub command_without_dash: Vec<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -81,6 +84,12 @@ pub fn run(args: ExecArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if pod_name.is_empty() {
         return Err(input(anyhow::anyhow!(
             "pod, type/name or --filename must be specified"
+        )));
+    }
+    // kubectl exec.go Complete: the form without `--` was removed.
+    if !args.command_without_dash.is_empty() {
+        return Err(input(anyhow::anyhow!(
+            "exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"
         )));
     }
     // kubectl exec.go Validate.

@@ -937,16 +937,46 @@ fn short_uid(uid: &str) -> String {
     uid.chars().filter(|c| *c != '-').take(12).collect()
 }
 
-/// The host's first non-loopback IPv4 address, for hostNetwork pods.
+/// The node's address: the IPv4 address of the interface holding the default route (what a
+/// kubelet's node usually reports as InternalIP), else the first non-loopback one.
 fn host_ip() -> Option<String> {
-    let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    for a in addrs {
-        if let Some(sin) = a.address.as_ref().and_then(|s| s.as_sockaddr_in()) {
-            let ip = sin.ip();
-            if !ip.is_loopback() {
-                return Some(ip.to_string());
-            }
-        }
+    let route = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let default_iface = default_route_interface(&route);
+    let addrs: Vec<(String, std::net::Ipv4Addr)> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter_map(|a| {
+            let ip = a.address.as_ref()?.as_sockaddr_in()?.ip();
+            (!ip.is_loopback()).then_some((a.interface_name, ip))
+        })
+        .collect();
+    addrs
+        .iter()
+        .find(|(name, _)| Some(name.as_str()) == default_iface.as_deref())
+        .or_else(|| addrs.first())
+        .map(|(_, ip)| ip.to_string())
+}
+
+/// The interface of the first default route (destination and mask 0) in `/proc/net/route`.
+fn default_route_interface(route: &str) -> Option<String> {
+    route.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 7 && f[1] == "00000000" && f[7] == "00000000").then(|| f[0].to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_route_names_the_node_interface() {
+        let route =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                     docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
+                     eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                     eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        assert_eq!(default_route_interface(route).as_deref(), Some("eth0"));
+        assert_eq!(default_route_interface("Iface\tDestination\n"), None);
+        assert_eq!(default_route_interface(""), None);
     }
-    None
 }
