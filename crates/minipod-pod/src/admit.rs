@@ -5,6 +5,7 @@
 //! reason `SysctlForbidden`, message `Pod was rejected: forbidden sysctl: ...`.
 
 use minipod_manifest::k8s_openapi::api::core::v1::PodSpec;
+use minipod_runtime::spec::sysctl::{namespaced_by, normalize_name, SysctlNamespace};
 
 /// `status.reason` of a pod rejected for its sysctls.
 pub const SYSCTL_FORBIDDEN: &str = "SysctlForbidden";
@@ -35,49 +36,6 @@ pub struct Rejection {
     pub reason: &'static str,
     /// The admit handler's message; the pod's `status.message` is "Pod was rejected: " + it.
     pub message: String,
-}
-
-/// The namespace a sysctl belongs to (pkg/proxy/util/sysctl GetNamespace).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Namespace {
-    Ipc,
-    Net,
-}
-
-impl Namespace {
-    fn of(name: &str) -> Option<Namespace> {
-        const IPC_PREFIXES: &[&str] = &["kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."];
-        if name.starts_with("net.") {
-            Some(Namespace::Net)
-        } else if IPC_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            Some(Namespace::Ipc)
-        } else {
-            None
-        }
-    }
-
-    fn host_word(self) -> &'static str {
-        match self {
-            Namespace::Ipc => "ipc",
-            Namespace::Net => "net",
-        }
-    }
-}
-
-/// A sysctl name with `/` separators in the kubelet's dotted form (NormalizeName): dots and
-/// slashes swap when the first separator is a slash.
-pub fn normalize_name(name: &str) -> String {
-    match name.find(['.', '/']) {
-        Some(i) if name.as_bytes()[i] == b'/' => name
-            .chars()
-            .map(|c| match c {
-                '/' => '.',
-                '.' => '/',
-                c => c,
-            })
-            .collect(),
-        _ => name.to_string(),
-    }
 }
 
 /// The patterns of `MINIPOD_ALLOWED_UNSAFE_SYSCTLS` (empty entries dropped).
@@ -116,20 +74,15 @@ pub fn admit(spec: &PodSpec, allowed_unsafe: &[String]) -> Result<(), Rejection>
         if !allowed {
             return Err(refuse(format!("{name:?} not allowlisted")));
         }
-        match Namespace::of(&name) {
-            Some(ns @ Namespace::Net) if host_network => {
-                return Err(refuse(format!(
-                    "{name:?} not allowed with host {} enabled",
-                    ns.host_word()
-                )))
-            }
-            Some(ns @ Namespace::Ipc) if host_ipc => {
-                return Err(refuse(format!(
-                    "{name:?} not allowed with host {} enabled",
-                    ns.host_word()
-                )))
-            }
-            _ => {}
+        let on_host = |ns: &SysctlNamespace| match ns {
+            SysctlNamespace::Net => host_network,
+            SysctlNamespace::Ipc => host_ipc,
+        };
+        if let Some(ns) = namespaced_by(&name).filter(on_host) {
+            return Err(refuse(format!(
+                "{name:?} not allowed with host {} enabled",
+                ns.name()
+            )));
         }
     }
     Ok(())

@@ -12,7 +12,8 @@ pub enum SysctlNamespace {
 }
 
 impl SysctlNamespace {
-    fn name(self) -> &'static str {
+    /// The word the kubelet uses for it (`host net`, `host ipc`).
+    pub fn name(self) -> &'static str {
         match self {
             SysctlNamespace::Ipc => "ipc",
             SysctlNamespace::Net => "net",
