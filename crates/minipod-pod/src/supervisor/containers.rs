@@ -88,6 +88,8 @@ pub struct ContainerBackend {
     net_checks: BTreeMap<(String, Handler), std::process::Child>,
     /// The binary that runs network checks: this process's own executable.
     self_exe: PathBuf,
+    /// The node's address (status.hostIP, the downward API), looked up once per pod.
+    host_ip: Option<String>,
 }
 
 /// The pod cgroup under every hierarchy.
@@ -141,6 +143,7 @@ impl ContainerBackend {
             net_checks: BTreeMap::new(),
             // The supervisor runs from a sealed memfd; /proc/self/exe re-opens that copy.
             self_exe: PathBuf::from("/proc/self/exe"),
+            host_ip: host_ip(),
         })
     }
 
@@ -308,7 +311,7 @@ impl ContainerBackend {
             user: defaults.user.clone(),
         };
         // status.podIPs / status.hostIPs for the downward API (fieldRef status.podIP, ...).
-        let host_ips: Vec<String> = self.host_ip().into_iter().collect();
+        let host_ips: Vec<String> = self.host_ip.iter().cloned().collect();
         let facts = RuntimeFacts {
             pod_ips: if self.plan.sandbox.host_network {
                 host_ips.clone()
@@ -341,7 +344,11 @@ impl ContainerBackend {
             mounts.push(sandbox.shm_mount());
         }
         // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
-        let spec_env = build_env(&c.env, &facts);
+        let spec_env = if c.mounts.iter().any(|m| m.sub_path_expr.is_some()) {
+            build_env(&c.env, &facts)
+        } else {
+            Vec::new()
+        };
         for (index, m) in c.mounts.iter().enumerate() {
             let Some(source) = self.volumes.get(&m.volume_name) else {
                 return Err(config_error(format!(
@@ -639,12 +646,12 @@ impl PodBackend for ContainerBackend {
             .plan
             .sandbox
             .host_network
-            .then(|| self.host_ip().unwrap_or_else(|| "127.0.0.1".into()));
+            .then(|| self.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into()));
         Ok(ip)
     }
 
     fn host_ip(&self) -> Option<String> {
-        host_ip()
+        self.host_ip.clone()
     }
 
     fn start_container(
