@@ -214,10 +214,9 @@ fn is_mount_point(dir: &Path) -> bool {
     let Ok(text) = fs::read_to_string("/proc/self/mountinfo") else {
         return false;
     };
-    let want = dir.to_string_lossy();
-    text.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .any(|m| m == want)
+    crate::propagation::parse_mountinfo(&text)
+        .iter()
+        .any(|m| m.mount_point == dir)
 }
 
 /// One file of a configMap or secret volume (after `items` selection).
