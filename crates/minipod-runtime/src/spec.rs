@@ -392,13 +392,21 @@ fn mounts(
     let privileged = config.security.privileged;
     let mut volumes = Vec::with_capacity(config.mounts.len());
     let mut root_propagation: Option<&str> = None;
-    for m in &config.mounts {
+    for (i, m) in config.mounts.iter().enumerate() {
         let destination = clean_destination(&m.destination).ok_or_else(|| {
             SpecError::InvalidMountDestination {
                 container: config.name.clone(),
                 destination: m.destination.clone(),
             }
         })?;
+        // A later mount at the same destination replaces an earlier one: a container's own
+        // volume at /etc/hosts or /dev/shm replaces the pod's (kubelet makeMounts).
+        let replaced = config.mounts[i + 1..]
+            .iter()
+            .any(|later| clean_destination(&later.destination).as_ref() == Some(&destination));
+        if replaced {
+            continue;
+        }
         let rw = if m.read_only { "ro" } else { "rw" };
         let mount = match &m.source {
             MountSource::Bind(source) => {

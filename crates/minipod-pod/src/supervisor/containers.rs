@@ -333,16 +333,9 @@ impl ContainerBackend {
             })
             .collect();
         let mut mounts = sandbox.etc_mounts();
-        // The pod's shared /dev/shm, unless a volume is mounted there (a memory emptyDir is
-        // the usual way to size it).
-        if !c.mounts.iter().any(|m| {
-            Path::new("/")
-                .join(&m.mount_path)
-                .components()
-                .eq(Path::new("/dev/shm").components())
-        }) {
-            mounts.push(sandbox.shm_mount());
-        }
+        // The pod's shared /dev/shm; a volume mounted there replaces it (spec mounts: a later
+        // mount at the same destination wins).
+        mounts.push(sandbox.shm_mount());
         // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
         let spec_env = if c.mounts.iter().any(|m| m.sub_path_expr.is_some()) {
             build_env(&c.env, &facts)
