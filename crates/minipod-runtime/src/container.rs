@@ -362,16 +362,20 @@ impl Container {
             .and_then(|p| p.terminal())
             .unwrap_or(false);
         let prepared = (|| {
-            fs::create_dir_all(&paths.bundle).map_err(io_err("create bundle directory"))?;
+            // 0700 and 0600: config.json carries the whole environment (secretKeyRef values
+            // included), and the bundle leads to the root filesystem (crate::private).
+            crate::private::create_dir_all(&paths.bundle)
+                .map_err(io_err("create bundle directory"))?;
             if paths.state_root != paths.bundle {
-                fs::create_dir_all(&paths.state_root).map_err(io_err("create state directory"))?;
+                crate::private::create_dir_all(&paths.state_root)
+                    .map_err(io_err("create state directory"))?;
             }
-            spec.save(&config_json)
-                .map_err(|source| ContainerError::WriteBundle {
-                    name: name.clone(),
-                    path: config_json.clone(),
-                    source,
-                })?;
+            let json = serde_json::to_vec(&spec).map_err(|source| ContainerError::WriteBundle {
+                name: name.clone(),
+                path: config_json.clone(),
+                source: source.into(),
+            })?;
+            crate::private::write_file(&config_json, &json).map_err(io_err("write config.json"))?;
             if terminal {
                 ConsoleSocket::bind(&paths.bundle, CONSOLE_SOCKET)
                     .map(Some)
@@ -848,7 +852,8 @@ impl ExecTarget {
         let stem = format!("exec-{}-{n}", std::process::id());
         let process_json = self.paths.bundle.join(format!("{stem}.json"));
         let json = serde_json::to_vec(&p).map_err(|e| io_err("write process.json")(e.into()))?;
-        fs::write(&process_json, json).map_err(io_err("write process.json"))?;
+        // 0600: the exec'd process's environment may hold secrets.
+        crate::private::write_file(&process_json, &json).map_err(io_err("write process.json"))?;
         let console = if process.tty {
             match ConsoleSocket::bind(&self.paths.bundle, &format!("{stem}.sock")) {
                 Ok(c) => Some(c),

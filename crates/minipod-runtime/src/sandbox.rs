@@ -310,8 +310,10 @@ impl PodSandbox {
 
     fn setup(&self, cfg: &SandboxConfig) -> Result<()> {
         let pod = &self.pod;
+        // 0700: the pod's run directory leads to its containers' root filesystems and holds
+        // their config (with the environment); see crate::private.
         let mkdir = |path: &Path| {
-            fs::create_dir_all(path).map_err(|source| SandboxError::CreateDir {
+            crate::private::create_dir_all(path).map_err(|source| SandboxError::CreateDir {
                 pod: pod.clone(),
                 path: path.to_path_buf(),
                 source,
@@ -369,7 +371,7 @@ impl PodSandbox {
         }
         for k in &kinds {
             let path = ns_dir.join(k.name());
-            fs::File::create(&path).map_err(|source| SandboxError::WriteFile {
+            crate::private::write_file(&path, b"").map_err(|source| SandboxError::WriteFile {
                 pod: pod.clone(),
                 path: path.clone(),
                 source,
@@ -423,7 +425,7 @@ impl PodSandbox {
             });
         }
         let target = ns_dir.join("pid");
-        fs::File::create(&target).map_err(|source| SandboxError::WriteFile {
+        crate::private::write_file(&target, b"").map_err(|source| SandboxError::WriteFile {
             pod: pod.clone(),
             path: target.clone(),
             source,
@@ -448,6 +450,8 @@ impl PodSandbox {
         let pod = &self.pod;
         let write = |name: &str, text: &[u8]| {
             let path = self.etc_dir().join(name);
+            // 0644 as the kubelet writes them: a container's non-root user reads them through
+            // the bind mount; on the host they sit in the 0700 pod run directory.
             fs::write(&path, text)
                 .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o644)))
                 .map_err(|source| SandboxError::WriteFile {

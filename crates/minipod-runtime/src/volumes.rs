@@ -4,8 +4,14 @@
 //!   `sizeLimit` as its size, and every container bind-mounts that same tmpfs;
 //! - hostPath: the kubelet's `type` checks (pkg/volume/hostpath/host_path.go checkType), with
 //!   its messages, creating the directory or file for the `...OrCreate` types;
-//! - configMap/secret: files projected into a volume directory with their modes.
+//! - configMap/secret/downwardAPI/projected: files projected into a volume directory with
+//!   their modes. Secret, downwardAPI and projected volumes sit on a tmpfs of their own, as
+//!   the kubelet wraps them in a memory-backed emptyDir (pkg/volume/secret, downwardapi,
+//!   projected `wrappedVolumeSpec`), so secret data never reaches the disk; configMap ones
+//!   are on disk (its wrapper is a plain emptyDir).
 //!
+//! `volumes/` itself is 0700: a volume's own mode is what the container sees (0777 for an
+//! emptyDir), so what keeps a host user out is its private parent (crate::private).
 //! Every container mount of these is a [`MountSource::Bind`] of the prepared host path.
 
 use std::fs;
@@ -14,7 +20,7 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsE
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 
 use crate::config::MountSource;
 
@@ -96,7 +102,14 @@ pub enum VolumeError {
     Remove {
         path: PathBuf,
         #[source]
-        source: io::Error,
+        source: crate::removeall::RemoveError,
+    },
+    #[error("volume {name:?}: mount tmpfs on {}: {source}", .path.display())]
+    Tmpfs {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
     },
     #[error("volume {name:?}: set fsGroup {gid} on {}: {source}", .path.display())]
     Ownership {
@@ -188,6 +201,7 @@ pub fn prepare_empty_dir(
         path: dir.clone(),
         source,
     };
+    crate::private::create_dir_all(volumes_dir).map_err(create_err)?;
     fs::create_dir_all(&dir).map_err(create_err)?;
     if let EmptyDirMedium::Memory { size_limit } = medium {
         if !is_mount_point(&dir) {
@@ -230,10 +244,25 @@ pub struct ProjectedFile {
     pub mode: u32,
 }
 
-/// Writes configMap/secret files into `volumes_dir/name/`, replacing its previous content.
-/// Paths must be relative without `..` (the API validates this; checked again here because a
-/// path escaping the volume would write on the host).
-pub fn project_files(volumes_dir: &Path, name: &str, files: &[ProjectedFile]) -> Result<PathBuf> {
+/// Where a projected volume's files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectedMedium {
+    /// configMap: on disk, under the pod's directory.
+    Disk,
+    /// secret, downwardAPI, projected: a tmpfs mounted on the volume directory.
+    Memory,
+}
+
+/// Writes configMap/secret files into `volumes_dir/name/`, replacing its previous content
+/// (on a tmpfs for [`ProjectedMedium::Memory`], mounted once and kept across supervisor
+/// restarts). Paths must be relative without `..` (the API validates this; checked again
+/// here because a path escaping the volume would write on the host).
+pub fn project_files(
+    volumes_dir: &Path,
+    name: &str,
+    files: &[ProjectedFile],
+    medium: ProjectedMedium,
+) -> Result<PathBuf> {
     let dir = volumes_dir.join(name);
     let write_err = |path: &Path, source| VolumeError::WriteItem {
         name: name.to_string(),
@@ -249,10 +278,43 @@ pub fn project_files(volumes_dir: &Path, name: &str, files: &[ProjectedFile]) ->
             });
         }
     }
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+    crate::private::create_dir_all(volumes_dir).map_err(|e| write_err(volumes_dir, e))?;
+    let remove_err = |e: crate::removeall::RemoveError| match e {
+        crate::removeall::RemoveError::Io { path, source } => write_err(&path, source),
+        other => write_err(&dir, io::Error::other(other.to_string())),
+    };
+    match medium {
+        ProjectedMedium::Disk => {
+            crate::removeall::remove_all_one_filesystem(&dir).map_err(remove_err)?;
+            fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        }
+        ProjectedMedium::Memory => {
+            fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+            if is_mount_point(&dir) {
+                // A supervisor restart: the tmpfs is the pod's; only its content is renewed.
+                for entry in fs::read_dir(&dir).map_err(|e| write_err(&dir, e))? {
+                    let entry = entry.map_err(|e| write_err(&dir, e))?;
+                    crate::removeall::remove_all_one_filesystem(&entry.path())
+                        .map_err(remove_err)?;
+                }
+            } else {
+                // The kubelet's emptyDir tmpfs options (nosuid, nodev); 0755 as the volume
+                // directory has always been.
+                mount(
+                    Some("tmpfs"),
+                    &dir,
+                    Some("tmpfs"),
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                    Some("mode=0755"),
+                )
+                .map_err(|source| VolumeError::Tmpfs {
+                    name: name.to_string(),
+                    path: dir.clone(),
+                    source,
+                })?;
+            }
+        }
     }
-    fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
     for f in files {
         let path = dir.join(&f.path);
         if let Some(parent) = path.parent() {
@@ -339,28 +401,14 @@ fn ownership_change_needed(dir: &Path, gid: u32, read_only: bool) -> bool {
     meta.gid() != gid || !meta.is_dir() || meta.mode() & want != want || meta.mode() & 0o2000 == 0
 }
 
-/// Removes every volume of a pod: unmounts memory-backed emptyDirs, then deletes the
-/// directory tree. Safe to call twice.
+/// Removes every volume of a pod: unmounts the tmpfs ones (memory emptyDirs, secrets) and
+/// anything else still mounted below, then deletes the directory tree without crossing into
+/// another filesystem. Safe to call twice.
 pub fn remove_volumes(volumes_dir: &Path) -> Result<()> {
-    let remove_err = |source| VolumeError::Remove {
+    crate::removeall::unmount_and_remove_all(volumes_dir).map_err(|source| VolumeError::Remove {
         path: volumes_dir.to_path_buf(),
         source,
-    };
-    let entries = match fs::read_dir(volumes_dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(remove_err(e)),
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if is_mount_point(&p) {
-            match umount2(&p, MntFlags::MNT_DETACH) {
-                Ok(()) | Err(nix::Error::EINVAL) => {}
-                Err(e) => return Err(remove_err(io::Error::from(e))),
-            }
-        }
-    }
-    fs::remove_dir_all(volumes_dir).map_err(remove_err)
+    })
 }
 
 #[cfg(test)]
@@ -497,7 +545,7 @@ mod tests {
                 mode: 0o400,
             },
         ];
-        let dir = project_files(tmp.path(), "cfg", &files).unwrap();
+        let dir = project_files(tmp.path(), "cfg", &files, ProjectedMedium::Disk).unwrap();
         assert_eq!(fs::read(dir.join("app.conf")).unwrap(), b"a=1");
         let mode = fs::metadata(dir.join("sub/key"))
             .unwrap()
@@ -510,7 +558,10 @@ mod tests {
                 data: vec![],
                 mode: 0o644,
             };
-            assert!(project_files(tmp.path(), "cfg", &[f]).is_err(), "{bad}");
+            assert!(
+                project_files(tmp.path(), "cfg", &[f], ProjectedMedium::Disk).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -525,6 +576,11 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o777);
+        // The volume is open to the pod's users; its parent keeps host users out.
+        assert_eq!(
+            fs::metadata(&vols).unwrap().permissions().mode() & 0o7777,
+            0o700
+        );
         fs::write(vols.join("cache/x"), b"1").unwrap();
         // A second prepare (supervisor restart) keeps the content.
         prepare_empty_dir(&vols, "cache", EmptyDirMedium::Disk).unwrap();
@@ -532,5 +588,57 @@ mod tests {
         remove_volumes(&vols).unwrap();
         assert!(!vols.exists());
         remove_volumes(&vols).unwrap();
+    }
+
+    /// Secret data lives on a tmpfs mounted on the volume directory, never on the disk of
+    /// the pod directory; a second projection (supervisor restart) renews the content in the
+    /// same tmpfs; removal unmounts it.
+    #[test]
+    fn memory_projected_files_are_on_a_tmpfs() {
+        if !nix::unistd::geteuid().is_root() {
+            assert_eq!(
+                std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref(),
+                Ok("1"),
+                "this test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip it)"
+            );
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let vols = tmp.path().join("volumes");
+        struct Cleanup(PathBuf);
+        impl Drop for Cleanup {
+            fn drop(&mut self) {
+                let _ = remove_volumes(&self.0);
+            }
+        }
+        let _cleanup = Cleanup(vols.clone());
+        let file = |path: &str, data: &[u8]| ProjectedFile {
+            path: path.into(),
+            data: data.to_vec(),
+            mode: 0o400,
+        };
+        let dir = project_files(
+            &vols,
+            "creds",
+            &[file("pw", b"s3cret"), file("old", b"x")],
+            ProjectedMedium::Memory,
+        )
+        .unwrap();
+        let fs_type = nix::sys::statfs::statfs(&dir).unwrap().filesystem_type();
+        assert_eq!(fs_type, nix::sys::statfs::TMPFS_MAGIC);
+        assert!(is_mount_point(&dir));
+        assert_eq!(fs::read(dir.join("pw")).unwrap(), b"s3cret");
+        let again = project_files(
+            &vols,
+            "creds",
+            &[file("pw", b"rotated")],
+            ProjectedMedium::Memory,
+        )
+        .unwrap();
+        assert_eq!(fs::read(again.join("pw")).unwrap(), b"rotated");
+        assert!(!again.join("old").exists());
+        remove_volumes(&vols).unwrap();
+        assert!(!is_mount_point(&dir));
+        assert!(!vols.exists());
     }
 }

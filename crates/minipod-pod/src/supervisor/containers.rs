@@ -55,7 +55,7 @@ const MAX_TERMINATION_MESSAGE: u64 = 4 * 1024;
 fn create_termination_log(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        minipod_runtime::private::create_dir_all(dir)?;
     }
     std::fs::File::create(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
@@ -250,6 +250,13 @@ impl ContainerBackend {
                 | VolumeSource::Secret { files, .. }
                 | VolumeSource::DownwardApi { files }
                 | VolumeSource::Projected { files } => {
+                    // The kubelet's wrappers: a memory emptyDir for secret, downwardAPI and
+                    // projected volumes (secret data never on disk), a disk one for configMap.
+                    let medium = if matches!(v.source, VolumeSource::ConfigMap { .. }) {
+                        volumes::ProjectedMedium::Disk
+                    } else {
+                        volumes::ProjectedMedium::Memory
+                    };
                     let files: Vec<ProjectedFile> = files
                         .iter()
                         .map(|f| ProjectedFile {
@@ -258,8 +265,8 @@ impl ContainerBackend {
                             mode: f.mode,
                         })
                         .collect();
-                    let path =
-                        volumes::project_files(&dir, &v.name, &files).map_err(|e| what(&e))?;
+                    let path = volumes::project_files(&dir, &v.name, &files, medium)
+                        .map_err(|e| what(&e))?;
                     ownership(&path, true)?;
                     MountSource::Bind(path)
                 }
