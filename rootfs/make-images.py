@@ -14,6 +14,8 @@ first argument, normally build/test-images):
   layered-oci.tar          layered:1.0 as an oci-archive, gzip lower + zstd upper layer
   multiarch-oci.tar        multiarch:1.0, an index with linux/arm64, linux/amd64, an attestation
   noname-oci.tar           an oci-archive whose image has no name (load needs --name)
+  layers100-oci.tar        layers100:1.0, busybox plus 99 one-file layers (layer/<n>): more
+                           layers than one overlay mount option page holds with full paths
 """
 
 import gzip
@@ -324,6 +326,17 @@ def main():
     blobs = Blobs()
     desc = blobs.image([(bb, "gzip")], bb_cfg)
     write_tar(os.path.join(out, "noname-oci.tar"), layout_files(blobs, index_of(desc)))
+
+    layers = [bb]
+    for n in range(1, 100):
+        layer = Layer()
+        layer.dir("layer/")
+        layer.file("layer/%d" % n, b"%d\n" % n)
+        layers.append(layer.tar())
+    blobs = Blobs()
+    desc = blobs.image([(raw, None) for raw in layers], config([sha(raw) for raw in layers]))
+    write_tar(os.path.join(out, "layers100-oci.tar"),
+              layout_files(blobs, index_of(desc, "docker.io/library/layers100:1.0", "1.0")))
 
 
 if __name__ == "__main__":

@@ -124,7 +124,10 @@ pub fn start_controllers(
             continue;
         }
         let dir = workloads_dir(global).join(&w.uid);
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        // 0700: the controller's source.json holds the input, Secrets included.
+        minipod_runtime::private::create_dir_all(&workloads_dir(global))
+            .and_then(|()| minipod_runtime::private::create_dir_all(&dir))
+            .with_context(|| format!("create {}", dir.display()))?;
         let control = ControlSource {
             source: source.clone(),
             workload: index,

@@ -109,7 +109,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .any(|r| control::owner_uid(r) == Some(uid.as_str()))
         {
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = minipod_runtime::removeall::remove_all_one_filesystem(&dir);
         }
     }
     Ok(code)

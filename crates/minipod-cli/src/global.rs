@@ -38,6 +38,29 @@ impl GlobalArgs {
             None => PathBuf::from(DEFAULT_RUN_DIR),
         }
     }
+
+    /// Tightens to 0700 the state directories that are minipod's own and exist already
+    /// (left open by an older minipod): the default root, the run directory and its `pods`,
+    /// the root's `pods` and `workloads`. A `--root DIR` given by the user keeps its own
+    /// mode; what is below it is private either way. Missing ones are created 0700 by
+    /// whoever needs them first.
+    pub fn tighten_state_dirs(&self) -> std::io::Result<()> {
+        let root = self.root_dir();
+        let run = self.run_dir();
+        let mut dirs = vec![
+            root.join("pods"),
+            root.join(crate::control::WORKLOADS_DIR),
+            run.join("pods"),
+            run,
+        ];
+        if self.root.is_none() {
+            dirs.push(root);
+        }
+        for d in dirs {
+            minipod_runtime::private::tighten(&d)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn init_logging(args: &GlobalArgs) {

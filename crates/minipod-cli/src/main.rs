@@ -112,6 +112,12 @@ fn main() -> ExitCode {
         eprintln!("error: minipod needs root (try sudo)");
         return ExitCode::from(2);
     }
+    if cli.command.needs_root() {
+        if let Err(e) = cli.global.tighten_state_dirs() {
+            eprintln!("error: make minipod's state directories private: {e}");
+            return ExitCode::from(1);
+        }
+    }
     let result = match cli.command {
         Command::Image(cmd) => image::run(cmd, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),

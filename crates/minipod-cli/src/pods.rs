@@ -165,7 +165,10 @@ pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> 
             }
             Err(e) => log::warn!("pod {:?}: {e:#}; removing its record only", record.name()),
         }
-        let _ = std::fs::remove_dir_all(&run_dir);
+        // Never through a mount: what the clean-up missed is unmounted, and a mount that
+        // cannot be stops the removal with an error naming it.
+        minipod_runtime::removeall::unmount_and_remove_all(&run_dir)
+            .with_context(|| format!("remove the run directory of pod {:?}", record.name()))?;
     }
     if let Ok(images) = ImageStore::open(global.root_dir()) {
         if let Err(e) = images.remove_lease(record.uid()) {

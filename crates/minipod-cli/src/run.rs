@@ -308,7 +308,7 @@ fn follow(
             pods::remove_pod(global, store, r)?;
         }
         for d in controllers {
-            let _ = std::fs::remove_dir_all(d);
+            let _ = minipod_runtime::removeall::remove_all_one_filesystem(d);
         }
     }
     if timed_out {

@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -72,7 +73,13 @@ pub(crate) fn temp_file(dir: &Path, prefix: &str) -> io::Result<(PathBuf, File)>
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let path = dir.join(format!("{prefix}-{}-{nanos}-{n}", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        // 0600: the store is private (images may hold credentials or private code).
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

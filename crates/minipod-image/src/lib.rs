@@ -13,9 +13,13 @@
 //! store.load("busybox.tar".as_ref(), None)?;
 //! let image = store.image("busybox:1.35")?;
 //! let defaults = image.defaults(); // Entrypoint, Cmd, Env, WorkingDir, User, StopSignal...
-//! let rootfs = store.mount_rootfs(&image, "/run/minipod/pods/uid/containers/c".as_ref())?;
+//! let dirs = minipod_image::RootfsDirs {
+//!     layer: "/var/lib/minipod/pods/uid/rootfs/c".into(),
+//!     mount_point: "/run/minipod/pods/uid/containers/c/rootfs".into(),
+//! };
+//! let rootfs = store.mount_rootfs(&image, &dirs)?;
 //! // ... run the container on rootfs.path ...
-//! minipod_image::unmount_rootfs("/run/minipod/pods/uid/containers/c".as_ref())?;
+//! minipod_image::unmount_rootfs(&dirs)?;
 //! # let _ = (defaults, rootfs); Ok(()) }
 //! ```
 
@@ -38,7 +42,7 @@ pub use layers::LayerError;
 pub use progress::{NoProgress, Progress};
 pub use pull::{is_loopback_registry, PullError, PullOptions, Pulled};
 pub use reference::{ParseReferenceError, Reference};
-pub use rootfs::{unmount_rootfs, Rootfs, RootfsError, RootfsKind};
+pub use rootfs::{unmount_rootfs, Rootfs, RootfsDirs, RootfsError, RootfsKind};
 pub use store::{
     ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform, PruneReport,
     StoreError,

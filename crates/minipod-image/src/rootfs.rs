@@ -1,9 +1,26 @@
 //! A container's root filesystem: one overlay mount of the image's layer directories plus
 //! a per-container upper/work directory, so set-up cost does not grow with image size.
 //! Where overlay cannot be mounted, the layers are copied into a plain directory instead.
+//!
+//! The writable layer (upper/work, or the copy) lives on disk under the persistent root, as
+//! containerd keeps its snapshots; only the merged mount point is under the run directory,
+//! which is a small tmpfs on most hosts (design.md §4). Every directory on the way to either
+//! is 0700: a container is root inside and may plant a setuid binary in its upper layer, which
+//! a host user must never reach (moby CVE-2021-41091).
+//!
+//! Layers are passed to overlay one by one with the new mount API (`fsconfig` `lowerdir+`,
+//! Linux 6.8), which has no limit but overlay's own (500 layers). Older kernels get one
+//! `mount(2)` whose option string must fit in a page: each layer is then named by a short
+//! `/proc/self/fd/N` link to an open directory instead of its 90-character path, which fits
+//! 128 layers (containerd shortens paths the same way by mounting relative to its snapshot
+//! directory).
 
+use std::ffi::CString;
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,11 +36,21 @@ pub enum RootfsKind {
     Copy,
 }
 
-/// A mounted (or copied) root filesystem at `path` = `<container dir>/rootfs`.
+/// A mounted (or copied) root filesystem at `path`.
 #[derive(Debug, Clone)]
 pub struct Rootfs {
     pub path: PathBuf,
     pub kind: RootfsKind,
+}
+
+/// Where one container's root filesystem lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootfsDirs {
+    /// On disk, under the persistent root (`<root>/pods/<uid>/rootfs/<container>`):
+    /// `upper/` and `work/`, or the copy fallback's tree in `upper/`.
+    pub layer: PathBuf,
+    /// The overlay's mount point (`<run>/pods/<uid>/containers/<container>/rootfs`).
+    pub mount_point: PathBuf,
 }
 
 /// Why a root filesystem could not be set up or torn down.
@@ -60,84 +87,212 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RootfsError + '_ {
     }
 }
 
+/// Creates `path` and its missing parents 0700, and tightens `path` itself to 0700 if it
+/// exists with a wider mode (parents that already exist may be the user's).
+pub(crate) fn private_dir_all(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    let mode = fs::metadata(path)?.permissions().mode() & 0o7777;
+    if mode != 0o700 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates the directory `path` (parent exists) with exactly `mode`.
+fn dir_with_mode(path: &Path, mode: u32) -> Result<(), RootfsError> {
+    match fs::DirBuilder::new().mode(mode).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))
+}
+
+fn c_path(path: &Path) -> Result<CString, RootfsError> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|e| io_err(path)(io::Error::other(e)))
+}
+
+/// Overlay's lower directories, top layer first, as open directories.
+fn open_dirs(lowers: &[PathBuf]) -> Result<Vec<OwnedFd>, RootfsError> {
+    lowers
+        .iter()
+        .rev()
+        .map(|p| fs::File::open(p).map(OwnedFd::from).map_err(io_err(p)))
+        .collect()
+}
+
+/// Mounts overlay with the new mount API, one `lowerdir+` per layer. `Ok(false)` when this
+/// kernel does not know `lowerdir+` (or the API): the caller falls back to mount(2).
+fn mount_overlay_fsconfig(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<bool, RootfsError> {
+    let mount_err = |e: io::Error| RootfsError::Mount {
+        path: target.to_path_buf(),
+        source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    };
+    let fs = match crate::sys::fsopen(c"overlay") {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return Ok(false),
+        Err(e) => return Err(mount_err(e)),
+    };
+    let set = |key: &std::ffi::CStr, value: &Path| -> Result<(), io::Error> {
+        let v = CString::new(value.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        crate::sys::fsconfig_set_string(fs.as_fd(), key, &v)
+    };
+    for (i, layer) in lowers.iter().rev().enumerate() {
+        match set(c"lowerdir+", layer) {
+            Ok(()) => {}
+            // Before 6.8 the key is unknown.
+            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) => return Err(mount_err(e)),
+        }
+    }
+    set(c"upperdir", upper).map_err(mount_err)?;
+    set(c"workdir", work).map_err(mount_err)?;
+    crate::sys::fsconfig_set_string(fs.as_fd(), c"index", c"off").map_err(mount_err)?;
+    crate::sys::fsconfig_create(fs.as_fd()).map_err(mount_err)?;
+    crate::sys::fsmount_at(fs.as_fd(), &c_path(target)?).map_err(mount_err)?;
+    Ok(true)
+}
+
+/// Mounts overlay with one mount(2); layers named `/proc/self/fd/N` to fit 128 of them in
+/// the one page the kernel copies the options from.
+fn mount_overlay_legacy(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), Errno> {
+    let fds = open_dirs(lowers).map_err(|_| Errno::ENOENT)?;
+    let lower: Vec<String> = fds
+        .iter()
+        .map(|fd| format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .collect();
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={},index=off",
+        lower.join(":"),
+        upper.display(),
+        work.display()
+    );
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+}
+
 impl ImageStore {
-    /// Creates `<dir>/{upper,work,rootfs}` and mounts the image's layers at `<dir>/rootfs`.
-    /// Undo with [`unmount_rootfs`].
-    pub fn mount_rootfs(&self, image: &Image, dir: &Path) -> Result<Rootfs, RootfsError> {
-        let lowers = self.layer_dirs(image)?;
-        let (upper, work, target) = (dir.join("upper"), dir.join("work"), dir.join("rootfs"));
-        for d in [&upper, &work, &target] {
-            fs::create_dir_all(d).map_err(io_err(d))?;
+    /// Creates `<layer>/{upper,work}` and mounts the image's layers at `mount_point` (both
+    /// with 0700 parents). Undo with [`unmount_rootfs`].
+    pub fn mount_rootfs(&self, image: &Image, dirs: &RootfsDirs) -> Result<Rootfs, RootfsError> {
+        let mut lowers = self.layer_dirs(image)?;
+        let RootfsDirs { layer, mount_point } = dirs;
+        private_dir_all(layer).map_err(io_err(layer))?;
+        if let Some(parent) = mount_point.parent() {
+            private_dir_all(parent).map_err(io_err(parent))?;
         }
-        // Overlay wants the top layer first; an image without layers still needs a lower.
-        let mut lower: Vec<String> = lowers
-            .iter()
-            .rev()
-            .map(|p| p.display().to_string())
-            .collect();
-        if lower.is_empty() {
-            let empty = dir.join("empty");
-            fs::create_dir_all(&empty).map_err(io_err(&empty))?;
-            lower.push(empty.display().to_string());
+        let (upper, work) = (layer.join("upper"), layer.join("work"));
+        // upper's mode is the mode of the container's `/`: 0755, as an image root is; what
+        // keeps host users out is the 0700 `layer` above it.
+        dir_with_mode(&upper, 0o755)?;
+        dir_with_mode(&work, 0o700)?;
+        dir_with_mode(mount_point, 0o700)?;
+        // An image without layers still needs a lower.
+        if lowers.is_empty() {
+            let empty = layer.join("empty");
+            dir_with_mode(&empty, 0o755)?;
+            lowers.push(empty);
         }
-        let options = format!(
-            "lowerdir={},upperdir={},workdir={},index=off",
-            lower.join(":"),
-            upper.display(),
-            work.display()
-        );
-        match mount(
-            Some("overlay"),
-            &target,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(options.as_str()),
-        ) {
+        let mounted = match mount_overlay_fsconfig(&lowers, &upper, &work, mount_point) {
+            Ok(true) => Ok(()),
+            Ok(false) => mount_overlay_legacy(&lowers, &upper, &work, mount_point),
+            Err(RootfsError::Mount { source, .. }) => Err(source),
+            Err(e) => return Err(e),
+        };
+        match mounted {
             Ok(()) => Ok(Rootfs {
-                path: target,
+                path: mount_point.clone(),
                 kind: RootfsKind::Overlay,
             }),
             Err(e @ (Errno::ENODEV | Errno::EINVAL | Errno::EPERM | Errno::ENOTSUP)) => {
                 if !COPY_WARNED.swap(true, Ordering::Relaxed) {
                     log::warn!("overlay unavailable ({e}); copying image layers instead (slower, uses more disk)");
                 }
-                copy_layers(&lowers, &target)?;
+                copy_layers(&lowers, &upper)?;
                 Ok(Rootfs {
-                    path: target,
+                    path: upper,
                     kind: RootfsKind::Copy,
                 })
             }
             Err(source) => Err(RootfsError::Mount {
-                path: target,
+                path: mount_point.clone(),
                 source,
             }),
         }
     }
 
-    /// The copy fallback on its own: `<dir>/rootfs` as a plain directory holding the
+    /// The copy fallback on its own: `<layer>/upper` as a plain directory holding the
     /// image's merged layers. Costs time and space proportional to the image.
-    pub fn copy_rootfs(&self, image: &Image, dir: &Path) -> Result<Rootfs, RootfsError> {
+    pub fn copy_rootfs(&self, image: &Image, dirs: &RootfsDirs) -> Result<Rootfs, RootfsError> {
         let lowers = self.layer_dirs(image)?;
-        let target = dir.join("rootfs");
-        fs::create_dir_all(&target).map_err(io_err(&target))?;
+        private_dir_all(&dirs.layer).map_err(io_err(&dirs.layer))?;
+        let target = dirs.layer.join("upper");
+        dir_with_mode(&target, 0o755)?;
         copy_layers(&lowers, &target)?;
         Ok(Rootfs {
             path: target,
             kind: RootfsKind::Copy,
         })
     }
+
+    /// Mounts with one mount(2) call, as kernels before 6.8 must (tests use it to check
+    /// the short layer names on this kernel too).
+    #[doc(hidden)]
+    pub fn mount_rootfs_legacy(
+        &self,
+        image: &Image,
+        dirs: &RootfsDirs,
+    ) -> Result<Rootfs, RootfsError> {
+        let lowers = self.layer_dirs(image)?;
+        private_dir_all(&dirs.layer).map_err(io_err(&dirs.layer))?;
+        if let Some(parent) = dirs.mount_point.parent() {
+            private_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let (upper, work) = (dirs.layer.join("upper"), dirs.layer.join("work"));
+        dir_with_mode(&upper, 0o755)?;
+        dir_with_mode(&work, 0o700)?;
+        dir_with_mode(&dirs.mount_point, 0o700)?;
+        mount_overlay_legacy(&lowers, &upper, &work, &dirs.mount_point).map_err(|source| {
+            RootfsError::Mount {
+                path: dirs.mount_point.clone(),
+                source,
+            }
+        })?;
+        Ok(Rootfs {
+            path: dirs.mount_point.clone(),
+            kind: RootfsKind::Overlay,
+        })
+    }
 }
 
-/// Unmounts `<dir>/rootfs` if mounted and removes `<dir>/{rootfs,upper,work,empty}`.
+/// Unmounts the mount point if mounted and removes it and `<layer>/{upper,work,empty}`.
 /// Safe to call twice.
-pub fn unmount_rootfs(dir: &Path) -> Result<(), RootfsError> {
-    let target = dir.join("rootfs");
+pub fn unmount_rootfs(dirs: &RootfsDirs) -> Result<(), RootfsError> {
+    let target = &dirs.mount_point;
     loop {
-        match umount2(&target, MntFlags::UMOUNT_NOFOLLOW) {
+        match umount2(target, MntFlags::UMOUNT_NOFOLLOW) {
             Ok(()) => continue, // stacked mounts: peel them all
             Err(Errno::EINVAL | Errno::ENOENT) => break,
             Err(Errno::EBUSY) => {
-                umount2(&target, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).map_err(
+                umount2(target, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).map_err(
                     |source| RootfsError::Unmount {
                         path: target.clone(),
                         source,
@@ -146,20 +301,29 @@ pub fn unmount_rootfs(dir: &Path) -> Result<(), RootfsError> {
             }
             Err(source) => {
                 return Err(RootfsError::Unmount {
-                    path: target,
+                    path: target.clone(),
                     source,
                 })
             }
         }
     }
-    for sub in ["rootfs", "upper", "work", "empty"] {
-        let p = dir.join(sub);
+    // Not mounted any more: remove_dir cannot go through a mount, and the writable layer is
+    // a plain directory tree of this filesystem.
+    match fs::remove_dir(target) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(target)(e)),
+        _ => {}
+    }
+    for sub in ["upper", "work", "empty"] {
+        let p = dirs.layer.join(sub);
         match fs::remove_dir_all(&p) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(&p)(e)),
             _ => {}
         }
     }
-    Ok(())
+    match fs::remove_dir(&dirs.layer) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&dirs.layer)(e)),
+        _ => Ok(()),
+    }
 }
 
 /// The copy fallback: applies the overlay-format layers in order, as overlayfs would show

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -266,21 +266,25 @@ fn now_secs() -> u64 {
 }
 
 impl ImageStore {
-    /// Opens (creating, mode 0700) the store under `root`.
+    /// Opens (creating, mode 0700) the store under `root`. Its own directories are tightened
+    /// to 0700 if an older minipod left them open; `root` itself, which may be the user's
+    /// `--root`, keeps its mode.
     pub fn open(root: impl AsRef<Path>) -> Result<ImageStore, StoreError> {
         let root = root.as_ref().to_path_buf();
         let mut b = DirBuilder::new();
         b.recursive(true).mode(0o700);
+        b.create(&root).map_err(io_err(&root))?;
         for sub in [
-            "",
+            "blobs",
             "blobs/sha256",
             "images",
+            "layers",
             "layers/sha256",
             "leases",
             "tmp",
         ] {
             let p = root.join(sub);
-            b.create(&p).map_err(io_err(&p))?;
+            crate::rootfs::private_dir_all(&p).map_err(io_err(&p))?;
         }
         Ok(ImageStore {
             blobs: Blobs::new(root.join("blobs/sha256"), root.join("tmp")),
@@ -299,6 +303,7 @@ impl ImageStore {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&p)
             .map_err(io_err(&p))?;
         let arg = if exclusive {

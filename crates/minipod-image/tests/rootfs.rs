@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use minipod_image::{unmount_rootfs, ImageStore, RootfsKind};
+use minipod_image::{unmount_rootfs, ImageStore, RootfsDirs, RootfsKind};
 
 fn require_root() -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -39,13 +39,22 @@ fn mounted(path: &Path) -> bool {
 
 /// Unmounts and removes the container directory even when the test panics.
 struct Mounted {
-    dir: PathBuf,
+    dirs: RootfsDirs,
     _tmp: tempfile::TempDir,
 }
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        let _ = unmount_rootfs(&self.dir);
+        let _ = unmount_rootfs(&self.dirs);
+    }
+}
+
+/// The writable layer on "disk", the mount point under a "run" directory, as the
+/// supervisor lays them out.
+fn container_dirs(tmp: &Path) -> RootfsDirs {
+    RootfsDirs {
+        layer: tmp.join("root/pods/u1/rootfs/c"),
+        mount_point: tmp.join("run/pods/u1/containers/c/rootfs"),
     }
 }
 
@@ -60,12 +69,12 @@ fn store_and_mount(file: &str, name: &str) -> Option<(Mounted, ImageStore, PathB
     let store = ImageStore::open(tmp.path().join("root")).unwrap();
     store.load(&test_image(file), None).unwrap();
     let image = store.image(name).unwrap();
-    let dir = tmp.path().join("container");
+    let dirs = container_dirs(tmp.path());
     let guard = Mounted {
-        dir: dir.clone(),
+        dirs: dirs.clone(),
         _tmp: tmp,
     };
-    let rootfs = store.mount_rootfs(&image, &dir).unwrap();
+    let rootfs = store.mount_rootfs(&image, &dirs).unwrap();
     assert_eq!(rootfs.kind, RootfsKind::Overlay);
     assert!(mounted(&rootfs.path));
     Some((guard, store, rootfs.path))
@@ -108,10 +117,10 @@ fn busybox_in_every_format_mounts() {
         check_busybox(&root);
         // The upper layer takes writes; the image's layer does not change.
         fs::write(root.join("tmp/x"), b"x").unwrap();
-        assert!(guard.dir.join("upper/tmp/x").exists());
-        let dir = guard.dir.clone();
+        assert!(guard.dirs.layer.join("upper/tmp/x").exists());
+        let dirs = guard.dirs.clone();
         drop(guard);
-        assert!(!mounted(&dir.join("rootfs")), "{file}: still mounted");
+        assert!(!mounted(&dirs.mount_point), "{file}: still mounted");
     }
 }
 
@@ -149,10 +158,10 @@ fn layered_image_applies_whiteouts_and_opaque_dirs() {
         assert_eq!(d.entrypoint, ["/bin/sh", "/app/run.sh"]);
         assert_eq!(d.working_dir.as_deref(), Some("/app"));
         assert_eq!(store.layer_dirs(&image).unwrap().len(), 2);
-        let dir = guard.dir.clone();
+        let dirs = guard.dirs.clone();
         drop(guard);
-        assert!(!mounted(&dir.join("rootfs")));
-        assert!(!dir.join("upper").exists());
+        assert!(!mounted(&dirs.mount_point));
+        assert!(!dirs.layer.join("upper").exists());
     }
 }
 
@@ -200,12 +209,12 @@ fn copy_fallback_matches_overlay_view() {
     let store = ImageStore::open(tmp.path().join("root")).unwrap();
     store.load(&test_image("layered-oci.tar"), None).unwrap();
     let image = store.image("layered:1.0").unwrap();
-    let dir = tmp.path().join("container");
+    let dirs = container_dirs(tmp.path());
     let _guard = Mounted {
-        dir: dir.clone(),
+        dirs: dirs.clone(),
         _tmp: tempfile::tempdir().unwrap(),
     };
-    let rootfs = store.copy_rootfs(&image, &dir).unwrap();
+    let rootfs = store.copy_rootfs(&image, &dirs).unwrap();
     assert_eq!(rootfs.kind, RootfsKind::Copy);
     assert!(!mounted(&rootfs.path));
     let root = rootfs.path;
@@ -218,6 +227,64 @@ fn copy_fallback_matches_overlay_view() {
     assert_eq!(fs::read(f.join("kept.txt")).unwrap(), b"lower\n");
     let suid = fs::metadata(root.join("app/setuid-bin")).unwrap();
     assert_eq!(suid.permissions().mode() & 0o7777, 0o4755);
-    unmount_rootfs(&dir).unwrap();
+    // The copy is the writable layer, on disk under the root.
+    assert!(root.starts_with(tmp.path().join("root")));
+    unmount_rootfs(&dirs).unwrap();
     assert!(!root.exists());
+}
+
+/// Host users must not reach a container's files: every directory leading to the writable
+/// layer and to the mount point is 0700 (moby CVE-2021-41091), while the container's `/`
+/// keeps the 0755 of an image root.
+#[test]
+fn rootfs_parents_are_private() {
+    let Some((guard, _store, root)) = store_and_mount("busybox-oci.tar", "busybox:1.35") else {
+        return;
+    };
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&guard.dirs.layer), 0o700);
+    assert_eq!(mode(guard.dirs.mount_point.parent().unwrap()), 0o700);
+    assert_eq!(mode(&guard.dirs.layer.join("work")), 0o700);
+    assert_eq!(mode(&root), 0o755);
+}
+
+/// 100 layers do not fit in one page of overlay options with their full paths
+/// (`<root>/layers/sha256/<64 hex>/fs` each): they mount as overlay, not as a copy, both
+/// with the new mount API and with the short `/proc/self/fd/N` names of one mount(2).
+#[test]
+fn a_100_layer_image_mounts_as_overlay() {
+    let Some((guard, store, root)) = store_and_mount("layers100-oci.tar", "layers100:1.0") else {
+        return;
+    };
+    check_busybox(&root);
+    for n in [1, 50, 99] {
+        assert_eq!(
+            fs::read_to_string(root.join(format!("layer/{n}"))).unwrap(),
+            format!("{n}\n")
+        );
+    }
+    let image = store.image("layers100:1.0").unwrap();
+    let lowers = store.layer_dirs(&image).unwrap();
+    assert_eq!(lowers.len(), 100);
+    let full: usize = lowers.iter().map(|p| p.as_os_str().len() + 1).sum();
+    assert!(
+        full > 4096,
+        "the paths alone ({full} bytes) must exceed a page"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = container_dirs(tmp.path());
+    let legacy = Mounted {
+        dirs: dirs.clone(),
+        _tmp: tmp,
+    };
+    let rootfs = store.mount_rootfs_legacy(&image, &dirs).unwrap();
+    assert_eq!(rootfs.kind, RootfsKind::Overlay);
+    assert!(mounted(&rootfs.path));
+    assert_eq!(
+        fs::read_to_string(rootfs.path.join("layer/77")).unwrap(),
+        "77\n"
+    );
+    drop(legacy);
+    drop(guard);
 }

@@ -63,6 +63,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("remove pod directory {path}")]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: minipod_runtime::removeall::RemoveError,
+    },
     #[error("lock {path}")]
     Lock {
         path: PathBuf,
@@ -106,17 +112,14 @@ pub struct PodStore {
 }
 
 impl PodStore {
-    /// Opens (creating, mode 0700) `<root>/pods`.
+    /// Opens (creating, mode 0700) `<root>/pods`; an existing one is tightened to 0700 (it
+    /// leads to every pod's volumes, logs and writable layers).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let dir = root.join("pods");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|source| StoreError::Open {
-                path: dir.clone(),
-                source,
-            })?;
+        minipod_runtime::private::create_dir_all(&dir).map_err(|source| StoreError::Open {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(PodStore { dir })
     }
 
@@ -325,18 +328,31 @@ impl PodStore {
             .find(|p| p.namespace() == namespace && p.name() == name))
     }
 
-    /// Removes the pod's record. Volumes and logs under its directory go with it.
+    /// Removes the pod's record. Volumes, logs and writable layers under its directory go
+    /// with it. Whatever is still mounted below it is unmounted first, and the removal never
+    /// deletes through a mount (the kubelet's RemoveAllOneFilesystem): a mount that cannot
+    /// be unmounted stops it with an error naming the mount, the record left in place.
     pub fn remove(&self, uid: &str) -> Result<(), StoreError> {
+        use minipod_runtime::removeall;
         check_uid(uid)?;
         let dir = self.pod_dir(uid);
-        // Rename first so that readers stop seeing the pod at once, then delete at leisure.
         let doomed = self.dir.join(format!(".gone-{uid}"));
+        // A removal that stopped half-way (a mount it could not remove) is finished first.
+        removeall::unmount_and_remove_all(&doomed).map_err(|source| StoreError::Remove {
+            path: doomed.clone(),
+            source,
+        })?;
+        removeall::unmount_all_under(&dir).map_err(|source| StoreError::Remove {
+            path: dir.clone(),
+            source,
+        })?;
+        // Rename first so that readers stop seeing the pod at once, then delete at leisure.
         match fs::rename(&dir, &doomed) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(source) => return Err(StoreError::Write { path: dir, source }),
         }
-        fs::remove_dir_all(&doomed).map_err(|source| StoreError::Write {
+        removeall::remove_all_one_filesystem(&doomed).map_err(|source| StoreError::Remove {
             path: doomed,
             source,
         })

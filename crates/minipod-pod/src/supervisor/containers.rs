@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use minipod_image::{unmount_rootfs, Image, ImageStore};
+use minipod_image::{unmount_rootfs, Image, ImageStore, RootfsDirs};
 use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
 use minipod_manifest::{
     build_env, expand_sub_path_expr, resolve_process, ContainerPlan, HostPathType,
@@ -33,15 +33,30 @@ use crate::spec::ContainerKind;
 /// Where a pod's state lives.
 #[derive(Debug, Clone)]
 pub struct PodDirs {
-    /// `<root>/pods/<uid>`: survives reboots (volumes, logs, records).
+    /// `<root>/pods/<uid>`: survives reboots (volumes, logs, records, the containers'
+    /// writable layers).
     pub pod_dir: PathBuf,
-    /// `<run>/pods/<uid>`: namespace files, root filesystems, runtime state.
+    /// `<run>/pods/<uid>`: namespace files, root filesystem mount points, runtime state.
     pub run_dir: PathBuf,
+}
+
+impl PodDirs {
+    /// A container's root filesystem: its writable layer on disk under the root (the run
+    /// directory is usually a small tmpfs), its merged mount point in its bundle directory
+    /// under the run directory (design.md §4).
+    pub fn rootfs(&self, container: &str) -> RootfsDirs {
+        RootfsDirs {
+            layer: self.pod_dir.join("rootfs").join(container),
+            mount_point: ContainerPaths::in_pod_run_dir(&self.run_dir, container)
+                .bundle
+                .join("rootfs"),
+        }
+    }
 }
 
 struct RunningContainer {
     container: Container,
-    rootfs_dir: PathBuf,
+    rootfs_dirs: RootfsDirs,
     /// Host side of the container's terminationMessagePath, if it has one.
     termination_log: Option<PathBuf>,
 }
@@ -169,11 +184,8 @@ impl ContainerBackend {
                     errors.push(e.to_string());
                 }
             }
-            let rootfs_dir = dirs.run_dir.join("rootfs").join(&name);
-            if rootfs_dir.exists() {
-                if let Err(e) = unmount_rootfs(&rootfs_dir) {
-                    errors.push(e.to_string());
-                }
+            if let Err(e) = unmount_rootfs(&dirs.rootfs(&name)) {
+                errors.push(e.to_string());
             }
         }
         match PodSandbox::open(cfg) {
@@ -514,7 +526,7 @@ impl ContainerBackend {
         if let Err(e) = rc.container.delete() {
             log::warn!("delete container {name:?}: {e}");
         }
-        if let Err(e) = unmount_rootfs(&rc.rootfs_dir) {
+        if let Err(e) = unmount_rootfs(&rc.rootfs_dirs) {
             log::warn!("unmount root filesystem of {name:?}: {e}");
         }
         release_sub_paths(&self.dirs.run_dir, name);
@@ -672,16 +684,16 @@ impl PodBackend for ContainerBackend {
         let image = self.image_for(&c)?;
         let id = format!("{}-{name}-{attempt}", short_uid(&self.plan.uid));
         let paths = ContainerPaths::in_pod_run_dir(&self.dirs.run_dir, name);
-        let rootfs_dir = self.dirs.run_dir.join("rootfs").join(name);
+        let rootfs_dir = self.dirs.rootfs(name);
         let rootfs = self
             .images
             .mount_rootfs(&image, &rootfs_dir)
             .map_err(|e| create_error(format!("root filesystem: {e}")))?;
         let run_dir = self.dirs.run_dir.clone();
         // Undoes the root filesystem mount and the staged subPath mounts of this attempt.
-        let cleanup_rootfs = |dir: &Path| {
-            if let Err(e) = unmount_rootfs(dir) {
-                log::warn!("unmount {}: {e}", dir.display());
+        let cleanup_rootfs = |dirs: &RootfsDirs| {
+            if let Err(e) = unmount_rootfs(dirs) {
+                log::warn!("unmount {}: {e}", dirs.mount_point.display());
             }
             release_sub_paths(&run_dir, name);
         };
@@ -764,7 +776,7 @@ impl PodBackend for ContainerBackend {
             name.to_owned(),
             RunningContainer {
                 container,
-                rootfs_dir,
+                rootfs_dirs: rootfs_dir,
                 termination_log,
             },
         );
