@@ -13,6 +13,7 @@ mod propagation;
 mod pull;
 mod registry;
 mod run;
+mod security;
 mod validate;
 mod version;
 mod volumes;

@@ -145,6 +145,8 @@ fn mount_overlay_fsconfig(
         let v = CString::new(value.as_os_str().as_bytes()).map_err(io::Error::other)?;
         crate::sys::fsconfig_set_string(fs.as_fd(), key, &v)
     };
+    // The source name mount(2) would show ("overlay" in /proc/mounts), instead of "none".
+    crate::sys::fsconfig_set_string(fs.as_fd(), c"source", c"overlay").map_err(mount_err)?;
     for (i, layer) in lowers.iter().rev().enumerate() {
         match set(c"lowerdir+", layer) {
             Ok(()) => {}
