@@ -419,6 +419,11 @@ impl Container {
                 return Err(ContainerError::Create { name, source });
             }
         };
+        // libcontainer makes its state directory 0755 (state.json names the bundle and
+        // the pid): private like the rest of the run directory.
+        if let Err(e) = crate::private::tighten(&paths.state_root.join(&cfg.id)) {
+            log::warn!("create container {name:?}: make its state directory private: {e}");
+        }
         let target = ExecTarget {
             name: name.clone(),
             id: cfg.id.clone(),
