@@ -604,6 +604,42 @@ mod tests {
         assert_eq!(store.current_resource_version().unwrap(), 2);
     }
 
+    /// A tmpfs a dead supervisor left mounted in the pod directory (a memory emptyDir) is
+    /// unmounted before the record is deleted, and its content is never deleted through the
+    /// mount: the removal goes through and the mount is gone.
+    #[test]
+    fn remove_unmounts_what_is_left_before_deleting() {
+        use nix::mount::{mount, umount2, MntFlags, MsFlags};
+        if !nix::unistd::geteuid().is_root() {
+            assert_eq!(
+                std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref(),
+                Ok("1"),
+                "this test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip it)"
+            );
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        let vol = store.pod_dir("u1").join("volumes/mem");
+        fs::create_dir_all(&vol).unwrap();
+        mount(
+            Some("tmpfs"),
+            &vol,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        fs::write(vol.join("data"), b"x").unwrap();
+        let result = store.remove("u1");
+        let _ = umount2(&vol, MntFlags::MNT_DETACH);
+        result.unwrap();
+        assert!(!store.pod_dir("u1").exists());
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mountinfo.contains(root.path().to_str().unwrap()));
+    }
+
     #[test]
     fn a_corrupt_status_file_is_an_error_naming_it() {
         let root = tempfile::tempdir().unwrap();
