@@ -29,6 +29,7 @@ mod reference;
 mod rootfs;
 mod store;
 mod sys;
+mod tarframe;
 pub mod unpack;
 
 pub use content::BlobError;
@@ -43,6 +44,7 @@ pub use store::{
     ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform, PruneReport,
     StoreError,
 };
+pub use tarframe::TarLimitError;
 
 #[cfg(test)]
 mod testutil;

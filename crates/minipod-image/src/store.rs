@@ -284,7 +284,7 @@ impl ImageStore {
         }
         Ok(ImageStore {
             blobs: Blobs::new(root.join("blobs/sha256"), root.join("tmp")),
-            layers: LayerCache::new(root.join("layers/sha256"), UnpackLimits::default()),
+            layers: LayerCache::new(root.join("layers/sha256"), UnpackLimits::from_env()),
             root,
         })
     }
