@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use minipod_image::{Image, ImageStore, LoadError, Platform, PullError, PullOptions, Pulled};
+use minipod_image::{
+    in_use_by, Image, ImageStore, LoadError, Platform, PullError, PullOptions, Pulled, StoreError,
+};
 
 use crate::exit::input;
 use crate::global::GlobalArgs;
@@ -43,7 +45,8 @@ pub enum ImageCommand {
     /// Remove image names; refuses images a pod uses unless forced.
     #[command(alias = "remove")]
     Rm {
-        /// Remove even if a pod uses the image.
+        /// Remove the name even if a pod uses the image; its content stays until no pod
+        /// holds it, then `image prune` removes it.
         #[arg(short, long)]
         force: bool,
         /// Image names or IDs.
@@ -123,7 +126,7 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
         ImageCommand::Ls { quiet, output } => list(&store, quiet, output),
         ImageCommand::Inspect { reference } => inspect(&store, &reference),
-        ImageCommand::Rm { force, references } => remove(&store, &references, force),
+        ImageCommand::Rm { force, references } => remove(&store, &references, force, global),
         ImageCommand::Prune => {
             let r = store.prune()?;
             println!(
@@ -285,12 +288,54 @@ fn inspect(store: &ImageStore, reference: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn remove(store: &ImageStore, references: &[String], force: bool) -> anyhow::Result<ExitCode> {
+fn remove(
+    store: &ImageStore,
+    references: &[String],
+    force: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitCode> {
     for r in references {
-        let image = store.remove(r, force).map_err(store_err)?;
+        let image = match store.remove(r, force) {
+            Ok(i) => i,
+            Err(StoreError::InUse {
+                reference,
+                id,
+                holders,
+            }) => {
+                // Leases hold pod uids; the user knows pods by namespace/name.
+                let holders = holders.iter().map(|h| pod_name(global, h)).collect();
+                return Err(store_err(StoreError::InUse {
+                    reference,
+                    id,
+                    holders,
+                }));
+            }
+            Err(e) => return Err(store_err(e)),
+        };
         println!("Untagged: {}", image.reference.familiar());
+        let holders = store
+            .lease_holders(&image.manifest_digest)
+            .map_err(store_err)?;
+        if !holders.is_empty() {
+            let names: Vec<String> = holders.iter().map(|h| pod_name(global, h)).collect();
+            eprintln!(
+                "{}: {} still uses image {}; its layers are kept until released (then `image prune` removes them)",
+                image.reference.familiar(),
+                in_use_by(&names),
+                image.id().short()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `namespace/name` of the pod with this uid, or the uid when it has no record.
+fn pod_name(global: &GlobalArgs, uid: &str) -> String {
+    minipod_pod::store::PodStore::open(&global.root_dir())
+        .ok()
+        .and_then(|s| s.load(uid).ok().flatten())
+        .map(|r| format!("{}/{} ({uid})", r.namespace(), r.name()))
+        .unwrap_or_else(|| uid.to_string())
 }
 
 /// Decimal units with three significant digits, as `docker images` prints sizes.

@@ -307,8 +307,12 @@ fn start_pod(
             .map(|i| &i.container)
             .chain(plan.containers.iter())
         {
-            if let Ok(image) = images.image(&c.image) {
-                images.add_lease(record.uid(), &image.manifest_digest)?;
+            // Images that do not resolve are reported by the supervisor, which leases
+            // what each container start runs.
+            match images.lease_image(record.uid(), &c.image) {
+                Ok(_) => {}
+                Err(e) if e.is_input() => {}
+                Err(e) => return Err(e.into()),
             }
         }
         launch::spawn_supervisor(exe, root, record.uid(), &record.dir)?;

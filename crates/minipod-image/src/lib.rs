@@ -41,8 +41,8 @@ pub use pull::{is_loopback_registry, PullError, PullOptions, Pulled};
 pub use reference::{ParseReferenceError, Reference};
 pub use rootfs::{unmount_rootfs, Rootfs, RootfsError, RootfsKind};
 pub use store::{
-    ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform, PruneReport,
-    StoreError,
+    in_use_by, ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform,
+    PruneReport, StoreError,
 };
 pub use tarframe::TarLimitError;
 
