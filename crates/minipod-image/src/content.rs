@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::digest::{Digest, HashingReader};
+use crate::durable;
 
 /// Manifests, indexes and configs are small; a bigger one is an attack (class 23).
 pub(crate) const MAX_JSON: u64 = 8 << 20;
@@ -113,7 +114,9 @@ impl Blobs {
     /// so this is one rename: a reader sees the whole blob or none).
     pub(crate) fn adopt(&self, staged: &Blobs, d: &Digest) -> Result<(), BlobError> {
         let dest = self.path(d);
-        fs::rename(staged.path(d), &dest).map_err(|source| BlobError::Write { path: dest, source })
+        // The staged file was synced when it was ingested.
+        durable::rename(&staged.path(d), &dest)
+            .map_err(|source| BlobError::Write { path: dest, source })
     }
 
     /// Size of a stored blob, `None` if absent.
@@ -173,9 +176,11 @@ impl Blobs {
                 });
             }
         }
+        durable::sync_file(&file).map_err(write_err)?;
         drop(file);
         let dest = self.path(&actual);
-        fs::rename(&tmp_path, &dest).map_err(|source| BlobError::Write { path: dest, source })?;
+        durable::rename(&tmp_path, &dest)
+            .map_err(|source| BlobError::Write { path: dest, source })?;
         guard.0 = None;
         Ok((actual, count))
     }
@@ -204,5 +209,50 @@ impl Blobs {
             });
         }
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_synced_before_its_rename_and_its_directory_after() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, tmpdir) = (tmp.path().join("blobs"), tmp.path().join("tmp"));
+        fs::create_dir(&dir).unwrap();
+        fs::create_dir(&tmpdir).unwrap();
+        let blobs = Blobs::new(dir.clone(), tmpdir.clone());
+        let d = Digest::of(b"data");
+        let events = durable::events_of(|| {
+            blobs
+                .ingest(&mut &b"data"[..], Some(&d), Some(4), "t")
+                .unwrap();
+        });
+        let dest = dir.join(d.hex());
+        assert_eq!(
+            events,
+            [
+                "file".to_string(),
+                format!("rename {}", dest.display()),
+                format!("dir {}", dir.display()),
+            ]
+        );
+        // Adopting a staged blob: the rename, then the destination directory.
+        let staged_dir = tmp.path().join("staged");
+        fs::create_dir(&staged_dir).unwrap();
+        let staged = Blobs::new(staged_dir, tmpdir);
+        let e = Digest::of(b"more");
+        staged
+            .ingest(&mut &b"more"[..], Some(&e), None, "t")
+            .unwrap();
+        let events = durable::events_of(|| blobs.adopt(&staged, &e).unwrap());
+        assert_eq!(
+            events,
+            [
+                format!("rename {}", dir.join(e.hex()).display()),
+                format!("dir {}", dir.display()),
+            ]
+        );
     }
 }

@@ -12,6 +12,7 @@ use nix::fcntl::{Flock, FlockArg};
 use oci_spec::image::MediaType;
 
 use crate::digest::{Digest, HashingReader};
+use crate::durable;
 use crate::progress::Progress;
 use crate::tarframe::{TarFrame, TarLimitError};
 use crate::unpack::{unpack_layer, UnpackError, UnpackLimits};
@@ -203,8 +204,18 @@ impl LayerCache {
         fs::create_dir_all(&fs_dir).map_err(io_err(&fs_dir))?;
         match self.unpack_into(job, &fs_dir) {
             Ok(()) => {
+                // The layer's files reach the disk before the marker that vouches for
+                // them, and the marker itself is durable before the layer is used: after
+                // a power cut a layer is either marked and complete, or redone.
+                durable::sync_fs(&fs_dir).map_err(io_err(&fs_dir))?;
                 let ready = layer_dir.join("ready");
-                File::create(&ready).map_err(io_err(&ready))?;
+                let tmp = layer_dir.join("ready.tmp");
+                File::create(&tmp)
+                    .and_then(|f| durable::sync_file(&f))
+                    .map_err(io_err(&tmp))?;
+                durable::rename(&tmp, &ready).map_err(io_err(&ready))?;
+                // The layer directory's own entry in layers/sha256.
+                durable::sync_dir(&self.dir).map_err(io_err(&self.dir))?;
                 Ok(())
             }
             Err(e) => {
@@ -309,6 +320,41 @@ mod tests {
 
     use super::*;
     use crate::testutil::{require_root, TarBuilder};
+
+    #[test]
+    fn a_layer_is_synced_before_its_ready_marker_which_is_synced_too() {
+        if !require_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut t = TarBuilder::new();
+        t.file("a", b"hello");
+        let tar = t.finish();
+        let blob_path = tmp.path().join("blob");
+        fs::write(&blob_path, &tar).unwrap();
+        let cache = LayerCache::new(tmp.path().join("layers"), UnpackLimits::default());
+        fs::create_dir(cache.dir()).unwrap();
+        let job = LayerJob {
+            blob: Digest::of(&tar),
+            blob_path,
+            media_type: MediaType::ImageLayer,
+            diff_id: Digest::of(&tar),
+        };
+        let events = durable::events_of(|| cache.ensure(&job).unwrap());
+        let layer = cache.dir().join(job.diff_id.hex());
+        assert_eq!(
+            events,
+            [
+                format!("fs {}", layer.join("fs").display()),
+                "file".to_string(),
+                format!("rename {}", layer.join("ready").display()),
+                format!("dir {}", layer.display()),
+                format!("dir {}", cache.dir().display()),
+            ]
+        );
+        assert!(cache.is_ready(&job.diff_id));
+        assert!(!layer.join("ready.tmp").exists());
+    }
 
     /// A gzip layer whose tar is followed by 64 MiB of garbage (a few KiB compressed).
     #[test]

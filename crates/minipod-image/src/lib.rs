@@ -21,6 +21,7 @@
 
 mod content;
 mod digest;
+mod durable;
 mod import;
 mod layers;
 mod progress;

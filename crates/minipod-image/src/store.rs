@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::{temp_file, BlobError, Blobs};
 use crate::digest::Digest;
+use crate::durable;
 use crate::import::{is_index, ImportError, Source};
 use crate::layers::{LayerCache, LayerError, LayerJob};
 use crate::progress::{NoProgress, Progress};
@@ -268,8 +269,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
     let (tmp, mut f) = temp_file(dir, ".tmp").map_err(io_err(dir))?;
     let res = f
         .write_all(data)
-        .and_then(|_| f.sync_all())
-        .and_then(|_| fs::rename(&tmp, path));
+        .and_then(|_| durable::sync_file(&f))
+        .and_then(|_| durable::rename(&tmp, path));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
