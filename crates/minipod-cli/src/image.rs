@@ -12,6 +12,8 @@ use minipod_image::{
 use crate::exit::input;
 use crate::global::GlobalArgs;
 
+mod authfile;
+
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Load images from an OCI layout directory, an oci-archive or a `docker save` archive.
@@ -65,7 +67,25 @@ pub struct PullArgs {
     /// The platform to pick from a multi-platform image (default: this host's).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
-    /// Registry credentials for HTTP basic authentication.
+    /// Registry credentials file (podman's auth.json, docker's config.json). Without it:
+    /// $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+    /// $XDG_CONFIG_HOME/containers/auth.json, $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json, first match wins.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// User name for the registry, with the password read from stdin (--password-stdin).
+    #[arg(
+        long,
+        short = 'u',
+        requires = "password_stdin",
+        conflicts_with = "creds"
+    )]
+    pub username: Option<String>,
+    /// Read the registry password from stdin (with --username).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Registry credentials for HTTP basic authentication. Deprecated: the password is
+    /// visible to every user (ps); use --authfile or --password-stdin.
     #[arg(long, value_name = "USER:PASS")]
     pub creds: Option<String>,
     /// The image, e.g. 127.0.0.1:5000/busybox:1.35 or NAME@sha256:DIGEST.
@@ -82,19 +102,39 @@ impl TryFrom<&PullArgs> for PullOptions {
             .map(str::parse::<Platform>)
             .transpose()
             .map_err(input)?;
-        let credentials = match a.creds.as_deref() {
-            None => None,
-            Some(c) => match c.split_once(':') {
+        let credentials = if let Some(c) = a.creds.as_deref() {
+            eprintln!(
+                "warning: --creds puts the password on the command line, where every local user can read it (ps, /proc/PID/cmdline); use --password-stdin or --authfile"
+            );
+            match c.split_once(':') {
                 Some((user, pass)) if !user.is_empty() => {
                     Some((user.to_string(), pass.to_string()))
                 }
                 _ => return Err(input(anyhow::anyhow!("--creds: expected USER:PASS"))),
-            },
+            }
+        } else if let Some(user) = &a.username {
+            let mut pass = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut pass)
+                .context("--password-stdin: read the password from stdin")?;
+            // `echo PASS | ...` adds a newline, as docker login accepts.
+            let pass = pass.strip_suffix('\n').unwrap_or(&pass);
+            let pass = pass.strip_suffix('\r').unwrap_or(pass);
+            if pass.is_empty() {
+                return Err(input(anyhow::anyhow!(
+                    "--password-stdin: no password on stdin"
+                )));
+            }
+            Some((user.clone(), pass.to_string()))
+        } else {
+            let reference = minipod_image::Reference::parse(&a.reference).map_err(input)?;
+            authfile::credentials_for(a.authfile.as_deref(), reference.domain(), reference.path())
+                .map_err(input)?
         };
         Ok(PullOptions {
             plain_http: a.plain_http,
             platform,
             credentials,
+            stall_timeout: None,
         })
     }
 }

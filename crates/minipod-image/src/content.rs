@@ -28,6 +28,12 @@ pub enum BlobError {
         declared: u64,
         actual: u64,
     },
+    #[error("{what}: blob {digest} is longer than the {declared} bytes its descriptor declares (cut off there)")]
+    TooLong {
+        what: String,
+        digest: Digest,
+        declared: u64,
+    },
     #[error("{what}: blob {digest} is larger than the limit of {limit} bytes")]
     TooLarge {
         what: String,
@@ -158,6 +164,14 @@ impl Blobs {
         }
         let (actual, count) = hashing.finish();
         if let Some(declared) = size {
+            // Read at most one byte past the declared size: a longer stream is cut there.
+            if count > declared {
+                return Err(BlobError::TooLong {
+                    what: what.to_string(),
+                    digest: expected.cloned().unwrap_or(actual),
+                    declared,
+                });
+            }
             if count != declared {
                 return Err(BlobError::SizeMismatch {
                     what: what.to_string(),
