@@ -518,3 +518,20 @@ fn names_resolve_before_id_prefixes_and_an_ambiguous_prefix_is_an_error() {
         serde_json::from_str(&ok(root.minipod(&["image", "inspect", &real[..12]]))).unwrap();
     assert_eq!(v["Id"], busybox["Id"]);
 }
+
+#[test]
+fn a_layer_over_the_configured_size_is_refused_and_nothing_is_visible() {
+    let root = TestRoot::new();
+    let out = std::process::Command::new(crate::common::minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["image", "load", image("busybox-oci.tar").to_str().unwrap()])
+        .env_remove("MINIPOD_ROOT")
+        .env("MINIPOD_MAX_LAYER_SIZE", "100000")
+        .output()
+        .unwrap();
+    input_error(out, &["busybox-oci.tar", "100000 bytes"]);
+    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    // The default limit loads it.
+    load(&root, "busybox-oci.tar");
+}
