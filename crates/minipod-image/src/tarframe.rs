@@ -134,9 +134,11 @@ impl<R: Read> TarFrame<R> {
                 }));
             }
         }
-        let size = match (kind, self.pax_size.take()) {
-            (None, Some(pax)) => pax,
-            _ => size,
+        // The `tar` crate keeps a PAX header's values across the long-name/link headers
+        // that may follow it and applies them to the next real entry.
+        let size = match kind {
+            None => self.pax_size.take().unwrap_or(size),
+            Some(_) => size,
         };
         let total = padded(size).ok_or_else(|| limit_err(TarLimitError::BadSize))?;
         self.state = if h.entry_type().as_byte() == b'x' {
@@ -333,6 +335,31 @@ mod tests {
         data.extend(vec![0u8; 1024]);
         let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
         assert_eq!(n, data.len() as u64);
+    }
+
+    #[test]
+    fn pax_size_carries_over_a_long_name_header() {
+        let mut data = Vec::new();
+        let rec = b"13 size=1024\n";
+        data.extend(header(tar::EntryType::XHeader, rec.len() as u64));
+        let mut body = rec.to_vec();
+        body.resize(512, 0);
+        data.extend(body);
+        data.extend(header(tar::EntryType::GNULongName, 4));
+        let mut name = b"abc\0".to_vec();
+        name.resize(512, 0);
+        data.extend(name);
+        data.extend(header(tar::EntryType::Regular, 0));
+        let fake = header(tar::EntryType::GNULongName, 8 << 30);
+        data.extend(&fake);
+        data.extend(&fake);
+        data.extend(vec![0u8; 1024]);
+        let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
+        assert_eq!(n, data.len() as u64);
+        // And the tar crate frames it the same way: one entry of 1024 bytes.
+        let mut a = tar::Archive::new(&data[..]);
+        let sizes: Vec<u64> = a.entries().unwrap().map(|e| e.unwrap().size()).collect();
+        assert_eq!(sizes, [1024]);
     }
 
     #[test]
