@@ -420,3 +420,35 @@ fn a_misbehaving_registry_fails_the_pull_with_one_line() {
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(ids(&root), "");
 }
+
+// `run` pulls with the credentials of the default auth files, as the kubelet uses the node's
+// docker config; a malformed file fails the pull naming it, before any pod exists.
+#[test]
+fn run_pulls_with_credentials_from_registry_auth_file() {
+    let (routes, _) = tiny_image(sha);
+    let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
+    let root = PodRoot::new();
+    let image = format!("{}/tiny:1", reg.host());
+    let auth = root.path().join("auth.json");
+    std::fs::write(&auth, r#"{"auths": {"#).unwrap();
+    let file = root.manifest("pod.yaml", &pod(&image, "IfNotPresent"));
+    let auth_s = auth.to_str().unwrap();
+    let err = failed(&root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]), 2);
+    assert!(
+        err.contains("ErrImagePull") && err.contains(auth_s),
+        "{err}"
+    );
+    assert!(stdout(&root.minipod(&["get", "pods"])).lines().count() <= 1);
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
+            reg.host()
+        ),
+    )
+    .unwrap();
+    // The image has no shell: the pod fails, but only after the pull succeeded.
+    let _ = root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]);
+    let ls = ok(&root.minipod(&["image", "ls"]));
+    assert!(ls.contains(&format!("{}/tiny", reg.host())), "{ls}");
+}

@@ -180,6 +180,21 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Pull options for the pulls `run` and `apply` make: credentials from the default auth
+/// files (`$REGISTRY_AUTH_FILE`, podman's and docker's), as the kubelet reads the node's
+/// docker config (pkg/credentialprovider `ReadDockerConfigFile`).
+pub fn pull_options_for(reference: &str) -> anyhow::Result<PullOptions> {
+    let credentials = match minipod_image::Reference::parse(reference) {
+        Ok(r) => authfile::credentials_for(None, r.domain(), r.path()).map_err(input)?,
+        // The pull itself reports a bad reference.
+        Err(_) => None,
+    };
+    Ok(PullOptions {
+        credentials,
+        ..PullOptions::default()
+    })
+}
+
 /// Pulls with progress on stderr (bars on a terminal, lines otherwise).
 pub fn pull(
     store: &ImageStore,
