@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::common::{test_images_dir, TestRoot};
+use crate::pods::PodRoot;
 
 fn image(name: &str) -> PathBuf {
     let p = test_images_dir().join(name);
@@ -258,7 +259,10 @@ fn rm_refuses_leased_image_unless_forced_then_prune_frees() {
     .unwrap();
     input_error(
         root.minipod(&["image", "rm", "busybox:1.35"]),
-        &["busybox:1.35", "pod-123", "-f"],
+        &[
+            "conflict: unable to remove repository reference \"busybox:1.35\" (must force)",
+            "pod-123",
+        ],
     );
     assert_eq!(
         ok(root.minipod(&["image", "rm", "-f", "busybox:1.35"])).trim(),
@@ -354,4 +358,180 @@ fn killed_load_leaves_a_usable_store() {
     );
     ok(root.minipod(&["image", "prune"]));
     ok(root.minipod(&["image", "inspect", "layered:1.0"]));
+}
+
+fn diff_ids(root: &PodRoot, reference: &str) -> Vec<String> {
+    let out = root.minipod(&["image", "inspect", reference]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["diffId"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("sha256:")
+                .to_string()
+        })
+        .collect()
+}
+
+// A container start leases the image it runs: after `app:1` is re-tagged and the container
+// restarts on the new image, `image rm` refuses it, `rm -f` untags it but keeps its layers
+// while the pod lives, and prune frees them once the pod is gone. Privileged.
+#[test]
+fn a_restart_on_a_retagged_image_leases_it_against_rm_and_prune() {
+    let root = PodRoot::new();
+    let lower = image("busybox-oci.tar");
+    let upper = image("layered-oci.tar");
+    let load_as = |file: &Path| {
+        let out = root.minipod(&["image", "load", "--name", "app:1", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    load_as(&lower);
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: retag}
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: app:1
+    command: [sh, -c, "sleep 0.3; exit 1"]
+"#,
+    );
+    let out = root.apply_with_env(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "100")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restarts = |p: &serde_json::Value| {
+        p["status"]["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0)
+    };
+    root.wait_for("retag", "first start", |p| {
+        p["status"]["containerStatuses"][0]["imageID"].is_string() || restarts(p) >= 1
+    });
+    // Re-tag: app:1 now names the layered image, whose top layers no pod had leased.
+    load_as(&upper);
+    let only_upper: Vec<String> = {
+        let base = diff_ids(&root, "busybox:1.35");
+        diff_ids(&root, "app:1")
+            .into_iter()
+            .filter(|d| !base.contains(d))
+            .collect()
+    };
+    assert!(!only_upper.is_empty());
+    let r0 = restarts(&root.pod_json("retag"));
+    root.wait_for("retag", "a restart on the new image", |p| {
+        restarts(p) >= r0 + 2
+    });
+
+    let out = root.minipod(&["image", "rm", "app:1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("conflict: unable to remove repository reference \"app:1\" (must force)")
+            && err.contains("default/retag"),
+        "{err}"
+    );
+    let ready = |d: &str| {
+        root.path()
+            .join("layers/sha256")
+            .join(d)
+            .join("ready")
+            .exists()
+    };
+    let out = root.minipod(&["image", "rm", "--force", "app:1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("default/retag"), "{}", stderr(&out));
+    let out = root.minipod(&["image", "prune"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for d in &only_upper {
+        assert!(ready(d), "layer {d} of the running image was pruned");
+    }
+    let out = root.minipod(&["delete", "pod", "retag", "--grace-period=0", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = root.minipod(&["image", "prune"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for d in &only_upper {
+        assert!(!ready(d), "layer {d} outlived the pod that held it");
+    }
+}
+
+#[test]
+fn names_resolve_before_id_prefixes_and_an_ambiguous_prefix_is_an_error() {
+    let root = TestRoot::new();
+    load(&root, "busybox-oci.tar");
+    load(&root, "layered-oci.tar");
+    let ids: Vec<String> = ok(root.minipod(&["image", "ls", "-q"]))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    // A tag named like the start of the other image's ID names its own image.
+    let prefix = &ids[1][..4];
+    let out = root.minipod(&[
+        "image",
+        "load",
+        "--name",
+        prefix,
+        image("busybox-oci.tar").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(root.minipod(&["image", "inspect", prefix]))).unwrap();
+    assert_eq!(v["Name"], format!("docker.io/library/{prefix}:latest"));
+    let busybox: serde_json::Value =
+        serde_json::from_str(&ok(root.minipod(&["image", "inspect", "busybox:1.35"]))).unwrap();
+    assert_eq!(v["Id"], busybox["Id"]);
+
+    // Two image IDs sharing their first characters: a record (forged: real IDs rarely
+    // collide) whose config digest starts like busybox's.
+    let real = busybox["Id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let mut forged_id = format!("{}{}", &real[..6], "0".repeat(58));
+    if forged_id == real {
+        forged_id = format!("{}{}", &real[..6], "1".repeat(58));
+    }
+    let rec = serde_json::json!({
+        "name": "docker.io/library/forged:1",
+        "manifest": busybox["Digest"],
+        "config": format!("sha256:{forged_id}"),
+        "platform": "linux/amd64",
+        "loaded": 0,
+    });
+    fs::write(root.path().join("images/forged.json"), rec.to_string()).unwrap();
+    input_error(
+        root.minipod(&["image", "inspect", &real[..6]]),
+        &[&real[..6], "ambiguous", "2 images"],
+    );
+    // A longer prefix that only one ID has still resolves.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(root.minipod(&["image", "inspect", &real[..12]]))).unwrap();
+    assert_eq!(v["Id"], busybox["Id"]);
+}
+
+#[test]
+fn a_layer_over_the_configured_size_is_refused_and_nothing_is_visible() {
+    let root = TestRoot::new();
+    let out = std::process::Command::new(crate::common::minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["image", "load", image("busybox-oci.tar").to_str().unwrap()])
+        .env_remove("MINIPOD_ROOT")
+        .env("MINIPOD_MAX_LAYER_SIZE", "100000")
+        .output()
+        .unwrap();
+    input_error(out, &["busybox-oci.tar", "100000 bytes"]);
+    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    // The default limit loads it.
+    load(&root, "busybox-oci.tar");
 }

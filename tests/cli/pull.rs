@@ -195,3 +195,260 @@ fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
         stderr(&pods)
     );
 }
+
+use crate::common::minipod_bin;
+use crate::registry::{tiny_image, with_reply, FakeRegistry, Reply};
+
+fn sha(data: &[u8]) -> String {
+    minipod_image::Digest::of(data).to_string()
+}
+
+/// `minipod --root ROOT ARGS` with a private HOME and no auth variables but `env`, and
+/// `stdin` piped in.
+fn minipod_with(root: &TestRoot, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = Command::new(minipod_bin());
+    cmd.arg("--root")
+        .arg(root.path())
+        .args(args)
+        .env_remove("MINIPOD_ROOT")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
+    let (routes, _) = tiny_image(sha);
+    let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
+    let name = format!("{}/tiny:1", reg.host());
+    let root = TestRoot::new();
+
+    // No credentials: the registry's 401, one line.
+    let err = failed(&minipod_with(&root, &["image", "pull", &name], &[], ""), 1);
+    assert!(
+        err.contains("401") || err.contains("authentication"),
+        "{err}"
+    );
+
+    // --authfile in podman's format (base64 of minipod:s3cret).
+    let auth = root.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
+            reg.host()
+        ),
+    )
+    .unwrap();
+    let auth_s = auth.to_str().unwrap();
+    ok(&minipod_with(
+        &root,
+        &["image", "pull", "--authfile", auth_s, &name],
+        &[],
+        "",
+    ));
+    ok(&root.minipod(&["image", "rm", &name]));
+
+    // REGISTRY_AUTH_FILE, then docker's ~/.docker/config.json.
+    ok(&minipod_with(
+        &root,
+        &["image", "pull", &name],
+        &[("REGISTRY_AUTH_FILE", auth_s)],
+        "",
+    ));
+    ok(&root.minipod(&["image", "rm", &name]));
+    let docker = root.path().join("home/.docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"auths": {{"http://{}/v1/": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
+            reg.host()
+        ),
+    )
+    .unwrap();
+    ok(&minipod_with(&root, &["image", "pull", &name], &[], ""));
+    ok(&root.minipod(&["image", "rm", &name]));
+    std::fs::remove_file(docker.join("config.json")).unwrap();
+
+    // docker login style: the password on stdin.
+    let out = minipod_with(
+        &root,
+        &[
+            "image",
+            "pull",
+            "--username",
+            "minipod",
+            "--password-stdin",
+            &name,
+        ],
+        &[],
+        "s3cret\n",
+    );
+    ok(&out);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    ok(&root.minipod(&["image", "rm", &name]));
+
+    // --creds still works, with a warning.
+    let out = minipod_with(
+        &root,
+        &["image", "pull", "--creds", "minipod:s3cret", &name],
+        &[],
+        "",
+    );
+    ok(&out);
+    assert!(
+        stderr(&out).contains("warning: --creds"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A malformed auth file: its path and what is wrong, exit 2.
+    std::fs::write(&auth, r#"{"auths": {"x": "y"}, "#).unwrap();
+    let err = failed(
+        &minipod_with(
+            &root,
+            &["image", "pull", "--authfile", auth_s, &name],
+            &[],
+            "",
+        ),
+        2,
+    );
+    assert!(
+        err.contains(auth_s) && err.contains("invalid JSON"),
+        "{err}"
+    );
+    std::fs::write(
+        &auth,
+        format!(r#"{{"auths": {{"{}": {{"auth": "!!"}}}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let err = failed(
+        &minipod_with(
+            &root,
+            &["image", "pull", "--authfile", auth_s, &name],
+            &[],
+            "",
+        ),
+        2,
+    );
+    assert!(
+        err.contains(auth_s) && err.contains("not valid base64"),
+        "{err}"
+    );
+    let missing = root.path().join("missing.json");
+    let err = failed(
+        &minipod_with(
+            &root,
+            &[
+                "image",
+                "pull",
+                "--authfile",
+                missing.to_str().unwrap(),
+                &name,
+            ],
+            &[],
+            "",
+        ),
+        2,
+    );
+    assert!(err.contains("missing.json"), "{err}");
+}
+
+#[test]
+fn a_misbehaving_registry_fails_the_pull_with_one_line() {
+    let (routes, layer) = tiny_image(sha);
+    let root = TestRoot::new();
+    // An endless manifest.
+    let reg = FakeRegistry::start(
+        with_reply(
+            routes.clone(),
+            "/v2/tiny/manifests/1",
+            Reply::Endless(
+                "application/vnd.oci.image.manifest.v1+json",
+                b"{".to_vec(),
+                1 << 30,
+            ),
+        ),
+        None,
+    );
+    let err = failed(
+        &root.minipod(&["image", "pull", &format!("{}/tiny:1", reg.host())]),
+        1,
+    );
+    assert!(err.contains("manifest is larger than the limit"), "{err}");
+    // A layer that stalls halfway: the stall timeout from the environment.
+    let reg = FakeRegistry::start(
+        with_reply(
+            routes,
+            &layer,
+            Reply::Stall("application/octet-stream", vec![0; 10], 1024),
+        ),
+        None,
+    );
+    let started = Instant::now();
+    let err = failed(
+        &minipod_with(
+            &root,
+            &["image", "pull", &format!("{}/tiny:1", reg.host())],
+            &[("MINIPOD_PULL_STALL_TIMEOUT", "1")],
+            "",
+        ),
+        1,
+    );
+    assert!(err.contains("sent nothing for 1 s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(ids(&root), "");
+}
+
+// `run` pulls with the credentials of the default auth files, as the kubelet uses the node's
+// docker config; a malformed file fails the pull naming it, before any pod exists.
+#[test]
+fn run_pulls_with_credentials_from_registry_auth_file() {
+    let (routes, _) = tiny_image(sha);
+    let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
+    let root = PodRoot::new();
+    let image = format!("{}/tiny:1", reg.host());
+    let auth = root.path().join("auth.json");
+    std::fs::write(&auth, r#"{"auths": {"#).unwrap();
+    let file = root.manifest("pod.yaml", &pod(&image, "IfNotPresent"));
+    let auth_s = auth.to_str().unwrap();
+    let err = failed(&root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]), 2);
+    assert!(
+        err.contains("ErrImagePull") && err.contains(auth_s),
+        "{err}"
+    );
+    assert!(stdout(&root.minipod(&["get", "pods"])).lines().count() <= 1);
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
+            reg.host()
+        ),
+    )
+    .unwrap();
+    // The image has no shell: the pod fails, but only after the pull succeeded.
+    let _ = root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]);
+    let ls = ok(&root.minipod(&["image", "ls"]));
+    assert!(ls.contains(&format!("{}/tiny", reg.host())), "{ls}");
+}

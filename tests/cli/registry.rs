@@ -156,3 +156,232 @@ pub fn test_image(transport: &str, name: &str) -> String {
     );
     format!("{transport}:{}", p.display())
 }
+
+/// What a [`FakeRegistry`] answers on one path.
+#[derive(Clone)]
+pub enum Reply {
+    /// 200 with this content type and body (with its Content-Length).
+    Body(&'static str, Vec<u8>),
+    /// 200 with no Content-Length, the body ended by closing: `prefix` then `0x20` bytes
+    /// up to `total` (or until the client hangs up). Counts what was written.
+    Endless(&'static str, Vec<u8>, u64),
+    /// 200 with Content-Length `len`, `prefix` sent, then nothing until the registry stops.
+    Stall(&'static str, Vec<u8>, u64),
+}
+
+/// A hand-made registry on loopback for what `docker-registry` will not do: misbehave
+/// (endless manifests, blobs longer than declared, stalls) and ask for Basic credentials.
+/// One thread per connection; every response closes its connection.
+pub struct FakeRegistry {
+    pub port: u16,
+    /// Body bytes written by `Endless` replies.
+    pub written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeRegistry {
+    /// Serves `routes` (request path → reply); with `basic` set ("user:pass"), every
+    /// request without those credentials gets a 401 Basic challenge.
+    pub fn start(routes: Vec<(String, Reply)>, basic: Option<&str>) -> FakeRegistry {
+        use std::sync::atomic::{AtomicBool, AtomicU64};
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let written = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let expected = basic.map(|b| format!("Basic {}", base64(b.as_bytes())));
+        let routes = Arc::new(routes);
+        let (w, s) = (written.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (routes, w, s, expected) =
+                    (routes.clone(), w.clone(), s.clone(), expected.clone());
+                std::thread::spawn(move || serve(conn, &routes, &w, &s, expected.as_deref()));
+            }
+        });
+        FakeRegistry {
+            port,
+            written,
+            stop,
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FakeRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    routes: &[(String, Reply)],
+    written: &std::sync::atomic::AtomicU64,
+    stop: &std::sync::atomic::AtomicBool,
+    expected: Option<&str>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+    let authorized = match expected {
+        None => true,
+        Some(e) => head
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == e),
+    };
+    if !authorized {
+        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+        let _ = conn.write_all(
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"minipod-test\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        return;
+    }
+    if path == "/v2/" {
+        let _ =
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        return;
+    }
+    let Some((_, reply)) = routes.iter().find(|(p, _)| *p == path) else {
+        let body = r#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#;
+        let _ = conn.write_all(
+            format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        return;
+    };
+    match reply {
+        Reply::Body(ct, body) => {
+            let _ = conn.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = conn.write_all(body);
+        }
+        Reply::Endless(ct, prefix, total) => {
+            let _ = conn.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            if conn.write_all(prefix).is_err() {
+                return;
+            }
+            written.fetch_add(prefix.len() as u64, Ordering::SeqCst);
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = prefix.len() as u64;
+            while sent < *total && !stop.load(Ordering::SeqCst) {
+                if conn.write_all(&chunk).is_err() {
+                    return;
+                }
+                sent += chunk.len() as u64;
+                written.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+            }
+        }
+        Reply::Stall(ct, prefix, len) => {
+            let _ = conn.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            let _ = conn.write_all(prefix);
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A complete image `tiny:1` of one empty layer (an end-of-archive marker), as routes for
+/// a [`FakeRegistry`]; `digest` hashes bytes to `sha256:<hex>`. Returns the routes and
+/// the layer's path, so that a test can replace that reply.
+pub fn tiny_image(digest: fn(&[u8]) -> String) -> (Vec<(String, Reply)>, String) {
+    let layer = vec![0u8; 1024];
+    let layer_digest = digest(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_digest}"]}},"config":{{"Cmd":["sh"]}}}}"#
+    )
+    .into_bytes();
+    let config_digest = digest(&config);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    )
+    .into_bytes();
+    let layer_path = format!("/v2/tiny/blobs/{layer_digest}");
+    let routes = vec![
+        (
+            "/v2/tiny/manifests/1".to_string(),
+            Reply::Body("application/vnd.oci.image.manifest.v1+json", manifest),
+        ),
+        (
+            format!("/v2/tiny/blobs/{config_digest}"),
+            Reply::Body("application/octet-stream", config),
+        ),
+        (
+            layer_path.clone(),
+            Reply::Body("application/octet-stream", layer),
+        ),
+    ];
+    (routes, layer_path)
+}
+
+/// Replaces the reply on `path`.
+pub fn with_reply(
+    mut routes: Vec<(String, Reply)>,
+    path: &str,
+    reply: Reply,
+) -> Vec<(String, Reply)> {
+    for r in routes.iter_mut() {
+        if r.0 == path {
+            r.1 = reply.clone();
+        }
+    }
+    routes
+}

@@ -5,10 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use minipod_image::{Image, ImageStore, LoadError, Platform, PullError, PullOptions, Pulled};
+use minipod_image::{
+    in_use_by, Image, ImageStore, LoadError, Platform, PullError, PullOptions, Pulled, StoreError,
+};
 
 use crate::exit::input;
 use crate::global::GlobalArgs;
+
+mod authfile;
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
@@ -43,7 +47,8 @@ pub enum ImageCommand {
     /// Remove image names; refuses images a pod uses unless forced.
     #[command(alias = "remove")]
     Rm {
-        /// Remove even if a pod uses the image.
+        /// Remove the name even if a pod uses the image; its content stays until no pod
+        /// holds it, then `image prune` removes it.
         #[arg(short, long)]
         force: bool,
         /// Image names or IDs.
@@ -62,7 +67,25 @@ pub struct PullArgs {
     /// The platform to pick from a multi-platform image (default: this host's).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
-    /// Registry credentials for HTTP basic authentication.
+    /// Registry credentials file (podman's auth.json, docker's config.json). Without it:
+    /// $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+    /// $XDG_CONFIG_HOME/containers/auth.json, $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json, first match wins.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// User name for the registry, with the password read from stdin (--password-stdin).
+    #[arg(
+        long,
+        short = 'u',
+        requires = "password_stdin",
+        conflicts_with = "creds"
+    )]
+    pub username: Option<String>,
+    /// Read the registry password from stdin (with --username).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Registry credentials for HTTP basic authentication. Deprecated: the password is
+    /// visible to every user (ps); use --authfile or --password-stdin.
     #[arg(long, value_name = "USER:PASS")]
     pub creds: Option<String>,
     /// The image, e.g. 127.0.0.1:5000/busybox:1.35 or NAME@sha256:DIGEST.
@@ -79,19 +102,39 @@ impl TryFrom<&PullArgs> for PullOptions {
             .map(str::parse::<Platform>)
             .transpose()
             .map_err(input)?;
-        let credentials = match a.creds.as_deref() {
-            None => None,
-            Some(c) => match c.split_once(':') {
+        let credentials = if let Some(c) = a.creds.as_deref() {
+            eprintln!(
+                "warning: --creds puts the password on the command line, where every local user can read it (ps, /proc/PID/cmdline); use --password-stdin or --authfile"
+            );
+            match c.split_once(':') {
                 Some((user, pass)) if !user.is_empty() => {
                     Some((user.to_string(), pass.to_string()))
                 }
                 _ => return Err(input(anyhow::anyhow!("--creds: expected USER:PASS"))),
-            },
+            }
+        } else if let Some(user) = &a.username {
+            let mut pass = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut pass)
+                .context("--password-stdin: read the password from stdin")?;
+            // `echo PASS | ...` adds a newline, as docker login accepts.
+            let pass = pass.strip_suffix('\n').unwrap_or(&pass);
+            let pass = pass.strip_suffix('\r').unwrap_or(pass);
+            if pass.is_empty() {
+                return Err(input(anyhow::anyhow!(
+                    "--password-stdin: no password on stdin"
+                )));
+            }
+            Some((user.clone(), pass.to_string()))
+        } else {
+            let reference = minipod_image::Reference::parse(&a.reference).map_err(input)?;
+            authfile::credentials_for(a.authfile.as_deref(), reference.domain(), reference.path())
+                .map_err(input)?
         };
         Ok(PullOptions {
             plain_http: a.plain_http,
             platform,
             credentials,
+            stall_timeout: None,
         })
     }
 }
@@ -123,7 +166,7 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
         ImageCommand::Ls { quiet, output } => list(&store, quiet, output),
         ImageCommand::Inspect { reference } => inspect(&store, &reference),
-        ImageCommand::Rm { force, references } => remove(&store, &references, force),
+        ImageCommand::Rm { force, references } => remove(&store, &references, force, global),
         ImageCommand::Prune => {
             let r = store.prune()?;
             println!(
@@ -135,6 +178,21 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Pull options for the pulls `run` and `apply` make: credentials from the default auth
+/// files (`$REGISTRY_AUTH_FILE`, podman's and docker's), as the kubelet reads the node's
+/// docker config (pkg/credentialprovider `ReadDockerConfigFile`).
+pub fn pull_options_for(reference: &str) -> anyhow::Result<PullOptions> {
+    let credentials = match minipod_image::Reference::parse(reference) {
+        Ok(r) => authfile::credentials_for(None, r.domain(), r.path()).map_err(input)?,
+        // The pull itself reports a bad reference.
+        Err(_) => None,
+    };
+    Ok(PullOptions {
+        credentials,
+        ..PullOptions::default()
+    })
 }
 
 /// Pulls with progress on stderr (bars on a terminal, lines otherwise).
@@ -285,12 +343,54 @@ fn inspect(store: &ImageStore, reference: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn remove(store: &ImageStore, references: &[String], force: bool) -> anyhow::Result<ExitCode> {
+fn remove(
+    store: &ImageStore,
+    references: &[String],
+    force: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitCode> {
     for r in references {
-        let image = store.remove(r, force).map_err(store_err)?;
+        let image = match store.remove(r, force) {
+            Ok(i) => i,
+            Err(StoreError::InUse {
+                reference,
+                id,
+                holders,
+            }) => {
+                // Leases hold pod uids; the user knows pods by namespace/name.
+                let holders = holders.iter().map(|h| pod_name(global, h)).collect();
+                return Err(store_err(StoreError::InUse {
+                    reference,
+                    id,
+                    holders,
+                }));
+            }
+            Err(e) => return Err(store_err(e)),
+        };
         println!("Untagged: {}", image.reference.familiar());
+        let holders = store
+            .lease_holders(&image.manifest_digest)
+            .map_err(store_err)?;
+        if !holders.is_empty() {
+            let names: Vec<String> = holders.iter().map(|h| pod_name(global, h)).collect();
+            eprintln!(
+                "{}: {} still uses image {}; its layers are kept until released (then `image prune` removes them)",
+                image.reference.familiar(),
+                in_use_by(&names),
+                image.id().short()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `namespace/name` of the pod with this uid, or the uid when it has no record.
+fn pod_name(global: &GlobalArgs, uid: &str) -> String {
+    minipod_pod::store::PodStore::open(&global.root_dir())
+        .ok()
+        .and_then(|s| s.load(uid).ok().flatten())
+        .map(|r| format!("{}/{} ({uid})", r.namespace(), r.name()))
+        .unwrap_or_else(|| uid.to_string())
 }
 
 /// Decimal units with three significant digits, as `docker images` prints sizes.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
-use minipod_image::{ImageStore, PullOptions};
+use minipod_image::ImageStore;
 use minipod_manifest::{load, Input, LoadOptions, Manifest, NodeInfo, PodPlan, PullPolicy};
 use minipod_pod::store::{PodRecord, PodStore, StatusMeta};
 use minipod_pod::supervisor::containers::{sandbox_config, ContainerBackend, PodDirs};
@@ -217,7 +217,14 @@ pub fn ensure_images(images: &ImageStore, plans: &[PodPlan], file: &Path) -> any
             if !must_pull {
                 continue;
             }
-            if let Err(e) = crate::image::pull(images, &c.image, &PullOptions::default()) {
+            let options = crate::image::pull_options_for(&c.image).map_err(|e| {
+                e.context(format!(
+                    "{}: ErrImagePull: failed to pull image {:?}",
+                    whose(),
+                    c.image
+                ))
+            })?;
+            if let Err(e) = crate::image::pull(images, &c.image, &options) {
                 let e = crate::image::pull_err(e);
                 return Err(e.context(format!(
                     "{}: ErrImagePull: failed to pull image {:?}",
@@ -310,8 +317,12 @@ fn start_pod(
             .map(|i| &i.container)
             .chain(plan.containers.iter())
         {
-            if let Ok(image) = images.image(&c.image) {
-                images.add_lease(record.uid(), &image.manifest_digest)?;
+            // Images that do not resolve are reported by the supervisor, which leases
+            // what each container start runs.
+            match images.lease_image(record.uid(), &c.image) {
+                Ok(_) => {}
+                Err(e) if e.is_input() => {}
+                Err(e) => return Err(e.into()),
             }
         }
         launch::spawn_supervisor(exe, root, record.uid(), &record.dir)?;

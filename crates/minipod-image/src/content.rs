@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::digest::{Digest, HashingReader};
+use crate::durable;
 
 /// Manifests, indexes and configs are small; a bigger one is an attack (class 23).
 pub(crate) const MAX_JSON: u64 = 8 << 20;
@@ -27,6 +28,12 @@ pub enum BlobError {
         digest: Digest,
         declared: u64,
         actual: u64,
+    },
+    #[error("{what}: blob {digest} is longer than the {declared} bytes its descriptor declares (cut off there)")]
+    TooLong {
+        what: String,
+        digest: Digest,
+        declared: u64,
     },
     #[error("{what}: blob {digest} is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -120,7 +127,9 @@ impl Blobs {
     /// so this is one rename: a reader sees the whole blob or none).
     pub(crate) fn adopt(&self, staged: &Blobs, d: &Digest) -> Result<(), BlobError> {
         let dest = self.path(d);
-        fs::rename(staged.path(d), &dest).map_err(|source| BlobError::Write { path: dest, source })
+        // The staged file was synced when it was ingested.
+        durable::rename(&staged.path(d), &dest)
+            .map_err(|source| BlobError::Write { path: dest, source })
     }
 
     /// Size of a stored blob, `None` if absent.
@@ -162,6 +171,14 @@ impl Blobs {
         }
         let (actual, count) = hashing.finish();
         if let Some(declared) = size {
+            // Read at most one byte past the declared size: a longer stream is cut there.
+            if count > declared {
+                return Err(BlobError::TooLong {
+                    what: what.to_string(),
+                    digest: expected.cloned().unwrap_or(actual),
+                    declared,
+                });
+            }
             if count != declared {
                 return Err(BlobError::SizeMismatch {
                     what: what.to_string(),
@@ -180,9 +197,11 @@ impl Blobs {
                 });
             }
         }
+        durable::sync_file(&file).map_err(write_err)?;
         drop(file);
         let dest = self.path(&actual);
-        fs::rename(&tmp_path, &dest).map_err(|source| BlobError::Write { path: dest, source })?;
+        durable::rename(&tmp_path, &dest)
+            .map_err(|source| BlobError::Write { path: dest, source })?;
         guard.0 = None;
         Ok((actual, count))
     }
@@ -211,5 +230,50 @@ impl Blobs {
             });
         }
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_synced_before_its_rename_and_its_directory_after() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, tmpdir) = (tmp.path().join("blobs"), tmp.path().join("tmp"));
+        fs::create_dir(&dir).unwrap();
+        fs::create_dir(&tmpdir).unwrap();
+        let blobs = Blobs::new(dir.clone(), tmpdir.clone());
+        let d = Digest::of(b"data");
+        let events = durable::events_of(|| {
+            blobs
+                .ingest(&mut &b"data"[..], Some(&d), Some(4), "t")
+                .unwrap();
+        });
+        let dest = dir.join(d.hex());
+        assert_eq!(
+            events,
+            [
+                "file".to_string(),
+                format!("rename {}", dest.display()),
+                format!("dir {}", dir.display()),
+            ]
+        );
+        // Adopting a staged blob: the rename, then the destination directory.
+        let staged_dir = tmp.path().join("staged");
+        fs::create_dir(&staged_dir).unwrap();
+        let staged = Blobs::new(staged_dir, tmpdir);
+        let e = Digest::of(b"more");
+        staged
+            .ingest(&mut &b"more"[..], Some(&e), None, "t")
+            .unwrap();
+        let events = durable::events_of(|| blobs.adopt(&staged, &e).unwrap());
+        assert_eq!(
+            events,
+            [
+                format!("rename {}", dir.join(e.hex()).display()),
+                format!("dir {}", dir.display()),
+            ]
+        );
     }
 }

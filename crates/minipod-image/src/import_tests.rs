@@ -79,7 +79,10 @@ fn blob_longer_than_declared_is_refused() {
         m["layers"][0]["size"] = (size - 1).into();
     });
     let err = load(&dir).unwrap_err().to_string();
-    assert!(err.contains("bytes, expected"), "{err}");
+    assert!(
+        err.contains("is longer than the") && err.contains("bytes its descriptor declares"),
+        "{err}"
+    );
 }
 
 #[test]

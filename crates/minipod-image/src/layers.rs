@@ -12,7 +12,9 @@ use nix::fcntl::{Flock, FlockArg};
 use oci_spec::image::MediaType;
 
 use crate::digest::{Digest, HashingReader};
+use crate::durable;
 use crate::progress::Progress;
+use crate::tarframe::{TarFrame, TarLimitError};
 use crate::unpack::{unpack_layer, UnpackError, UnpackLimits};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -202,8 +204,18 @@ impl LayerCache {
         fs::create_dir_all(&fs_dir).map_err(io_err(&fs_dir))?;
         match self.unpack_into(job, &fs_dir) {
             Ok(()) => {
+                // The layer's files reach the disk before the marker that vouches for
+                // them, and the marker itself is durable before the layer is used: after
+                // a power cut a layer is either marked and complete, or redone.
+                durable::sync_fs(&fs_dir).map_err(io_err(&fs_dir))?;
                 let ready = layer_dir.join("ready");
-                File::create(&ready).map_err(io_err(&ready))?;
+                let tmp = layer_dir.join("ready.tmp");
+                File::create(&tmp)
+                    .and_then(|f| durable::sync_file(&f))
+                    .map_err(io_err(&tmp))?;
+                durable::rename(&tmp, &ready).map_err(io_err(&ready))?;
+                // The layer directory's own entry in layers/sha256.
+                durable::sync_dir(&self.dir).map_err(io_err(&self.dir))?;
                 Ok(())
             }
             Err(e) => {
@@ -269,15 +281,26 @@ impl LayerCache {
                 Box::new(d)
             }
         };
-        let mut reader = HashingReader::new(decoder);
+        // The framing caps sit under the hash, so that the drain below is bounded too.
+        let mut reader = HashingReader::new(TarFrame::new(decoder, self.limits.frame()));
         unpack_layer(&mut reader, fs_dir, &self.limits).map_err(|source| LayerError::Unpack {
             blob: blob(),
             source,
         })?;
-        // The diff_id covers the whole uncompressed stream, padding after the tar end too.
-        io::copy(&mut reader, &mut io::sink()).map_err(|source| LayerError::Decompress {
-            blob: blob(),
-            source,
+        // The diff_id covers the whole uncompressed stream, padding after the tar end too
+        // (containerd's applier drains the rest the same way); TarFrame refuses more than
+        // a record's worth of it instead of decompressing an endless tail.
+        io::copy(&mut reader, &mut io::sink()).map_err(|source| {
+            match TarLimitError::of(&source) {
+                Some(l) => LayerError::Unpack {
+                    blob: blob(),
+                    source: UnpackError::Frame(l),
+                },
+                None => LayerError::Decompress {
+                    blob: blob(),
+                    source,
+                },
+            }
         })?;
         let (actual, _) = reader.finish();
         if actual != job.diff_id {
@@ -288,5 +311,96 @@ impl LayerCache {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::testutil::{require_root, TarBuilder};
+
+    #[test]
+    fn a_layer_is_synced_before_its_ready_marker_which_is_synced_too() {
+        if !require_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut t = TarBuilder::new();
+        t.file("a", b"hello");
+        let tar = t.finish();
+        let blob_path = tmp.path().join("blob");
+        fs::write(&blob_path, &tar).unwrap();
+        let cache = LayerCache::new(tmp.path().join("layers"), UnpackLimits::default());
+        fs::create_dir(cache.dir()).unwrap();
+        let job = LayerJob {
+            blob: Digest::of(&tar),
+            blob_path,
+            media_type: MediaType::ImageLayer,
+            diff_id: Digest::of(&tar),
+        };
+        let events = durable::events_of(|| cache.ensure(&job).unwrap());
+        let layer = cache.dir().join(job.diff_id.hex());
+        assert_eq!(
+            events,
+            [
+                format!("fs {}", layer.join("fs").display()),
+                "file".to_string(),
+                format!("rename {}", layer.join("ready").display()),
+                format!("dir {}", layer.display()),
+                format!("dir {}", cache.dir().display()),
+            ]
+        );
+        assert!(cache.is_ready(&job.diff_id));
+        assert!(!layer.join("ready.tmp").exists());
+    }
+
+    /// A gzip layer whose tar is followed by 64 MiB of garbage (a few KiB compressed).
+    #[test]
+    fn trailing_garbage_after_the_tar_end_is_not_decompressed() {
+        if !require_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut t = TarBuilder::new();
+        t.file("a", b"hello");
+        let mut tar = t.finish();
+        let blob_path = tmp.path().join("blob");
+        let mut gz = flate2::write::GzEncoder::new(
+            File::create(&blob_path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(&tar).unwrap();
+        let chunk = vec![b'Z'; 1 << 20];
+        for _ in 0..64 {
+            gz.write_all(&chunk).unwrap();
+        }
+        gz.finish().unwrap();
+        tar.extend(std::iter::repeat_n(b'Z', 64 << 20));
+        let cache = LayerCache::new(tmp.path().join("layers"), UnpackLimits::default());
+        fs::create_dir(cache.dir()).unwrap();
+        let job = LayerJob {
+            blob: Digest::of(b"blob"),
+            blob_path,
+            media_type: MediaType::ImageLayerGzip,
+            // The digest of everything: only a full drain would match it.
+            diff_id: Digest::of(&tar),
+        };
+        let start = std::time::Instant::now();
+        let err = cache.ensure(&job).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LayerError::Unpack {
+                    source: UnpackError::Frame(TarLimitError::Trailing { .. }),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("layer"), "{err}");
+        assert!(!cache.is_ready(&job.diff_id));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -25,6 +25,7 @@
 
 mod content;
 mod digest;
+mod durable;
 mod import;
 mod layers;
 mod progress;
@@ -33,6 +34,7 @@ mod reference;
 mod rootfs;
 mod store;
 mod sys;
+mod tarframe;
 pub mod unpack;
 
 pub use content::BlobError;
@@ -44,9 +46,10 @@ pub use pull::{is_loopback_registry, PullError, PullOptions, Pulled};
 pub use reference::{ParseReferenceError, Reference};
 pub use rootfs::{unmount_rootfs, Rootfs, RootfsDirs, RootfsError, RootfsKind};
 pub use store::{
-    ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform, PruneReport,
-    StoreError,
+    in_use_by, ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform,
+    PruneReport, StoreError,
 };
+pub use tarframe::TarLimitError;
 
 #[cfg(test)]
 mod testutil;

@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol, SizedStream};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
+use oci_client::RegistryOperation;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use crate::content::{temp_file, BlobError, Blobs, MAX_JSON};
@@ -35,8 +36,9 @@ use crate::store::{
 
 /// How long connecting to a registry may take: an unreachable registry fails fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A registry that stops sending for this long is given up on.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// A registry that sends nothing for this long is given up on (containerd and docker have
+/// no such timeout by default and hang; a stalled pull would hold `run` forever).
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Nested indexes followed at most (an index pointing at an index...).
 const MAX_INDEX_DEPTH: usize = 4;
 
@@ -57,6 +59,9 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// HTTP basic credentials (user, password).
     pub credentials: Option<(String, String)>,
+    /// How long the registry may send nothing (no response, no body bytes) before the pull
+    /// fails; [`DEFAULT_STALL_TIMEOUT`] when `None`.
+    pub stall_timeout: Option<Duration>,
 }
 
 /// What a pull did.
@@ -83,6 +88,34 @@ pub enum PullError {
         reference: String,
         #[source]
         source: OciDistributionError,
+    },
+    #[error("{reference}: fetch manifest {url}")]
+    Http {
+        reference: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{reference}: fetch manifest {url}: registry answered {status}: {message}")]
+    Status {
+        reference: String,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "{reference}: {what} is larger than the limit of {limit} bytes (refused while it streamed)"
+    )]
+    TooLarge {
+        reference: String,
+        what: String,
+        limit: u64,
+    },
+    #[error("{reference}: {what}: the registry sent nothing for {secs} s; giving up")]
+    Stalled {
+        reference: String,
+        what: String,
+        secs: u64,
     },
     #[error("{reference}: fetch blob {digest}")]
     Blob {
@@ -169,41 +202,153 @@ struct Session {
     target: oci_client::Reference,
     /// The reference as the user sees it in errors.
     name: String,
+    /// Manifests are fetched with this client (oci-client's buffers them whole).
+    http: reqwest::Client,
+    scheme: &'static str,
+    stall: Duration,
+    /// The Authorization header for manifest requests, once the registry was asked.
+    authorization: std::cell::OnceCell<Option<String>>,
 }
 
 impl Session {
-    /// Fetches the manifest or index `target` names (by tag, or by `digest`).
+    /// Fetches the manifest or index `target` names (by tag, or by `digest`). The body is
+    /// read chunk by chunk and refused as soon as it passes [`MAX_JSON`] (or at once when
+    /// Content-Length says so): oci-client's `pull_manifest_raw` would buffer all of it
+    /// first. The digest is computed here and must match a pinned one.
     fn manifest(&self, digest: Option<&Digest>) -> Result<(Vec<u8>, Digest), PullError> {
         let target = match digest {
             Some(d) => self.target.clone_with_digest(d.to_string()),
             None => self.target.clone(),
         };
-        let (body, got) = self
-            .runtime
-            .block_on(self.client.pull_manifest_raw(&target, &self.auth, ACCEPTED))
+        let what = match digest {
+            Some(d) => format!("manifest {d}"),
+            None => "manifest".to_string(),
+        };
+        let reference = target
+            .digest()
+            .or(target.tag())
+            .unwrap_or("latest")
+            .to_string();
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{reference}",
+            self.scheme,
+            target.resolve_registry(),
+            target.repository()
+        );
+        let http_err = |source| PullError::Http {
+            reference: self.name.clone(),
+            url: url.clone(),
+            source,
+        };
+        let body = self.runtime.block_on(async {
+            let authorization = match self.authorization.get() {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self.stalling(&what, self.authorize(&target)).await??;
+                    self.authorization.get_or_init(|| a).clone()
+                }
+            };
+            let mut req = self.http.get(&url).header("Accept", ACCEPTED.join(", "));
+            if let Some(a) = authorization {
+                req = req.header("Authorization", a);
+            }
+            let mut res = self.stalling(&what, req.send()).await?.map_err(http_err)?;
+            let status = res.status();
+            let too_large = |_: Option<&Digest>| PullError::TooLarge {
+                reference: self.name.clone(),
+                what: what.clone(),
+                limit: MAX_JSON,
+            };
+            if status.is_success() && res.content_length().is_some_and(|n| n > MAX_JSON) {
+                return Err(too_large(digest));
+            }
+            let mut body: Vec<u8> = Vec::new();
+            let limit = if status.is_success() { MAX_JSON } else { 4096 };
+            loop {
+                let chunk = self.stalling(&what, res.chunk()).await?.map_err(http_err)?;
+                let Some(chunk) = chunk else { break };
+                if (body.len() + chunk.len()) as u64 > limit {
+                    if status.is_success() {
+                        return Err(too_large(digest));
+                    }
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if !status.is_success() {
+                return Err(PullError::Status {
+                    reference: self.name.clone(),
+                    url: url.clone(),
+                    status: status.as_u16(),
+                    message: registry_message(&body),
+                });
+            }
+            Ok(body)
+        })?;
+        let got = Digest::of(&body);
+        if let Some(d) = digest.or(self.pinned().as_ref()) {
+            if &got != d {
+                return Err(BlobError::DigestMismatch {
+                    what: format!("{}: {what}", self.name),
+                    expected: d.clone(),
+                    actual: got,
+                }
+                .into());
+            }
+        }
+        Ok((body, got))
+    }
+
+    /// The digest the user's reference pins, if any.
+    fn pinned(&self) -> Option<Digest> {
+        self.target.digest().and_then(|d| Digest::parse(d).ok())
+    }
+
+    /// The Authorization header for pulls: oci-client's token exchange (bearer), or basic
+    /// credentials when the registry asked for those.
+    async fn authorize(&self, target: &oci_client::Reference) -> Result<Option<String>, PullError> {
+        let token = self
+            .client
+            .auth(target, &self.auth, RegistryOperation::Pull)
+            .await
             .map_err(|source| PullError::Manifest {
                 reference: self.name.clone(),
                 source,
             })?;
-        let got = Digest::parse(&got).map_err(|_| PullError::BadDigest {
-            reference: self.name.clone(),
-            digest: got.clone(),
-        })?;
-        if body.len() as u64 > MAX_JSON {
-            return Err(BlobError::TooLarge {
-                what: format!("{}: manifest", self.name),
-                digest: got,
-                limit: MAX_JSON,
-            }
-            .into());
-        }
-        Ok((body.to_vec(), got))
+        Ok(match (token, &self.auth) {
+            (Some(t), _) => Some(format!("Bearer {t}")),
+            (None, RegistryAuth::Basic(u, p)) => Some(format!(
+                "Basic {}",
+                base64_encode(format!("{u}:{p}").as_bytes())
+            )),
+            (None, _) => None,
+        })
+    }
+
+    /// `fut`, failed with [`PullError::Stalled`] when it takes longer than the stall
+    /// timeout (each call covers one request or one chunk: progress resets it).
+    async fn stalling<F: std::future::Future>(
+        &self,
+        what: &str,
+        fut: F,
+    ) -> Result<F::Output, PullError> {
+        tokio::time::timeout(self.stall, fut)
+            .await
+            .map_err(|_| PullError::Stalled {
+                reference: self.name.clone(),
+                what: what.to_string(),
+                secs: self.stall.as_secs().max(1),
+            })
     }
 
     fn blob_stream(&self, digest: &Digest) -> Result<SizedStream, PullError> {
         let d = digest.to_string();
+        let what = format!("blob {digest}");
         self.runtime
-            .block_on(self.client.pull_blob_stream(&self.target, d.as_str()))
+            .block_on(self.stalling(
+                &what,
+                self.client.pull_blob_stream(&self.target, d.as_str()),
+            ))?
             .map_err(|source| PullError::Blob {
                 reference: self.name.clone(),
                 digest: digest.clone(),
@@ -212,9 +357,57 @@ impl Session {
     }
 }
 
+/// The `message` of a registry's JSON error body (distribution spec "errors"), else the
+/// start of the body, on one line.
+fn registry_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<serde_json::Value>,
+    }
+    let text = match serde_json::from_slice::<Errors>(body) {
+        Ok(e) => e
+            .errors
+            .iter()
+            .filter_map(|e| {
+                e.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let one: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    one.trim().to_string()
+}
+
+/// Standard base64 with padding (RFC 4648), for a Basic Authorization header.
+fn base64_encode(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A blob's byte stream as a blocking reader, for [`Blobs::ingest`].
 struct StreamReader<'a> {
     runtime: &'a tokio::runtime::Runtime,
+    stall: Duration,
     stream: SizedStream,
     chunk: bytes::Bytes,
     digest: &'a Digest,
@@ -224,7 +417,21 @@ struct StreamReader<'a> {
 impl Read for StreamReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
-            match self.runtime.block_on(self.stream.next()) {
+            let (stall, stream) = (self.stall, &mut self.stream);
+            // The timer is made inside the runtime (it needs its time driver).
+            let next = self
+                .runtime
+                .block_on(async { tokio::time::timeout(stall, stream.next()).await })
+                .map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "the registry sent nothing for {} s; giving up",
+                            self.stall.as_secs().max(1)
+                        ),
+                    )
+                })?;
+            match next {
                 Some(Ok(chunk)) => self.chunk = chunk,
                 // oci-client checks the digest too, at the end of the stream. The store
                 // checks the same bytes against the same digest (and the size) as they are
@@ -270,6 +477,17 @@ impl ImageStore {
         let plain = options.plain_http || is_loopback_registry(reference.domain());
         // rustls needs a process-wide crypto provider; a second install is a no-op error.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let stall = options.stall_timeout.unwrap_or_else(stall_timeout_from_env);
+        // reqwest's own read timeout is only a backstop, later than minipod's per-chunk
+        // one, whose error says what stalled.
+        let backstop = stall
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(5));
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(backstop)
+            .build()
+            .map_err(|e| PullError::Runtime(io::Error::other(e)))?;
         let config = ClientConfig {
             protocol: if plain {
                 ClientProtocol::Http
@@ -277,7 +495,7 @@ impl ImageStore {
                 ClientProtocol::Https
             },
             connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
+            read_timeout: Some(backstop),
             // minipod picks the platform itself, with the same rules as `load`.
             platform_resolver: None,
             ..ClientConfig::default()
@@ -295,6 +513,10 @@ impl ImageStore {
             },
             target,
             name,
+            http,
+            scheme: if plain { "http" } else { "https" },
+            stall,
+            authorization: std::cell::OnceCell::new(),
         };
 
         let _lock = self.lock_shared()?;
@@ -524,6 +746,7 @@ impl ImageStore {
         progress.blob_started(&digest, size);
         let mut reader = StreamReader {
             runtime: &session.runtime,
+            stall: session.stall,
             stream: session.blob_stream(&digest)?,
             chunk: bytes::Bytes::new(),
             digest: &digest,
@@ -535,6 +758,27 @@ impl ImageStore {
             .ingest(&mut reader, Some(&digest), Some(size), &what)?;
         progress.blob_done(&digest);
         Ok(true)
+    }
+}
+
+/// Sets the stall timeout of pulls (seconds), for `run` and `image pull` alike.
+pub const STALL_TIMEOUT_ENV: &str = "MINIPOD_PULL_STALL_TIMEOUT";
+
+/// [`DEFAULT_STALL_TIMEOUT`], or `MINIPOD_PULL_STALL_TIMEOUT` seconds when that is set to a
+/// positive number (anything else is reported and ignored).
+fn stall_timeout_from_env() -> Duration {
+    match std::env::var(STALL_TIMEOUT_ENV) {
+        Err(_) => DEFAULT_STALL_TIMEOUT,
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 && n <= 86_400 => Duration::from_secs(n),
+            _ => {
+                log::warn!(
+                    "{STALL_TIMEOUT_ENV}={v:?} is not a number of seconds (1-86400); using {} s",
+                    DEFAULT_STALL_TIMEOUT.as_secs()
+                );
+                DEFAULT_STALL_TIMEOUT
+            }
+        },
     }
 }
 

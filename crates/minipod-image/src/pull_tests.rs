@@ -155,7 +155,11 @@ fn unknown_tags_and_unreachable_registries_fail_fast() {
     let reg = Registry::start();
     let (_dir, store) = new_store();
     let err = pull(&store, &format!("{}/busybox:nosuch", reg.host())).unwrap_err();
-    assert!(matches!(err, PullError::Manifest { .. }), "{err}");
+    assert!(
+        matches!(err, PullError::Status { status: 404, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("manifest unknown"), "{err}");
     assert!(!err.is_input());
 
     let started = Instant::now();
@@ -203,4 +207,144 @@ fn prune_removes_the_staging_folder_of_a_killed_pull() {
     fs::write(staging.join(Digest::of(b"x").hex()), b"x").unwrap();
     store.prune().unwrap();
     assert!(entries(&store.root().join("tmp")).is_empty());
+}
+
+use registry::{tiny_image, with_reply, FakeRegistry, Reply};
+
+fn sha(data: &[u8]) -> String {
+    Digest::of(data).to_string()
+}
+
+fn pull_with(
+    store: &ImageStore,
+    reference: &str,
+    options: PullOptions,
+) -> Result<Pulled, PullError> {
+    store.pull(reference, &options, &NoProgress)
+}
+
+#[test]
+fn the_fake_registry_serves_a_pullable_image() {
+    let (routes, _) = tiny_image(sha);
+    let reg = FakeRegistry::start(routes, None);
+    let (_dir, store) = new_store();
+    let pulled = pull(&store, &format!("{}/tiny:1", reg.host())).unwrap();
+    assert_eq!(pulled.fetched_blobs, 2);
+}
+
+#[test]
+fn an_oversized_manifest_is_refused_while_it_streams() {
+    let (routes, _) = tiny_image(sha);
+    // 1 GiB of manifest, no Content-Length: the client must hang up early.
+    let routes = with_reply(
+        routes,
+        "/v2/tiny/manifests/1",
+        Reply::Endless(
+            "application/vnd.oci.image.manifest.v1+json",
+            b"{\"schemaVersion\":2,\"x\":\"".to_vec(),
+            1 << 30,
+        ),
+    );
+    let reg = FakeRegistry::start(routes, None);
+    let (_dir, store) = new_store();
+    let err = pull(&store, &format!("{}/tiny:1", reg.host())).unwrap_err();
+    assert!(
+        matches!(err, PullError::TooLarge { limit, .. } if limit == MAX_JSON),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("manifest is larger than the limit"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let written = reg.written.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("oversized manifest: the registry wrote {written} bytes before the client hung up");
+    assert!(written < 4 * MAX_JSON, "the client read {written} bytes");
+    assert!(entries(&store.root().join("images")).is_empty());
+}
+
+#[test]
+fn a_blob_longer_than_its_descriptor_is_cut_off_and_refused() {
+    let (routes, layer) = tiny_image(sha);
+    let mut prefix = vec![0u8; 1024];
+    prefix.extend(b"more than declared");
+    let routes = with_reply(
+        routes,
+        &layer,
+        Reply::Endless("application/octet-stream", prefix, 1 << 30),
+    );
+    let reg = FakeRegistry::start(routes, None);
+    let (_dir, store) = new_store();
+    let err = pull(&store, &format!("{}/tiny:1", reg.host())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PullError::Blobs(BlobError::TooLong { declared: 1024, .. })
+        ),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let written = reg.written.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("long blob: the registry wrote {written} bytes before the client hung up");
+    assert!(written < 64 << 20, "the client read {written} bytes");
+    for sub in ["blobs/sha256", "images", "tmp"] {
+        assert!(entries(&store.root().join(sub)).is_empty(), "{sub}");
+    }
+}
+
+#[test]
+fn a_stalled_registry_fails_the_pull_after_the_stall_timeout() {
+    let (routes, layer) = tiny_image(sha);
+    let options = || PullOptions {
+        stall_timeout: Some(Duration::from_secs(1)),
+        ..PullOptions::default()
+    };
+    // A manifest that never completes, then a layer that never completes.
+    for (path, prefix, len) in [
+        ("/v2/tiny/manifests/1".to_string(), b"{".to_vec(), 500),
+        (layer.clone(), vec![0u8; 100], 1024),
+    ] {
+        let reg = FakeRegistry::start(
+            with_reply(
+                routes.clone(),
+                &path,
+                Reply::Stall("application/vnd.oci.image.manifest.v1+json", prefix, len),
+            ),
+            None,
+        );
+        let (_dir, store) = new_store();
+        let started = Instant::now();
+        let err = pull_with(&store, &format!("{}/tiny:1", reg.host()), options()).unwrap_err();
+        let chain = {
+            let mut s = err.to_string();
+            let mut src = std::error::Error::source(&err);
+            while let Some(e) = src {
+                s.push_str(": ");
+                s.push_str(&e.to_string());
+                src = e.source();
+            }
+            s
+        };
+        assert!(chain.contains("sent nothing for 1 s"), "{path}: {chain}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{path}");
+    }
+}
+
+#[test]
+fn basic_credentials_are_sent_when_the_registry_asks() {
+    let (routes, _) = tiny_image(sha);
+    let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
+    let (_dir, store) = new_store();
+    let name = format!("{}/tiny:1", reg.host());
+    let err = pull(&store, &name).unwrap_err();
+    assert!(
+        err.to_string().contains("401") || format!("{err:?}").contains("401"),
+        "{err:?}"
+    );
+    let options = PullOptions {
+        credentials: Some(("minipod".into(), "s3cret".into())),
+        ..PullOptions::default()
+    };
+    pull_with(&store, &name, options).unwrap();
 }

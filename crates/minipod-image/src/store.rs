@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::{temp_file, BlobError, Blobs};
 use crate::digest::Digest;
+use crate::durable;
 use crate::import::{is_index, ImportError, Source};
 use crate::layers::{LayerCache, LayerError, LayerJob};
 use crate::progress::{NoProgress, Progress};
@@ -44,8 +45,17 @@ pub enum StoreError {
     Reference(#[from] ParseReferenceError),
     #[error("image {0:?} not found")]
     NotFound(String),
-    #[error("image {reference} is in use by {holders}; use -f to remove it anyway")]
-    InUse { reference: String, holders: String },
+    /// docker's wording (daemon/images/image_delete.go `imageDeleteHelper` conflict),
+    /// naming the holders (pod uids) instead of a container ID.
+    #[error("conflict: unable to remove repository reference \"{reference}\" (must force) - {} is using its referenced image {id}", in_use_by(holders))]
+    InUse {
+        reference: String,
+        id: String,
+        /// Lease holders: pod uids.
+        holders: Vec<String>,
+    },
+    #[error("image ID prefix {prefix:?} is ambiguous: {count} images have an ID starting with it")]
+    Ambiguous { prefix: String, count: usize },
     #[error("invalid lease holder {0:?}")]
     BadHolder(String),
     #[error(transparent)]
@@ -59,6 +69,14 @@ pub enum StoreError {
     },
 }
 
+/// "pod A" or "pods A, B".
+pub fn in_use_by(holders: &[String]) -> String {
+    match holders {
+        [one] => format!("pod {one}"),
+        many => format!("pods {}", many.join(", ")),
+    }
+}
+
 impl StoreError {
     pub fn is_input(&self) -> bool {
         matches!(
@@ -66,6 +84,7 @@ impl StoreError {
             StoreError::Reference(_)
                 | StoreError::NotFound(_)
                 | StoreError::InUse { .. }
+                | StoreError::Ambiguous { .. }
                 | StoreError::BadHolder(_)
         )
     }
@@ -250,8 +269,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
     let (tmp, mut f) = temp_file(dir, ".tmp").map_err(io_err(dir))?;
     let res = f
         .write_all(data)
-        .and_then(|_| f.sync_all())
-        .and_then(|_| fs::rename(&tmp, path));
+        .and_then(|_| durable::sync_file(&f))
+        .and_then(|_| durable::rename(&tmp, path));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -288,7 +307,7 @@ impl ImageStore {
         }
         Ok(ImageStore {
             blobs: Blobs::new(root.join("blobs/sha256"), root.join("tmp")),
-            layers: LayerCache::new(root.join("layers/sha256"), UnpackLimits::default()),
+            layers: LayerCache::new(root.join("layers/sha256"), UnpackLimits::from_env()),
             root,
         })
     }
@@ -635,24 +654,43 @@ impl ImageStore {
         self.find(reference)
     }
 
+    /// Names first, then ID prefixes, as docker does (daemon/images `GetImage`): a tag that
+    /// looks like hex (`cafe`, `deadbeef`) names its image even when some ID starts with
+    /// it. A prefix that more than one image ID starts with is an error.
     fn find(&self, reference: &str) -> Result<Image, StoreError> {
         let records = self.records()?;
+        if let Ok(parsed) = Reference::parse(reference) {
+            let name = parsed.to_string();
+            if let Some(r) = records.iter().find(|r| r.name == name) {
+                return self.image_of(r);
+            }
+        }
         let id = reference.strip_prefix("sha256:").unwrap_or(reference);
         let is_id = id.len() >= 4
+            && id.len() <= 64
             && id
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         if is_id {
-            if let Some(r) = records.iter().find(|r| r.config.hex().starts_with(id)) {
-                return self.image_of(r);
+            let ids: Vec<&ImageRecord> = records
+                .iter()
+                .filter(|r| r.config.hex().starts_with(id))
+                .collect();
+            let distinct: HashSet<&Digest> = ids.iter().map(|r| &r.config).collect();
+            match distinct.len() {
+                0 => {}
+                1 => return self.image_of(ids[0]),
+                n => {
+                    return Err(StoreError::Ambiguous {
+                        prefix: reference.to_string(),
+                        count: n,
+                    })
+                }
             }
         }
-        let parsed = Reference::parse(reference)?;
-        let name = parsed.to_string();
-        match records.iter().find(|r| r.name == name) {
-            Some(r) => self.image_of(r),
-            None => Err(StoreError::NotFound(reference.to_string())),
-        }
+        // A malformed reference that is no ID either reports why it does not parse.
+        Reference::parse(reference)?;
+        Err(StoreError::NotFound(reference.to_string()))
     }
 
     fn leases(&self) -> Result<Vec<Lease>, StoreError> {
@@ -691,32 +729,79 @@ impl ImageStore {
     /// `remove` then refuses it without force, and prune keeps its content.
     pub fn add_lease(&self, holder: &str, manifest: &Digest) -> Result<(), StoreError> {
         let path = self.lease_path(holder)?;
-        let _lock = self.lock(true)?;
-        let mut lease: Lease = match fs::read(&path) {
+        let _lock = self.lock(false)?;
+        let _holder = self.lock_holder(&path)?;
+        self.write_lease(&path, holder, manifest)
+    }
+
+    /// The store lock taken shared is enough to keep `rm` and `prune` (exclusive) out, and
+    /// does not wait for a pull in progress; writers of one holder's lease serialise on
+    /// this lock of their own.
+    fn lock_holder(&self, lease: &Path) -> Result<Flock<File>, StoreError> {
+        let p = lease.with_extension("lock");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(io_err(&p))?;
+        Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| io_err(&p)(e.into()))
+    }
+
+    /// Resolves `reference` and leases the image it names to `holder` in one step under
+    /// the store lock, so no `rm` or `prune` can slip in between. A container
+    /// start calls this for the image it is about to run: the name may point at another
+    /// image than when the pod was created (re-tagged, pulled again), and that image's
+    /// layers are the ones mounted. Like containerd's leases on the content a task uses.
+    pub fn lease_image(&self, holder: &str, reference: &str) -> Result<Image, StoreError> {
+        let path = self.lease_path(holder)?;
+        let _lock = self.lock(false)?;
+        let _holder = self.lock_holder(&path)?;
+        let image = self.find(reference)?;
+        self.write_lease(&path, holder, &image.manifest_digest)?;
+        Ok(image)
+    }
+
+    fn write_lease(&self, path: &Path, holder: &str, manifest: &Digest) -> Result<(), StoreError> {
+        let mut lease: Lease = match fs::read(path) {
             Ok(d) => serde_json::from_slice(&d).map_err(|source| StoreError::Record {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Lease {
                 holder: holder.to_string(),
                 images: vec![],
             },
-            Err(e) => return Err(io_err(&path)(e)),
+            Err(e) => return Err(io_err(path)(e)),
         };
-        if !lease.images.contains(manifest) {
-            lease.images.push(manifest.clone());
+        if lease.images.contains(manifest) {
+            return Ok(());
         }
+        lease.images.push(manifest.clone());
         let data = serde_json::to_vec_pretty(&lease).map_err(|source| StoreError::Record {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
-        write_atomic(&path, &data)
+        write_atomic(path, &data)
+    }
+
+    /// The holders of leases on the image with this manifest digest.
+    pub fn lease_holders(&self, manifest: &Digest) -> Result<Vec<String>, StoreError> {
+        let _lock = self.lock(false)?;
+        Ok(self
+            .leases()?
+            .into_iter()
+            .filter(|l| l.images.contains(manifest))
+            .map(|l| l.holder)
+            .collect())
     }
 
     /// Drops every lease of `holder`; no lease is not an error.
     pub fn remove_lease(&self, holder: &str) -> Result<(), StoreError> {
         let path = self.lease_path(holder)?;
         let _lock = self.lock(true)?;
+        // Exclusively locked: no lease writer runs, so its lock file can go too.
+        let _ = fs::remove_file(path.with_extension("lock"));
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&path)(e)),
             _ => Ok(()),
@@ -737,8 +822,9 @@ impl ImageStore {
                 .collect();
             if !holders.is_empty() {
                 return Err(StoreError::InUse {
-                    reference: image.reference.familiar(),
-                    holders: holders.join(", "),
+                    reference: reference.to_string(),
+                    id: image.id().hex()[..12].to_string(),
+                    holders,
                 });
             }
         }

@@ -30,6 +30,7 @@ use pathrs::flags::OpenFlags;
 use pathrs::{InodeType, Root};
 
 use crate::sys;
+use crate::tarframe::{FrameLimits, TarFrame, TarLimitError};
 
 /// The overlayfs attribute that marks a directory as hiding everything below it.
 pub(crate) const OPAQUE_XATTR: &CStr = c"trusted.overlay.opaque";
@@ -48,14 +49,62 @@ pub struct UnpackLimits {
     pub max_entries: u64,
     /// Length of an entry name or link target (Linux PATH_MAX).
     pub max_name_len: usize,
+    /// Body of one GNU long name/link or PAX header entry, checked at its header, before
+    /// the `tar` crate buffers the body (see [`crate::tarframe`]).
+    pub max_header_bytes: u64,
+    /// The whole uncompressed tar stream of one layer: headers, contents and padding.
+    pub max_stream_bytes: u64,
+    /// Data after the end-of-archive marker (tar writers pad to a 10 KiB record; the rest
+    /// is not read).
+    pub max_trailing_bytes: u64,
 }
+
+/// Sets [`UnpackLimits::max_bytes`] and `max_stream_bytes` (a byte count).
+pub const LAYER_SIZE_ENV: &str = "MINIPOD_MAX_LAYER_SIZE";
 
 impl Default for UnpackLimits {
     fn default() -> Self {
+        // 64 GiB of content: several times the largest layers seen in public images (CUDA
+        // and ML framework layers reach 10-20 GB), while a decompression bomb still stops
+        // after a bounded amount of disk. The stream allows headers and padding on top
+        // (at most 1 KiB per entry).
+        let max_bytes = 64 << 30;
         UnpackLimits {
-            max_bytes: 64 << 30,
+            max_bytes,
             max_entries: 4_000_000,
             max_name_len: 4096,
+            max_header_bytes: 1 << 20,
+            max_stream_bytes: max_bytes + (4 << 30),
+            max_trailing_bytes: 1 << 20,
+        }
+    }
+}
+
+impl UnpackLimits {
+    /// The defaults, with the layer size from `MINIPOD_MAX_LAYER_SIZE` when it is set (a
+    /// value that is not a byte count is reported and ignored).
+    pub fn from_env() -> Self {
+        let mut l = UnpackLimits::default();
+        if let Ok(v) = std::env::var(LAYER_SIZE_ENV) {
+            match v.trim().parse::<u64>() {
+                Ok(n) => {
+                    l.max_bytes = n;
+                    l.max_stream_bytes = n;
+                }
+                Err(_) => log::warn!(
+                    "{LAYER_SIZE_ENV}={v:?} is not a byte count; using {} bytes",
+                    l.max_bytes
+                ),
+            }
+        }
+        l
+    }
+
+    pub(crate) fn frame(&self) -> FrameLimits {
+        FrameLimits {
+            max_metadata: self.max_header_bytes,
+            max_total: self.max_stream_bytes,
+            max_trailing: self.max_trailing_bytes,
         }
     }
 }
@@ -90,6 +139,16 @@ pub enum UnpackError {
     },
     #[error("layer has more than {limit} {what}")]
     Limit { what: &'static str, limit: u64 },
+    #[error(transparent)]
+    Frame(#[from] TarLimitError),
+}
+
+/// A read error, as the framing limit it carries when it is one.
+pub(crate) fn read_error(e: io::Error) -> UnpackError {
+    match TarLimitError::of(&e) {
+        Some(l) => UnpackError::Frame(l),
+        None => UnpackError::Read(one_line(e)),
+    }
 }
 
 /// Unpacks the tar stream `reader` into the existing, empty directory `dest`. The reader is
@@ -126,12 +185,11 @@ pub fn unpack_layer<R: Read>(
         stats: UnpackStats::default(),
         skipped_devices: 0,
     };
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive
-        .entries()
-        .map_err(|e| UnpackError::Read(one_line(e)))?
-    {
-        let mut entry = entry.map_err(|e| UnpackError::Read(one_line(e)))?;
+    // The framing is checked here too, so that every caller gets the header caps; it reads
+    // no further than the `tar` crate asks, so `reader` still ends after the marker.
+    let mut archive = tar::Archive::new(TarFrame::new(reader, limits.frame()));
+    for entry in archive.entries().map_err(read_error)? {
+        let mut entry = entry.map_err(read_error)?;
         unpacker.stats.entries += 1;
         if unpacker.stats.entries > limits.max_entries {
             return Err(UnpackError::Limit {
@@ -329,12 +387,9 @@ impl Unpacker<'_> {
         let gid = id(h.gid().map_err(bad)?)?;
         let mtime = i64::try_from(h.mtime().map_err(bad)?).unwrap_or(i64::MAX);
         let mut xattrs = Vec::new();
-        if let Some(pax) = entry
-            .pax_extensions()
-            .map_err(|e| UnpackError::Read(one_line(e)))?
-        {
+        if let Some(pax) = entry.pax_extensions().map_err(read_error)? {
             for ext in pax {
-                let ext = ext.map_err(|e| UnpackError::Read(one_line(e)))?;
+                let ext = ext.map_err(read_error)?;
                 let Ok(key) = ext.key() else { continue };
                 let Some(attr) = key.strip_prefix("SCHILY.xattr.") else {
                     continue;
@@ -598,9 +653,7 @@ impl Unpacker<'_> {
         .map_err(|e| write_err(name, "create file")(e.into()))?;
         let mut file = File::from(owned(fd));
         loop {
-            let n = entry
-                .read(&mut self.buf)
-                .map_err(|e| UnpackError::Read(one_line(e)))?;
+            let n = entry.read(&mut self.buf).map_err(read_error)?;
             if n == 0 {
                 break;
             }

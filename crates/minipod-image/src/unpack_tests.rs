@@ -5,11 +5,12 @@
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tar::{EntryType, Header};
 
 use super::*;
+use crate::tarframe::TarLimitError;
 use crate::testutil::{is_whiteout, opaque, require_root, TarBuilder};
 
 /// A temporary layer directory plus a "host" directory beside it that must stay untouched.
@@ -390,6 +391,7 @@ fn class21_bombs_hit_limits_and_sparse_is_refused() {
         max_bytes: 10,
         max_entries: 3,
         max_name_len: 64,
+        ..UnpackLimits::default()
     };
     let mut t = TarBuilder::new();
     t.file("big", &[0u8; 11]);
@@ -483,4 +485,101 @@ fn clean_path_rules() {
     assert_eq!(c("a/.."), Ok(None));
     assert!(c("..").is_err());
     let _ = Header::new_ustar();
+}
+
+/// Peak resident memory of this process, in KiB (VmHWM).
+fn max_rss_kib() -> i64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line["VmHWM:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A GNU header of `kind` declaring `size` bytes of body, with no body after it.
+fn bare_header(kind: EntryType, size: u64) -> Vec<u8> {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+#[test]
+fn class21_eight_gib_long_name_header_fails_fast_without_allocating() {
+    let Some(f) = fixture() else { return };
+    for kind in [EntryType::GNULongName, EntryType::GNULongLink] {
+        let before = max_rss_kib();
+        let start = Instant::now();
+        // Just the header; a body of zeros would follow in a real bomb, the reader must
+        // not even ask for it.
+        let r = unpack(&f, bare_header(kind, 8 << 30));
+        let msg = r.as_ref().unwrap_err().to_string();
+        assert!(
+            matches!(
+                r,
+                Err(UnpackError::Frame(TarLimitError::MetadataTooLarge { size, .. })) if size == 8 << 30
+            ),
+            "{r:?}"
+        );
+        assert!(msg.contains("8589934592") && msg.contains("limit"), "{msg}");
+        let (took, grew) = (start.elapsed(), max_rss_kib() - before);
+        eprintln!("8 GiB {kind:?} header: refused in {took:?}, peak RSS grew {grew} KiB");
+        assert!(took < Duration::from_secs(2));
+        assert!(grew < 64 * 1024, "memory grew");
+    }
+}
+
+#[test]
+fn class21_pax_header_over_the_cap_is_refused_before_it_is_read() {
+    let Some(f) = fixture() else { return };
+    let limits = UnpackLimits {
+        max_header_bytes: 4096,
+        ..UnpackLimits::default()
+    };
+    for kind in [EntryType::XHeader, EntryType::XGlobalHeader] {
+        let mut tar = bare_header(kind, 8192);
+        // A body that is there this time: still refused at the header.
+        tar.extend(std::iter::repeat_n(b'a', 8192));
+        tar.extend(TarBuilder::new().finish());
+        let r = unpack_layer(&mut &tar[..], &f.layer, &limits);
+        assert!(
+            matches!(
+                r,
+                Err(UnpackError::Frame(TarLimitError::MetadataTooLarge {
+                    size: 8192,
+                    limit: 4096,
+                    ..
+                }))
+            ),
+            "{r:?}"
+        );
+    }
+    // Under the cap, a long PAX path is still fine.
+    let mut t = TarBuilder::new();
+    t.file("d/".repeat(150).trim_end_matches('/'), b"x");
+    unpack(&f, t.finish()).unwrap();
+}
+
+#[test]
+fn class21_stream_size_is_capped() {
+    let Some(f) = fixture() else { return };
+    let limits = UnpackLimits {
+        max_stream_bytes: 4096,
+        ..UnpackLimits::default()
+    };
+    let mut t = TarBuilder::new();
+    t.file("a", &[7u8; 8192]);
+    let r = unpack_layer(&mut &t.finish()[..], &f.layer, &limits);
+    assert!(
+        matches!(
+            r,
+            Err(UnpackError::Frame(TarLimitError::TooLarge { limit: 4096 }))
+        ),
+        "{r:?}"
+    );
 }

@@ -295,14 +295,18 @@ impl ContainerBackend {
                 c.name
             );
         }
-        self.images.image(&c.image).map_err(|e| {
-            let reason = if c.image_pull_policy == PullPolicy::Never {
-                "ErrImageNeverPull"
-            } else {
-                "ErrImagePull"
-            };
-            StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
-        })
+        // Leased at every start, by the image this start runs: the name may have moved
+        // since the pod was created, and `image rm`/`prune` must keep these layers.
+        self.images
+            .lease_image(&self.plan.uid, &c.image)
+            .map_err(|e| {
+                let reason = if c.image_pull_policy == PullPolicy::Never {
+                    "ErrImageNeverPull"
+                } else {
+                    "ErrImagePull"
+                };
+                StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
+            })
     }
 
     /// The kubelet's generateContainerConfig: the plan's container + the image config + the

@@ -1,0 +1,421 @@
+//! A reader that follows the framing of a tar stream as it passes through, so that limits
+//! apply before the `tar` crate buffers anything.
+//!
+//! The `tar` crate reads the body of a GNU long name (`L`), long link (`K`) or PAX (`x`,
+//! `g`) entry whole into memory before returning the entry it describes
+//! (`EntriesFields::next_entry` → `read_all`), so a header declaring an 8 GiB long name
+//! would allocate 8 GiB before any check of minipod runs. [`TarFrame`] sits between the
+//! decompressor and the `tar` reader: it sees each 512-byte header as it is read, refuses a
+//! metadata entry that declares more than its cap, counts every uncompressed byte against
+//! the layer's cap, and stops at the end-of-archive marker, allowing only a bounded amount
+//! of trailing data (the record padding tar writers add) instead of decompressing whatever
+//! follows. It reads no further than its caller asks, so the `tar` crate sees the same
+//! bytes in the same order.
+
+use std::io::{self, Read};
+
+const BLOCK: usize = 512;
+
+/// A limit the tar framing hit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TarLimitError {
+    #[error("tar {kind} entry declares {size} bytes, more than the limit of {limit} bytes")]
+    MetadataTooLarge {
+        kind: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("layer is larger than the limit of {limit} bytes uncompressed")]
+    TooLarge { limit: u64 },
+    #[error("more than {limit} bytes of data after the tar end-of-archive marker")]
+    Trailing { limit: u64 },
+    #[error("tar header has an invalid size field")]
+    BadSize,
+}
+
+impl TarLimitError {
+    /// The limit error an I/O error carries, if it came from a [`TarFrame`].
+    pub fn of(e: &io::Error) -> Option<TarLimitError> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<TarLimitError>())
+            .cloned()
+    }
+}
+
+/// The caps [`TarFrame`] enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLimits {
+    /// Body of one `L`, `K`, `x` or `g` entry.
+    pub max_metadata: u64,
+    /// The whole uncompressed stream: headers, contents, padding, trailing data.
+    pub max_total: u64,
+    /// Bytes read after the first zero block that ends the archive.
+    pub max_trailing: u64,
+}
+
+enum State {
+    /// Collecting the next header.
+    Header,
+    /// Passing an entry's body and padding through.
+    Body { left: u64 },
+    /// Collecting a PAX local header's body (bounded by `max_metadata`) to learn `size`.
+    Pax { left: u64, padding: u64 },
+    /// After the end-of-archive marker.
+    Trailing { left: u64 },
+}
+
+pub struct TarFrame<R> {
+    inner: R,
+    limits: FrameLimits,
+    state: State,
+    header: [u8; BLOCK],
+    header_len: usize,
+    pax: Vec<u8>,
+    /// The `size` of the last PAX local header: it overrides the next entry's size field,
+    /// as it does in the `tar` crate.
+    pax_size: Option<u64>,
+    total: u64,
+}
+
+fn limit_err(e: TarLimitError) -> io::Error {
+    io::Error::other(e)
+}
+
+fn padded(size: u64) -> Option<u64> {
+    size.checked_add(BLOCK as u64 - 1)
+        .map(|s| s & !(BLOCK as u64 - 1))
+}
+
+impl<R: Read> TarFrame<R> {
+    pub fn new(inner: R, limits: FrameLimits) -> Self {
+        TarFrame {
+            inner,
+            limits,
+            state: State::Header,
+            header: [0; BLOCK],
+            header_len: 0,
+            pax: Vec::new(),
+            pax_size: None,
+            total: 0,
+        }
+    }
+
+    /// A header block is complete: decide how much body follows.
+    fn header_done(&mut self) -> io::Result<()> {
+        self.header_len = 0;
+        if self.header.iter().all(|b| *b == 0) {
+            // The `tar` crate ends the archive at the first zero block; the second one and
+            // the record padding are trailing data.
+            self.state = State::Trailing {
+                left: self.limits.max_trailing,
+            };
+            return Ok(());
+        }
+        let h = tar::Header::from_byte_slice(&self.header);
+        // A header the `tar` crate will refuse (bad checksum, bad size) ends here too: the
+        // framing after it is meaningless, and its own error is clearer.
+        let size = match h.entry_size() {
+            Ok(s) => s,
+            Err(_) => return Err(limit_err(TarLimitError::BadSize)),
+        };
+        let kind = match h.entry_type().as_byte() {
+            b'L' => Some("GNU long name ('L')"),
+            b'K' => Some("GNU long link ('K')"),
+            b'x' => Some("PAX header ('x')"),
+            b'g' => Some("PAX global header ('g')"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            if size > self.limits.max_metadata {
+                return Err(limit_err(TarLimitError::MetadataTooLarge {
+                    kind,
+                    size,
+                    limit: self.limits.max_metadata,
+                }));
+            }
+        }
+        // The `tar` crate keeps a PAX header's values across the long-name/link headers
+        // that may follow it and applies them to the next real entry.
+        let size = match kind {
+            None => self.pax_size.take().unwrap_or(size),
+            Some(_) => size,
+        };
+        let total = padded(size).ok_or_else(|| limit_err(TarLimitError::BadSize))?;
+        self.state = if h.entry_type().as_byte() == b'x' {
+            self.pax.clear();
+            State::Pax {
+                left: size,
+                padding: total - size,
+            }
+        } else {
+            State::Body { left: total }
+        };
+        Ok(())
+    }
+
+    fn pax_done(&mut self) {
+        self.pax_size = tar::PaxExtensions::new(&self.pax)
+            .map_while(Result::ok)
+            .find(|e| e.key() == Ok("size"))
+            .and_then(|e| e.value().ok()?.parse().ok());
+        self.pax = Vec::new();
+    }
+}
+
+impl<R: Read> Read for TarFrame<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let want = match &self.state {
+            State::Header => BLOCK - self.header_len,
+            State::Body { left } | State::Trailing { left } => {
+                usize::try_from(*left).unwrap_or(usize::MAX)
+            }
+            State::Pax { left, padding } => {
+                usize::try_from(if *left > 0 { *left } else { *padding }).unwrap_or(usize::MAX)
+            }
+        };
+        if want == 0 {
+            return match self.state {
+                State::Trailing { .. } => {
+                    // The allowance is used up: one more byte means more data follows, which is
+                    // refused rather than decompressed.
+                    let mut probe = [0u8; 1];
+                    match self.inner.read(&mut probe)? {
+                        0 => Ok(0),
+                        _ => Err(limit_err(TarLimitError::Trailing {
+                            limit: self.limits.max_trailing,
+                        })),
+                    }
+                }
+                _ => {
+                    // An empty body: go straight to the next header.
+                    if matches!(self.state, State::Pax { .. }) {
+                        self.pax_done();
+                    }
+                    self.state = State::Header;
+                    self.read(buf)
+                }
+            };
+        }
+        let n = want.min(buf.len());
+        let got = self.inner.read(&mut buf[..n])?;
+        if got == 0 {
+            return Ok(0);
+        }
+        self.total += got as u64;
+        if self.total > self.limits.max_total {
+            return Err(limit_err(TarLimitError::TooLarge {
+                limit: self.limits.max_total,
+            }));
+        }
+        match &mut self.state {
+            State::Header => {
+                self.header[self.header_len..self.header_len + got].copy_from_slice(&buf[..got]);
+                self.header_len += got;
+                if self.header_len == BLOCK {
+                    self.header_done()?;
+                }
+            }
+            State::Body { left } => {
+                *left -= got as u64;
+                if *left == 0 {
+                    self.state = State::Header;
+                }
+            }
+            State::Trailing { left } => *left -= got as u64,
+            State::Pax { left, padding } => {
+                if *left > 0 {
+                    self.pax.extend_from_slice(&buf[..got]);
+                    *left -= got as u64;
+                } else {
+                    *padding -= got as u64;
+                }
+                if *left == 0 && *padding == 0 {
+                    self.pax_done();
+                    self.state = State::Header;
+                }
+            }
+        }
+        Ok(got)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: FrameLimits = FrameLimits {
+        max_metadata: 1 << 20,
+        max_total: 1 << 30,
+        max_trailing: 1 << 20,
+    };
+
+    fn header(kind: tar::EntryType, size: u64) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.as_old_mut().name[..4].copy_from_slice(b"name");
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    }
+
+    fn drain(r: &mut dyn Read) -> io::Result<u64> {
+        io::copy(r, &mut io::sink())
+    }
+
+    #[test]
+    fn passes_a_tar_through_unchanged() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_cksum();
+        b.append_data(&mut h, "a".repeat(300), &b"abc"[..]).unwrap();
+        let mut data = b.into_inner().unwrap();
+        data.extend(vec![0u8; 8192]);
+        let mut out = Vec::new();
+        TarFrame::new(&data[..], LIMITS)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn huge_metadata_header_fails_at_its_header() {
+        for kind in [
+            tar::EntryType::GNULongName,
+            tar::EntryType::GNULongLink,
+            tar::EntryType::XHeader,
+            tar::EntryType::XGlobalHeader,
+        ] {
+            // Only the header: the 8 GiB body is never there, and never asked for.
+            let data = header(kind, 8 << 30);
+            let err = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap_err();
+            let e = TarLimitError::of(&err).unwrap();
+            assert!(
+                matches!(e, TarLimitError::MetadataTooLarge { size, .. } if size == 8 << 30),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn base256_size_field_is_read() {
+        let mut data = header(tar::EntryType::GNULongName, 0);
+        // A base-256 size of 2^40: the high bit of the first byte, then big-endian bytes.
+        let mut field = [0u8; 12];
+        field[0] = 0x80;
+        field[6] = 1;
+        data[124..136].copy_from_slice(&field);
+        let mut h = tar::Header::from_byte_slice(&data).clone();
+        h.set_cksum();
+        let err = drain(&mut TarFrame::new(h.as_bytes().as_slice(), LIMITS)).unwrap_err();
+        assert!(matches!(
+            TarLimitError::of(&err),
+            Some(TarLimitError::MetadataTooLarge { size, .. }) if size == 1 << 40
+        ));
+    }
+
+    #[test]
+    fn pax_size_overrides_the_next_header() {
+        // A PAX size of 1024 for an entry whose ustar size is 0: the framing must skip
+        // 1024 bytes of body, as the tar crate does, and not read it as headers.
+        let mut data = Vec::new();
+        let rec = b"13 size=1024\n";
+        data.extend(header(tar::EntryType::XHeader, rec.len() as u64));
+        let mut body = rec.to_vec();
+        body.resize(512, 0);
+        data.extend(body);
+        data.extend(header(tar::EntryType::Regular, 0));
+        // A body that looks like an 8 GiB long-name header.
+        let fake = header(tar::EntryType::GNULongName, 8 << 30);
+        data.extend(&fake);
+        data.extend(&fake);
+        data.extend(vec![0u8; 1024]);
+        let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
+        assert_eq!(n, data.len() as u64);
+    }
+
+    #[test]
+    fn pax_size_carries_over_a_long_name_header() {
+        let mut data = Vec::new();
+        let rec = b"13 size=1024\n";
+        data.extend(header(tar::EntryType::XHeader, rec.len() as u64));
+        let mut body = rec.to_vec();
+        body.resize(512, 0);
+        data.extend(body);
+        data.extend(header(tar::EntryType::GNULongName, 4));
+        let mut name = b"abc\0".to_vec();
+        name.resize(512, 0);
+        data.extend(name);
+        data.extend(header(tar::EntryType::Regular, 0));
+        let fake = header(tar::EntryType::GNULongName, 8 << 30);
+        data.extend(&fake);
+        data.extend(&fake);
+        data.extend(vec![0u8; 1024]);
+        let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
+        assert_eq!(n, data.len() as u64);
+        // And the tar crate frames it the same way: one entry of 1024 bytes.
+        let mut a = tar::Archive::new(&data[..]);
+        let sizes: Vec<u64> = a.entries().unwrap().map(|e| e.unwrap().size()).collect();
+        assert_eq!(sizes, [1024]);
+    }
+
+    #[test]
+    fn total_size_is_capped() {
+        let mut data = header(tar::EntryType::Regular, 4096);
+        data.extend(vec![1u8; 4096]);
+        data.extend(vec![0u8; 1024]);
+        let limits = FrameLimits {
+            max_total: 2048,
+            ..LIMITS
+        };
+        let err = drain(&mut TarFrame::new(&data[..], limits)).unwrap_err();
+        assert_eq!(
+            TarLimitError::of(&err),
+            Some(TarLimitError::TooLarge { limit: 2048 })
+        );
+    }
+
+    /// Fails the test if read past `allowed` bytes.
+    struct Endless {
+        prefix: Vec<u8>,
+        pos: u64,
+        allowed: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            assert!(self.pos < self.allowed, "read past the allowance");
+            let n = buf.len().min((self.allowed - self.pos) as usize);
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                let p = self.pos as usize + i;
+                *b = self.prefix.get(p).copied().unwrap_or(0x5a);
+            }
+            self.pos += n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn trailing_data_after_the_end_is_bounded() {
+        let mut prefix = header(tar::EntryType::Regular, 1);
+        prefix.extend(vec![1u8; 512]);
+        prefix.extend(vec![0u8; 1024]);
+        let limits = FrameLimits {
+            max_trailing: 4096,
+            ..LIMITS
+        };
+        let mut r = Endless {
+            allowed: prefix.len() as u64 - 512 + 4096 + 1,
+            prefix,
+            pos: 0,
+        };
+        let err = drain(&mut TarFrame::new(&mut r, limits)).unwrap_err();
+        assert_eq!(
+            TarLimitError::of(&err),
+            Some(TarLimitError::Trailing { limit: 4096 })
+        );
+    }
+}
