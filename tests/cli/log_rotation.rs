@@ -275,3 +275,36 @@ spec:
         "{text}"
     );
 }
+
+#[test]
+fn fallback_to_logs_on_error_takes_the_last_80_lines_across_a_rotation() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "pod.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: last-words}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: [sh, -c, 'i=1; while [ $i -le 3000 ]; do echo line-$i; i=$((i+1)); done; exit 3']
+    terminationMessagePolicy: FallbackToLogsOnError
+"#,
+    );
+    // 4 KiB hold about 75 records: the last 80 lines span the current and a rotated file.
+    let out = root.run(&file, &[("MINIPOD_CONTAINER_LOG_MAX_SIZE", "4Ki")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let p = root.pod_json("last-words");
+    let message = p["status"]["containerStatuses"][0]["state"]["terminated"]["message"].clone();
+    let expected: String = (2921..=3000).map(|i| format!("line-{i}\n")).collect();
+    assert_eq!(message, expected.as_str(), "{p}");
+    let dir = log_dir(&root, "last-words");
+    let f = files(&dir);
+    assert!(f.len() > 2 && f.len() <= 5, "{f:?}");
+    // The message needed the rotated file too: the current one alone holds fewer lines.
+    let current = std::fs::read_to_string(dir.join("0.log")).unwrap();
+    assert!(current.lines().count() < 80, "{}", current.lines().count());
+}
