@@ -308,3 +308,47 @@ spec:
     let current = std::fs::read_to_string(dir.join("0.log")).unwrap();
     assert!(current.lines().count() < 80, "{}", current.lines().count());
 }
+
+#[test]
+fn a_bad_log_rotation_setting_is_refused_before_anything_is_created() {
+    let root = crate::common::TestRoot::new();
+    let file = root.path().join("pod.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: app, image: busybox:1.35}\n",
+    )
+    .unwrap();
+    for (key, value, needle) in [
+        (
+            "MINIPOD_CONTAINER_LOG_MAX_SIZE",
+            "10MB",
+            "not a positive size",
+        ),
+        (
+            "MINIPOD_CONTAINER_LOG_MAX_FILES",
+            "1",
+            "must be a whole number >= 2",
+        ),
+    ] {
+        let out = Command::new(minipod_bin())
+            .arg("--root")
+            .arg(root.path())
+            .args(["apply", "-f"])
+            .arg(&file)
+            .env_remove("MINIPOD_ROOT")
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(key) && err.contains(needle), "{err}");
+        assert!(
+            !root.path().join("pods").exists()
+                || std::fs::read_dir(root.path().join("pods"))
+                    .unwrap()
+                    .flatten()
+                    .all(|e| e.file_name().to_string_lossy().starts_with('.'))
+        );
+    }
+}
