@@ -799,6 +799,79 @@ mod tests {
         assert!(parse_go_duration("5d").is_err());
     }
 
+    fn follower(dir: &Path) -> Follower {
+        Follower {
+            container: "c".into(),
+            kind: ContainerKind::App,
+            prefix: None,
+            dir: dir.to_path_buf(),
+            attempt: Some(0),
+            file: None,
+            offset: 0,
+            pending: HashMap::new(),
+            carry: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn gzip(path: &Path, text: &str) {
+        let plain = path.with_extension("");
+        std::fs::write(&plain, text).unwrap();
+        minipod_runtime::logs::compress(&plain).unwrap();
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn rotated_files_are_read_oldest_first_and_a_line_may_span_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        gzip(
+            &d.join("0.log.20240101-000000.000000000.gz"),
+            "2024-01-01T00:00:00Z stdout F one\n2024-01-01T00:00:00Z stdout F two\n",
+        );
+        std::fs::write(
+            d.join("0.log.20240101-000001.000000000"),
+            "2024-01-01T00:00:01Z stdout F three\n2024-01-01T00:00:01Z stdout P fo\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("0.log"),
+            "2024-01-01T00:00:02Z stderr F err\n2024-01-01T00:00:02Z stdout F ur\n",
+        )
+        .unwrap();
+        // Another attempt's rotated file is not part of attempt 0.
+        std::fs::write(
+            d.join("1.log.20240101-000000.000000000"),
+            "2024-01-01T00:00:00Z stdout F other\n",
+        )
+        .unwrap();
+        let all = ReadOptions {
+            timestamps: false,
+            tail: None,
+            since: None,
+        };
+        let mut out = Vec::new();
+        follower(d).print_existing(&all, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "one\ntwo\nthree\nerr\nfour\n"
+        );
+        for (n, want) in [
+            (1, "four\n"),
+            (3, "three\nerr\nfour\n"),
+            (4, "two\nthree\nerr\nfour\n"),
+            (9, "one\ntwo\nthree\nerr\nfour\n"),
+        ] {
+            let mut out = Vec::new();
+            let options = ReadOptions {
+                tail: Some(n),
+                ..all
+            };
+            follower(d).print_existing(&options, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "--tail {n}");
+        }
+    }
+
     #[test]
     fn partial_records_are_joined_per_stream() {
         let mut f = Follower {

@@ -402,7 +402,7 @@ fn format_rotation_stamp(t: SystemTime) -> String {
 
 /// Gzips `path` to `path.gz` (through a temporary name, so a crash never leaves a truncated
 /// `.gz` that readers would take as complete) and removes `path`.
-fn compress(path: &Path) -> io::Result<()> {
+pub fn compress(path: &Path) -> io::Result<()> {
     let gz = PathBuf::from(format!("{}.gz", path.display()));
     let tmp = PathBuf::from(format!("{}.gz.tmp", path.display()));
     let result = (|| {
