@@ -196,6 +196,7 @@ fn run_verb(args: LogsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             attempt: start,
             file: None,
             offset: 0,
+            known_rotated: Default::default(),
             pending: HashMap::new(),
             carry: Vec::new(),
             done: false,
@@ -426,6 +427,9 @@ struct Follower {
     file: Option<File>,
     /// Bytes of `file` read so far.
     offset: u64,
+    /// The rotated files that existed when `file` was opened (names without `.gz`): after a
+    /// rotation, the new ones are this file's and the ones rotated after it.
+    known_rotated: std::collections::HashSet<String>,
     /// Partial (`P`) pieces per stream waiting for their `F`: (first timestamp, text).
     pending: HashMap<String, (String, Vec<u8>)>,
     /// Bytes after the last newline read (a record still being written).
@@ -435,6 +439,12 @@ struct Follower {
 
 /// Read size when streaming a log file (memory stays flat whatever its size).
 const READ_CHUNK: usize = 64 * 1024;
+
+/// A rotated file's name without `.gz` (the same before and after its compression).
+fn rotated_key(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.strip_suffix(".gz").unwrap_or(&name).to_owned()
+}
 
 fn open_if_exists(path: &Path) -> anyhow::Result<Option<File>> {
     match File::open(path) {
@@ -462,6 +472,7 @@ impl Follower {
         self.offset = 0;
         let rotated = minipod_runtime::logs::rotated_files(&path)
             .with_context(|| format!("list rotated logs of {}", path.display()))?;
+        self.known_rotated = rotated.iter().map(|p| rotated_key(p)).collect();
         match options.tail {
             Some(n) => {
                 let mut tail = minipod_runtime::logs::TailCollector::new(n);
@@ -572,6 +583,10 @@ impl Follower {
     ) -> anyhow::Result<()> {
         let path = attempt_path(&self.dir, attempt);
         let Some(file) = self.file.as_ref() else {
+            self.known_rotated = minipod_runtime::logs::rotated_files(&path)?
+                .iter()
+                .map(|p| rotated_key(p))
+                .collect();
             self.file = open_if_exists(&path)?;
             self.offset = 0;
             return self.drain_current(options, out);
@@ -589,29 +604,27 @@ impl Follower {
         self.drain_current(options, out)?;
         self.carry.clear();
         let rotated = minipod_runtime::logs::rotated_files(&path)?;
-        let position = rotated
+        // Ours is the plain rotated file with our inode; if later rotations compressed it
+        // already, it is the oldest of the files that appeared since we opened it.
+        let by_inode = rotated
             .iter()
             .position(|p| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == ours));
-        match position {
-            Some(i) => {
-                for p in &rotated[i + 1..] {
-                    if let Ok(mut reader) = minipod_runtime::logs::open_reader(p) {
-                        self.pump(&mut reader, options, out)
-                            .with_context(|| format!("read {}", p.display()))?;
-                        self.carry.clear();
-                    }
-                }
-            }
-            None => {
-                // Our file was already compressed by later rotations: the writer went faster
-                // than this poll; what was rotated meanwhile is skipped (as the kubelet's
-                // follow would lose it too), said once on stderr.
-                eprintln!(
-                    "warning: log of {:?} rotated more than once while following; some lines were skipped",
-                    self.container
-                );
+        let after: Vec<&PathBuf> = match by_inode {
+            Some(i) => rotated[i + 1..].iter().collect(),
+            None => rotated
+                .iter()
+                .filter(|p| !self.known_rotated.contains(&rotated_key(p)))
+                .skip(1)
+                .collect(),
+        };
+        for p in after {
+            if let Ok(mut reader) = minipod_runtime::logs::open_reader(p) {
+                self.pump(&mut reader, options, out)
+                    .with_context(|| format!("read {}", p.display()))?;
+                self.carry.clear();
             }
         }
+        self.known_rotated = rotated.iter().map(|p| rotated_key(p)).collect();
         self.file = open_if_exists(&path)?;
         self.offset = 0;
         self.drain_current(options, out)
@@ -808,6 +821,7 @@ mod tests {
             attempt: Some(0),
             file: None,
             offset: 0,
+            known_rotated: Default::default(),
             pending: HashMap::new(),
             carry: Vec::new(),
             done: false,
@@ -873,6 +887,44 @@ mod tests {
     }
 
     #[test]
+    fn follow_reads_every_file_rotated_between_two_polls_even_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let rec = |t: &str| format!("2024-01-01T00:00:00Z stdout F {t}\n");
+        std::fs::write(d.join("0.log"), rec("a")).unwrap();
+        let all = ReadOptions {
+            timestamps: false,
+            tail: None,
+            since: None,
+        };
+        let mut f = follower(d);
+        let mut out = Vec::new();
+        f.print_existing(&all, &mut out).unwrap();
+        assert_eq!(out, b"a\n");
+        // Three rotations before the next poll; ours ("a", "b") is compressed by then.
+        let mut cur = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("0.log"))
+            .unwrap();
+        cur.write_all(rec("b").as_bytes()).unwrap();
+        let first = d.join("0.log.20240101-000001.000000000");
+        std::fs::rename(d.join("0.log"), &first).unwrap();
+        minipod_runtime::logs::compress(&first).unwrap();
+        std::fs::write(d.join("0.log.20240101-000002.000000000"), rec("c")).unwrap();
+        std::fs::write(d.join("0.log.20240101-000003.000000000"), rec("d")).unwrap();
+        std::fs::write(d.join("0.log"), rec("e")).unwrap();
+        let mut out = Vec::new();
+        f.follow_rotation(0, &all, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "b\nc\nd\ne\n");
+        // One plain rotation: found by its inode.
+        let mut out = Vec::new();
+        std::fs::rename(d.join("0.log"), d.join("0.log.20240101-000004.000000000")).unwrap();
+        std::fs::write(d.join("0.log"), rec("f")).unwrap();
+        f.follow_rotation(0, &all, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "f\n");
+    }
+
+    #[test]
     fn partial_records_are_joined_per_stream() {
         let mut f = Follower {
             container: "c".into(),
@@ -882,6 +934,7 @@ mod tests {
             attempt: None,
             file: None,
             offset: 0,
+            known_rotated: Default::default(),
             pending: HashMap::new(),
             carry: Vec::new(),
             done: false,
