@@ -6,6 +6,7 @@ mod exec;
 mod get;
 mod image;
 mod lifecycle;
+mod log_rotation;
 mod logs;
 mod pods;
 mod port_forward;

@@ -1,7 +1,8 @@
 //! `minipod logs POD [CONTAINER]`: print a container's log from its CRI log files.
 //!
 //! Files: `<pod dir>/logs/<container>/<attempt>.log`, one per run of the container (the
-//! restart count it started with), each record `<RFC3339Nano> stdout|stderr F|P <text>`:
+//! restart count it started with), with its rotated files `<attempt>.log.<stamp>[.gz]`
+//! (minipod_runtime::logs: the kubelet's rotation) read before it, oldest first; each record `<RFC3339Nano> stdout|stderr F|P <text>`:
 //! `P` records are pieces of a line the runtime split, continued by the next record of the
 //! same stream; `F` ends the line. Which attempt is "current" and "previous", the default
 //! container and every message follow kubectl's logs.go and the kubelet's
@@ -10,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -192,7 +194,9 @@ fn run_verb(args: LogsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             prefix,
             dir: record.dir.join("logs").join(name),
             attempt: start,
+            file: None,
             offset: 0,
+            known_rotated: Default::default(),
             pending: HashMap::new(),
             carry: Vec::new(),
             done: false,
@@ -409,7 +413,8 @@ struct Line {
     complete: bool,
 }
 
-/// Reads one container's log files.
+/// Reads one container's log files: for one attempt, its rotated files (`<attempt>.log.<stamp>`
+/// and `.gz`, oldest first) and then the current `<attempt>.log`.
 struct Follower {
     container: String,
     kind: ContainerKind,
@@ -417,7 +422,14 @@ struct Follower {
     dir: PathBuf,
     /// The attempt being read; `None` until its file exists.
     attempt: Option<u32>,
+    /// The attempt's current file, open: after a rotation the rest of it is still read
+    /// through this handle, then the files rotated after it, then the new current file.
+    file: Option<File>,
+    /// Bytes of `file` read so far.
     offset: u64,
+    /// The rotated files that existed when `file` was opened (names without `.gz`): after a
+    /// rotation, the new ones are this file's and the ones rotated after it.
+    known_rotated: std::collections::HashSet<String>,
     /// Partial (`P`) pieces per stream waiting for their `F`: (first timestamp, text).
     pending: HashMap<String, (String, Vec<u8>)>,
     /// Bytes after the last newline read (a record still being written).
@@ -425,8 +437,26 @@ struct Follower {
     done: bool,
 }
 
+/// Read size when streaming a log file (memory stays flat whatever its size).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A rotated file's name without `.gz` (the same before and after its compression).
+fn rotated_key(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.strip_suffix(".gz").unwrap_or(&name).to_owned()
+}
+
+fn open_if_exists(path: &Path) -> anyhow::Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("open {}", path.display())),
+    }
+}
+
 impl Follower {
-    /// The whole current file, with `--tail`/`--since`; an unfinished line counts too.
+    /// What the attempt's files hold now, with `--tail`/`--since`; an unfinished line counts
+    /// too. `--tail` reads backwards from the end of the files, block by block.
     fn print_existing(
         &mut self,
         options: &ReadOptions,
@@ -435,46 +465,169 @@ impl Follower {
         let Some(attempt) = self.attempt else {
             return Ok(());
         };
-        let mut lines = self.read_new(attempt)?;
-        lines.extend(self.take_unfinished());
-        let lines: Vec<Line> = lines
-            .into_iter()
-            .filter(|l| keep_since(l, options))
-            .collect();
-        let skip = options.tail.map_or(0, |n| lines.len().saturating_sub(n));
-        for line in &lines[skip..] {
-            self.write_line(line, options, out)?;
+        let path = attempt_path(&self.dir, attempt);
+        // The current file is opened first: whatever is rotated after this is read through
+        // the handle in follow mode.
+        self.file = open_if_exists(&path)?;
+        self.offset = 0;
+        let rotated = minipod_runtime::logs::rotated_files(&path)
+            .with_context(|| format!("list rotated logs of {}", path.display()))?;
+        self.known_rotated = rotated.iter().map(|p| rotated_key(p)).collect();
+        match options.tail {
+            Some(n) => {
+                let mut tail = minipod_runtime::logs::TailCollector::new(n);
+                if let Some(file) = self.file.as_mut() {
+                    let end = file
+                        .seek(SeekFrom::End(0))
+                        .with_context(|| format!("read {}", path.display()))?;
+                    tail.read_back(file, end)
+                        .with_context(|| format!("read {}", path.display()))?;
+                    self.offset = end;
+                }
+                for p in rotated.iter().rev() {
+                    if tail.done() {
+                        break;
+                    }
+                    let mut file = match minipod_runtime::logs::open_seekable(p) {
+                        Ok(f) => f,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+                    };
+                    let end = file
+                        .seek(SeekFrom::End(0))
+                        .with_context(|| format!("read {}", p.display()))?;
+                    tail.read_back(&mut file, end)
+                        .with_context(|| format!("read {}", p.display()))?;
+                }
+                let bytes = tail.into_bytes();
+                self.pump(&mut &bytes[..], options, out)?;
+                self.carry.clear();
+            }
+            None => {
+                for p in &rotated {
+                    let mut reader = match minipod_runtime::logs::open_reader(p) {
+                        Ok(r) => r,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+                    };
+                    self.pump(&mut reader, options, out)
+                        .with_context(|| format!("read {}", p.display()))?;
+                    self.carry.clear();
+                }
+                self.drain_current(options, out)?;
+            }
+        }
+        for line in self.take_unfinished() {
+            if keep_since(&line, options) {
+                self.write_line(&line, options, out)?;
+            }
         }
         Ok(())
     }
 
-    /// New records since the last read.
-    fn read_new(&mut self, attempt: u32) -> anyhow::Result<Vec<Line>> {
-        let path = attempt_path(&self.dir, attempt);
-        let mut file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("open {}", path.display())),
+    /// Reads `reader` to its end in chunks, printing every line completed.
+    fn pump(
+        &mut self,
+        reader: &mut dyn Read,
+        options: &ReadOptions,
+        out: &mut impl Write,
+    ) -> anyhow::Result<u64> {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(total),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            total += n as u64;
+            let mut data = std::mem::take(&mut self.carry);
+            data.extend_from_slice(&buf[..n]);
+            let mut start = 0;
+            while let Some(nl) = data[start..].iter().position(|b| *b == b'\n') {
+                let record = &data[start..start + nl];
+                start += nl + 1;
+                if let Some(line) = self.assemble(record) {
+                    if keep_since(&line, options) {
+                        self.write_line(&line, options, out)?;
+                    }
+                }
+            }
+            self.carry = data[start..].to_vec();
+        }
+    }
+
+    /// New records of the current file since the last read.
+    fn drain_current(&mut self, options: &ReadOptions, out: &mut impl Write) -> anyhow::Result<()> {
+        let Some(mut file) = self.file.take() else {
+            return Ok(());
         };
-        file.seek(SeekFrom::Start(self.offset))
-            .with_context(|| format!("read {}", path.display()))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .with_context(|| format!("read {}", path.display()))?;
-        self.offset += bytes.len() as u64;
-        let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(&bytes);
-        let mut lines = Vec::new();
-        let mut start = 0;
-        while let Some(nl) = data[start..].iter().position(|b| *b == b'\n') {
-            let record = &data[start..start + nl];
-            start += nl + 1;
-            if let Some(line) = self.assemble(record) {
-                lines.push(line);
+        let result = file
+            .seek(SeekFrom::Start(self.offset))
+            .map_err(anyhow::Error::from)
+            .and_then(|_| self.pump(&mut file, options, out));
+        self.file = Some(file);
+        self.offset += result.context("read log")?;
+        Ok(())
+    }
+
+    /// Follow mode: the current file was renamed by a rotation when its path now names
+    /// another file. Then the rest of it, the files rotated after it (more than one if
+    /// several rotations happened between two polls), and the new file are read in order.
+    fn follow_rotation(
+        &mut self,
+        attempt: u32,
+        options: &ReadOptions,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        let path = attempt_path(&self.dir, attempt);
+        let Some(file) = self.file.as_ref() else {
+            self.known_rotated = minipod_runtime::logs::rotated_files(&path)?
+                .iter()
+                .map(|p| rotated_key(p))
+                .collect();
+            self.file = open_if_exists(&path)?;
+            self.offset = 0;
+            return self.drain_current(options, out);
+        };
+        let ours = minipod_runtime::logs::inode(file)?;
+        let now = match std::fs::metadata(&path) {
+            Ok(m) => (m.dev(), m.ino()),
+            // Between the rename and the new file's creation.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("stat {}", path.display())),
+        };
+        if now == ours {
+            return Ok(());
+        }
+        self.drain_current(options, out)?;
+        self.carry.clear();
+        let rotated = minipod_runtime::logs::rotated_files(&path)?;
+        // Ours is the plain rotated file with our inode; if later rotations compressed it
+        // already, it is the oldest of the files that appeared since we opened it.
+        let by_inode = rotated
+            .iter()
+            .position(|p| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == ours));
+        let after: Vec<&PathBuf> = match by_inode {
+            Some(i) => rotated[i + 1..].iter().collect(),
+            None => rotated
+                .iter()
+                .filter(|p| !self.known_rotated.contains(&rotated_key(p)))
+                .skip(1)
+                .collect(),
+        };
+        for p in after {
+            if let Ok(mut reader) = minipod_runtime::logs::open_reader(p) {
+                self.pump(&mut reader, options, out)
+                    .with_context(|| format!("read {}", p.display()))?;
+                self.carry.clear();
             }
         }
-        self.carry = data[start..].to_vec();
-        Ok(lines)
+        self.known_rotated = rotated.iter().map(|p| rotated_key(p)).collect();
+        self.file = open_if_exists(&path)?;
+        self.offset = 0;
+        self.drain_current(options, out)
     }
 
     /// Adds one CRI record; returns a line when the record ends one. Records that do not
@@ -539,6 +692,24 @@ impl Follower {
         Ok(())
     }
 
+    /// Finishes the attempt being read: the rest of its file and its unfinished lines.
+    fn finish_attempt(
+        &mut self,
+        options: &ReadOptions,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        if let Some(attempt) = self.attempt {
+            self.follow_rotation(attempt, options, out)?;
+            self.drain_current(options, out)?;
+            for line in self.take_unfinished() {
+                if keep_since(&line, options) {
+                    self.write_line(&line, options, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Follow mode: print what was appended, switch to a newer attempt, decide if done.
     fn poll(
         &mut self,
@@ -547,11 +718,8 @@ impl Follower {
         out: &mut impl Write,
     ) -> anyhow::Result<()> {
         if let Some(attempt) = self.attempt {
-            for line in self.read_new(attempt)? {
-                if keep_since(&line, options) {
-                    self.write_line(&line, options, out)?;
-                }
-            }
+            self.drain_current(options, out)?;
+            self.follow_rotation(attempt, options, out)?;
         }
         let files = attempts(&self.dir);
         let newer = files
@@ -560,18 +728,9 @@ impl Follower {
             .find(|a| self.attempt.is_none_or(|cur| *a > cur));
         if let Some(next) = newer {
             // The container restarted: finish the old file, then read the new one.
-            if let Some(attempt) = self.attempt {
-                for line in self
-                    .read_new(attempt)?
-                    .into_iter()
-                    .chain(self.take_unfinished())
-                {
-                    if keep_since(&line, options) {
-                        self.write_line(&line, options, out)?;
-                    }
-                }
-            }
+            self.finish_attempt(options, out)?;
             self.attempt = Some(next);
+            self.file = None;
             self.offset = 0;
             self.carry.clear();
             self.pending.clear();
@@ -582,17 +741,7 @@ impl Follower {
             Some(record) => !will_write_again(&record.pod, &self.container, self.kind),
         };
         if finished {
-            if let Some(attempt) = self.attempt {
-                for line in self
-                    .read_new(attempt)?
-                    .into_iter()
-                    .chain(self.take_unfinished())
-                {
-                    if keep_since(&line, options) {
-                        self.write_line(&line, options, out)?;
-                    }
-                }
-            }
+            self.finish_attempt(options, out)?;
             self.done = true;
         }
         Ok(())
@@ -663,6 +812,118 @@ mod tests {
         assert!(parse_go_duration("5d").is_err());
     }
 
+    fn follower(dir: &Path) -> Follower {
+        Follower {
+            container: "c".into(),
+            kind: ContainerKind::App,
+            prefix: None,
+            dir: dir.to_path_buf(),
+            attempt: Some(0),
+            file: None,
+            offset: 0,
+            known_rotated: Default::default(),
+            pending: HashMap::new(),
+            carry: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn gzip(path: &Path, text: &str) {
+        let plain = path.with_extension("");
+        std::fs::write(&plain, text).unwrap();
+        minipod_runtime::logs::compress(&plain).unwrap();
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn rotated_files_are_read_oldest_first_and_a_line_may_span_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        gzip(
+            &d.join("0.log.20240101-000000.000000000.gz"),
+            "2024-01-01T00:00:00Z stdout F one\n2024-01-01T00:00:00Z stdout F two\n",
+        );
+        std::fs::write(
+            d.join("0.log.20240101-000001.000000000"),
+            "2024-01-01T00:00:01Z stdout F three\n2024-01-01T00:00:01Z stdout P fo\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("0.log"),
+            "2024-01-01T00:00:02Z stderr F err\n2024-01-01T00:00:02Z stdout F ur\n",
+        )
+        .unwrap();
+        // Another attempt's rotated file is not part of attempt 0.
+        std::fs::write(
+            d.join("1.log.20240101-000000.000000000"),
+            "2024-01-01T00:00:00Z stdout F other\n",
+        )
+        .unwrap();
+        let all = ReadOptions {
+            timestamps: false,
+            tail: None,
+            since: None,
+        };
+        let mut out = Vec::new();
+        follower(d).print_existing(&all, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "one\ntwo\nthree\nerr\nfour\n"
+        );
+        for (n, want) in [
+            (1, "four\n"),
+            (3, "three\nerr\nfour\n"),
+            (4, "two\nthree\nerr\nfour\n"),
+            (9, "one\ntwo\nthree\nerr\nfour\n"),
+        ] {
+            let mut out = Vec::new();
+            let options = ReadOptions {
+                tail: Some(n),
+                ..all
+            };
+            follower(d).print_existing(&options, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "--tail {n}");
+        }
+    }
+
+    #[test]
+    fn follow_reads_every_file_rotated_between_two_polls_even_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let rec = |t: &str| format!("2024-01-01T00:00:00Z stdout F {t}\n");
+        std::fs::write(d.join("0.log"), rec("a")).unwrap();
+        let all = ReadOptions {
+            timestamps: false,
+            tail: None,
+            since: None,
+        };
+        let mut f = follower(d);
+        let mut out = Vec::new();
+        f.print_existing(&all, &mut out).unwrap();
+        assert_eq!(out, b"a\n");
+        // Three rotations before the next poll; ours ("a", "b") is compressed by then.
+        let mut cur = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("0.log"))
+            .unwrap();
+        cur.write_all(rec("b").as_bytes()).unwrap();
+        let first = d.join("0.log.20240101-000001.000000000");
+        std::fs::rename(d.join("0.log"), &first).unwrap();
+        minipod_runtime::logs::compress(&first).unwrap();
+        std::fs::write(d.join("0.log.20240101-000002.000000000"), rec("c")).unwrap();
+        std::fs::write(d.join("0.log.20240101-000003.000000000"), rec("d")).unwrap();
+        std::fs::write(d.join("0.log"), rec("e")).unwrap();
+        let mut out = Vec::new();
+        f.follow_rotation(0, &all, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "b\nc\nd\ne\n");
+        // One plain rotation: found by its inode.
+        let mut out = Vec::new();
+        std::fs::rename(d.join("0.log"), d.join("0.log.20240101-000004.000000000")).unwrap();
+        std::fs::write(d.join("0.log"), rec("f")).unwrap();
+        f.follow_rotation(0, &all, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "f\n");
+    }
+
     #[test]
     fn partial_records_are_joined_per_stream() {
         let mut f = Follower {
@@ -671,7 +932,9 @@ mod tests {
             prefix: None,
             dir: PathBuf::new(),
             attempt: None,
+            file: None,
             offset: 0,
+            known_rotated: Default::default(),
             pending: HashMap::new(),
             carry: Vec::new(),
             done: false,

@@ -38,6 +38,9 @@ pub fn node_info() -> NodeInfo {
 /// Accepts inputs the way `validate` does, printing warnings; every error is printed and the
 /// whole input refused (exit 2) before anything is created.
 pub fn accept(inputs: &[Input], seed: u64) -> anyhow::Result<Manifest> {
+    // The supervisors read the log rotation settings; a bad one is refused here, before
+    // anything is created, rather than only noted in a supervisor's own log.
+    minipod_runtime::logs::RotationPolicy::from_env().map_err(|e| input(anyhow::anyhow!(e)))?;
     let options = LoadOptions {
         seed,
         node: node_info(),

@@ -165,7 +165,9 @@ fn follow(
     let mut table = PodTable::new(TableOptions::default());
     let mut shown: BTreeMap<String, (String, String, String)> = BTreeMap::new();
     // How many entries of each pod's status history were already looked at.
-    let mut replayed: BTreeMap<String, usize> = BTreeMap::new();
+    // Per pod, the resourceVersion of the last history entry replayed (by version, not by
+    // position: the store compacts the history).
+    let mut replayed: BTreeMap<String, u64> = BTreeMap::new();
     let mut interrupts = 0usize;
     let mut timed_out = false;
     let mut uids = uids.to_vec();
@@ -197,9 +199,19 @@ fn follow(
             // lasted a millisecond (PodInitializing) still gets its row.
             let history = store.status_history(r.uid())?;
             let seen = replayed.entry(r.uid().to_owned()).or_insert(0);
-            let mut states: Vec<Pod> = history
+            let rv_of = |p: &Pod| {
+                p.metadata
+                    .resource_version
+                    .as_deref()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let newer: Vec<Pod> = history.into_iter().filter(|h| rv_of(h) > *seen).collect();
+            if let Some(last) = newer.last() {
+                *seen = rv_of(last);
+            }
+            let mut states: Vec<Pod> = newer
                 .into_iter()
-                .skip(*seen)
                 .map(|h| {
                     let mut pod = r.pod.clone();
                     pod.status = h.status;
@@ -207,7 +219,6 @@ fn follow(
                     pod
                 })
                 .collect();
-            *seen += states.len();
             if states.is_empty() && !shown.contains_key(r.uid()) {
                 states.push(r.pod.clone());
             }

@@ -12,8 +12,10 @@
 //! <root>/pods/<uid>/status.json      a Pod with only metadata (uid, resourceVersion,
 //!                                    deletion fields) and status; atomically replaced
 //! <root>/pods/<uid>/status.jsonl     every status.json written, one per line, appended:
-//!                                    what a watch replays, so no change is missed
-//! <root>/pods/<uid>/events.jsonl     core/v1 Events, one per line, appended
+//!                                    what a watch replays, so no change is missed;
+//!                                    compacted to the newest entries when it grows
+//! <root>/pods/<uid>/events.jsonl     core/v1 Events, one per line; a repeat of an event
+//!                                    is folded into it (count, lastTimestamp)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -29,6 +31,14 @@ const POD_FILE: &str = "pod.json";
 const STATUS_FILE: &str = "status.json";
 const EVENTS_FILE: &str = "events.jsonl";
 const STATUS_HISTORY_FILE: &str = "status.jsonl";
+/// The status history is compacted once it is larger than this...
+const HISTORY_MAX_BYTES: u64 = 1024 * 1024;
+/// ...to its newest entries (a watcher further behind gets the current state, as an API
+/// server watch that fell out of its window would be re-listed).
+const HISTORY_KEEP: usize = 200;
+/// The most events kept per pod; the ones seen longest ago go first (the API server drops
+/// events after its --event-ttl, 1h).
+const MAX_EVENTS: usize = 500;
 const COUNTER_FILE: &str = ".resource-version";
 
 #[derive(Debug, thiserror::Error)]
@@ -203,14 +213,57 @@ impl PodStore {
         };
         // History first: a watcher that sees the new status.json finds it in the history too.
         self.append_line(uid, STATUS_HISTORY_FILE, &record)?;
+        self.compact_history(uid)?;
         write_json_atomic(&self.pod_dir(uid).join(STATUS_FILE), &record)?;
         Ok(rv)
     }
 
-    /// Appends one event to the pod's `events.jsonl`.
+    /// Keeps the status history bounded: past [`HISTORY_MAX_BYTES`], only the newest
+    /// [`HISTORY_KEEP`] entries stay (replaced atomically; readers replay by
+    /// resourceVersion, so a missing older entry is only a state they do not replay).
+    fn compact_history(&self, uid: &str) -> Result<(), StoreError> {
+        let path = self.pod_dir(uid).join(STATUS_HISTORY_FILE);
+        let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if len <= HISTORY_MAX_BYTES {
+            return Ok(());
+        }
+        let history: Vec<Pod> = self.read_lines(uid, STATUS_HISTORY_FILE)?;
+        let start = history.len().saturating_sub(HISTORY_KEEP);
+        write_lines_atomic(&path, &history[start..])
+    }
+
+    /// Records one event in the pod's `events.jsonl`. A repeat of a recorded event (same
+    /// source, involved object, type, reason and message: client-go's EventCorrelator key)
+    /// is folded into it: its count goes up and its lastTimestamp moves, as the API server's
+    /// event series do, so a crash loop or a failing probe does not grow the file.
     pub fn append_event(&self, uid: &str, event: &Event) -> Result<(), StoreError> {
         check_uid(uid)?;
-        self.append_line(uid, EVENTS_FILE, event)
+        let path = self.pod_dir(uid).join(EVENTS_FILE);
+        let mut events: Vec<Event> = self.read_lines(uid, EVENTS_FILE)?;
+        if let Some(i) = events.iter().position(|e| same_event(e, event)) {
+            let mut folded = events.remove(i);
+            folded.count = Some(folded.count.unwrap_or(1).max(1) + event.count.unwrap_or(1).max(1));
+            folded.last_timestamp = event
+                .last_timestamp
+                .clone()
+                .or_else(|| event.first_timestamp.clone())
+                .or(folded.last_timestamp);
+            if folded.first_timestamp.is_none() {
+                folded.first_timestamp = event.first_timestamp.clone();
+            }
+            // The newest last, as if just appended.
+            events.push(folded);
+        } else if events.len() < MAX_EVENTS {
+            return self.append_line(uid, EVENTS_FILE, event);
+        } else {
+            events.push(event.clone());
+        }
+        if events.len() > MAX_EVENTS {
+            // Drop the events seen longest ago.
+            events.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0));
+            events.drain(..events.len() - MAX_EVENTS);
+        }
+        write_lines_atomic(&path, &events)
     }
 
     fn append_line<T: serde::Serialize>(
@@ -453,6 +506,83 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, S
         })
 }
 
+/// Whether two events are the same for folding (client-go tools/record getEventKey).
+fn same_event(a: &Event, b: &Event) -> bool {
+    event_key(a) == event_key(b)
+}
+
+type EventKey<'a> = (
+    (Option<&'a str>, Option<&'a str>),
+    (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    ),
+    (Option<&'a str>, Option<&'a str>, Option<&'a str>),
+);
+
+fn event_key(e: &Event) -> EventKey<'_> {
+    let o = &e.involved_object;
+    let source = e.source.as_ref();
+    (
+        (
+            source.and_then(|s| s.component.as_deref()),
+            source.and_then(|s| s.host.as_deref()),
+        ),
+        (
+            o.kind.as_deref(),
+            o.namespace.as_deref(),
+            o.name.as_deref(),
+            o.uid.as_deref(),
+            o.field_path.as_deref(),
+        ),
+        (
+            e.type_.as_deref(),
+            e.reason.as_deref(),
+            e.message.as_deref(),
+        ),
+    )
+}
+
+/// Replaces a JSON-lines file with `values`, one per line, atomically (temporary file in the
+/// same directory, fsync, rename), mode 0600.
+fn write_lines_atomic<T: serde::Serialize>(path: &Path, values: &[T]) -> Result<(), StoreError> {
+    let mut bytes = Vec::new();
+    for v in values {
+        serde_json::to_writer(&mut bytes, v).map_err(|source| StoreError::Decode {
+            path: path.to_owned(),
+            source,
+        })?;
+        bytes.push(b'\n');
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        StoreError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
 /// Write to a temporary name in the same directory, fsync, rename over: readers see the old
 /// or the new content, never a mix, and a crash leaves at most a stray temporary file.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
@@ -572,6 +702,12 @@ mod tests {
             ..Default::default()
         };
         store.append_event("u1", &ev).unwrap();
+        // A different event (a repeat would be folded: see events_repeats_are_folded).
+        let ev = Event {
+            reason: Some("Started".into()),
+            message: Some("again".into()),
+            ..Default::default()
+        };
         store.append_event("u1", &ev).unwrap();
         let mut f = OpenOptions::new()
             .append(true)
@@ -581,6 +717,135 @@ mod tests {
         let events = store.events("u1").unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].reason.as_deref(), Some("Started"));
+    }
+
+    fn event(reason: &str, message: &str, field_path: &str, at: i64) -> Event {
+        let t = Time(jiff::Timestamp::from_second(at).unwrap());
+        Event {
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            type_: Some("Warning".into()),
+            count: Some(1),
+            first_timestamp: Some(t.clone()),
+            last_timestamp: Some(t),
+            involved_object: k8s_openapi::api::core::v1::ObjectReference {
+                field_path: Some(field_path.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn events_repeats_are_folded() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        let at = 1_700_000_000;
+        store
+            .append_event(
+                "u1",
+                &event("BackOff", "Back-off", "spec.containers{a}", at),
+            )
+            .unwrap();
+        store
+            .append_event(
+                "u1",
+                &event("Started", "Started", "spec.containers{a}", at + 1),
+            )
+            .unwrap();
+        for i in 2..6 {
+            store
+                .append_event(
+                    "u1",
+                    &event("BackOff", "Back-off", "spec.containers{a}", at + i),
+                )
+                .unwrap();
+        }
+        // Same reason and message about another container: not the same event.
+        store
+            .append_event(
+                "u1",
+                &event("BackOff", "Back-off", "spec.containers{b}", at + 9),
+            )
+            .unwrap();
+        let events = store.events("u1").unwrap();
+        assert_eq!(events.len(), 3, "{events:?}");
+        let folded = events
+            .iter()
+            .find(|e| {
+                e.involved_object.field_path.as_deref() == Some("spec.containers{a}")
+                    && e.reason.as_deref() == Some("BackOff")
+            })
+            .unwrap();
+        assert_eq!(folded.count, Some(5));
+        assert_eq!(folded.first_timestamp.as_ref().unwrap().0.as_second(), at);
+        assert_eq!(
+            folded.last_timestamp.as_ref().unwrap().0.as_second(),
+            at + 5
+        );
+        let mode = fs::metadata(store.pod_dir("u1").join(EVENTS_FILE))
+            .unwrap()
+            .permissions();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn events_are_capped_dropping_the_oldest() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        for i in 0..(MAX_EVENTS as i64 + 20) {
+            store
+                .append_event(
+                    "u1",
+                    &event("Unhealthy", &format!("probe {i}"), "", 1_700_000_000 + i),
+                )
+                .unwrap();
+        }
+        let events = store.events("u1").unwrap();
+        assert_eq!(events.len(), MAX_EVENTS);
+        assert_eq!(events[0].message.as_deref(), Some("probe 20"));
+    }
+
+    #[test]
+    fn status_history_is_compacted_keeping_the_newest() {
+        let root = tempfile::tempdir().unwrap();
+        let store = PodStore::open(root.path()).unwrap();
+        store.create(&pod("web", "u1")).unwrap();
+        let status = PodStatus {
+            phase: Some("Running".into()),
+            message: Some("m".repeat(2000)),
+            ..Default::default()
+        };
+        let mut last = 0;
+        for _ in 0..1200 {
+            last = store
+                .write_status("u1", &status, &StatusMeta::default())
+                .unwrap();
+        }
+        let path = store.pod_dir("u1").join(STATUS_HISTORY_FILE);
+        assert!(fs::metadata(&path).unwrap().len() <= HISTORY_MAX_BYTES + 4096);
+        let history = store.status_history("u1").unwrap();
+        assert!(
+            history.len() >= HISTORY_KEEP && history.len() < 1200,
+            "{}",
+            history.len()
+        );
+        let rvs: Vec<u64> = history
+            .iter()
+            .map(|h| {
+                h.metadata
+                    .resource_version
+                    .as_deref()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(*rvs.last().unwrap(), last);
+        assert!(rvs.windows(2).all(|w| w[1] == w[0] + 1));
     }
 
     #[test]

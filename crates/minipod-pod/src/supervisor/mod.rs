@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use minipod_runtime::logs::{CriLogWriter, LogStream};
+use minipod_runtime::logs::{CriLogWriter, LogStream, RotationPolicy};
 use nix::sys::signal::Signal;
 
 use crate::admit;
@@ -223,6 +223,8 @@ pub struct Supervisor<B: PodBackend> {
     next_token: Token,
     hooks: BTreeMap<(String, Handler), HookRun>,
     logs: BTreeMap<String, CriLogWriter>,
+    /// containerLogMaxSize / containerLogMaxFiles, from the environment.
+    log_policy: RotationPolicy,
     last_status: Option<PodStatus>,
     /// The metadata written with `last_status` (a deletion request alone is a change too:
     /// `get -w` shows Terminating from that write on).
@@ -291,6 +293,10 @@ impl<B: PodBackend> Supervisor<B> {
             next_token: 1,
             hooks: BTreeMap::new(),
             logs: BTreeMap::new(),
+            log_policy: RotationPolicy::from_env().unwrap_or_else(|e| {
+                log::warn!("{e}; using the kubelet's defaults (10Mi, 5 files)");
+                RotationPolicy::default()
+            }),
             last_status,
             last_meta: StatusMeta::default(),
             status_meta: StatusMeta::default(),
@@ -468,17 +474,13 @@ impl<B: PodBackend> Supervisor<B> {
         match self.backend.start_container(name, kind, index, attempt) {
             Ok(started) => {
                 let token = self.token(Watched::Container(name.to_owned()));
-                let log_path = self
-                    .pod_dir()
-                    .join("logs")
-                    .join(name)
-                    .join(format!("{attempt}.log"));
-                match std::fs::create_dir_all(log_path.parent().unwrap_or(Path::new("/")))
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| CriLogWriter::create(&log_path).map_err(|e| e.to_string()))
-                {
+                let log_dir = self.pod_dir().join("logs").join(name);
+                let log_path = log_dir.join(format!("{attempt}.log"));
+                remove_old_attempt_logs(&log_dir, attempt);
+                match CriLogWriter::create(&log_path) {
                     Ok(w) => {
-                        self.logs.insert(name.to_owned(), w);
+                        self.logs
+                            .insert(name.to_owned(), w.with_rotation(self.log_policy));
                     }
                     Err(e) => log::warn!("open log {}: {e}", log_path.display()),
                 }
@@ -865,7 +867,7 @@ impl<B: PodBackend> Supervisor<B> {
             } => match self.watched(token) {
                 Some(Watched::Container(name)) => {
                     if let Some(w) = self.logs.get_mut(&name) {
-                        if let Err(e) = w.write_chunk(log_stream(stream), &bytes) {
+                        if let Err(e) = w.write(log_stream(stream), &bytes) {
                             log::warn!("write log of {name:?}: {e}");
                         }
                     }
@@ -950,7 +952,9 @@ impl<B: PodBackend> Supervisor<B> {
                 .join("logs")
                 .join(name)
                 .join(format!("{attempt}.log"));
-            termination.message = std::fs::read(&path)
+            // Read backwards from the end (across a rotation), never the whole log.
+            termination.message = minipod_runtime::logs::log_files(&path)
+                .and_then(|files| minipod_runtime::logs::tail_log(&files, TERMINATION_LOG_LINES))
                 .ok()
                 .map(|log| log_tail_message(&log))
                 .filter(|m| !m.is_empty());
@@ -1139,6 +1143,31 @@ fn log_stream(s: Stream) -> LogStream {
     match s {
         Stream::Stdout => LogStream::Stdout,
         Stream::Stderr => LogStream::Stderr,
+    }
+}
+
+/// Removes the log files of the container's attempts before `attempt - 1`: only the current
+/// and the previous run are kept (what `logs -p` reads), as the kubelet's container GC
+/// (kuberuntime_gc.go) removes dead containers and their logs beyond that.
+fn remove_old_attempt_logs(dir: &Path, attempt: i32) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // `<n>.log`, `<n>.log.<stamp>`, `<n>.log.<stamp>.gz`.
+        let Some(n) = name
+            .split_once(".log")
+            .and_then(|(n, _)| n.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        if n < i64::from(attempt) - 1 {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                log::warn!("remove old log {}: {e}", entry.path().display());
+            }
+        }
     }
 }
 

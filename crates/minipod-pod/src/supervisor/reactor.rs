@@ -292,17 +292,31 @@ fn drain_signal_pipe(read: &mut UnixStream) -> bool {
     }
 }
 
-/// Reads what is available; true when the pipe reached end of file.
+/// The most one pass reads from one pipe. A container writing without pause refills its
+/// pipe as fast as it is read, so "read until it would block" could hold any amount of output
+/// in memory before it reaches the log file; the rest is read on the next pass (poll is
+/// level-triggered), and meanwhile the full pipe makes the writer wait, as a slow disk would.
+const MAX_READ_PER_PASS: usize = 256 * 1024;
+
+/// Reads what is available, up to [`MAX_READ_PER_PASS`]; true when the pipe reached end of
+/// file.
 fn drain_pipe(pipe: &mut WatchedPipe, events: &mut Vec<Event>) -> bool {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut taken = 0;
     loop {
+        if taken >= MAX_READ_PER_PASS {
+            return false;
+        }
         match pipe.file.read(&mut buf) {
             Ok(0) => return true,
-            Ok(n) => events.push(Event::Output {
-                token: pipe.token,
-                stream: pipe.stream,
-                bytes: buf[..n].to_vec(),
-            }),
+            Ok(n) => {
+                taken += n;
+                events.push(Event::Output {
+                    token: pipe.token,
+                    stream: pipe.stream,
+                    bytes: buf[..n].to_vec(),
+                })
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
