@@ -9,6 +9,7 @@ mod lifecycle;
 mod logs;
 mod pods;
 mod port_forward;
+mod processes;
 mod propagation;
 mod pull;
 mod registry;

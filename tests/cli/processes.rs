@@ -1,0 +1,236 @@
+//! How minipod starts and hosts processes: every process it starts in a container has the
+//! signal state of a fresh process, `exec` without a tty never hands the caller's terminal to
+//! the container, supervisors live in minipod's own cgroup and run from a binary no container
+//! can write to, and huge durations are clamped or refused rather than panicking.
+//! Privileged: they need root and fail (never skip) without it.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::minipod_bin;
+use crate::pods::{stderr, stdout, PodRoot};
+
+fn all_running(p: &Value) -> bool {
+    p["status"]["containerStatuses"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().all(|c| c["state"]["running"].is_object()))
+}
+
+/// The "SigIgn" and "SigBlk" lines of a /proc/<pid>/status text.
+fn signal_lines(status: &str) -> Vec<String> {
+    status
+        .lines()
+        .filter(|l| l.starts_with("SigIgn:") || l.starts_with("SigBlk:"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+const FRESH: [&str; 2] = ["SigBlk: 0000000000000000", "SigIgn: 0000000000000000"];
+
+fn assert_fresh(what: &str, status: &str) {
+    let mut lines = signal_lines(status);
+    lines.sort();
+    assert_eq!(lines, FRESH, "{what}: {status}");
+}
+
+fn exec(root: &PodRoot, args: &[&str]) -> Output {
+    let mut full = vec!["exec"];
+    full.extend_from_slice(args);
+    root.minipod(&full)
+}
+
+#[test]
+fn every_container_process_starts_with_default_signals_and_an_empty_mask() {
+    let root = PodRoot::new();
+    let shared = root.shared_dir();
+    let file = root.manifest(
+        "sig.yaml",
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: sig}}
+spec:
+  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  restartPolicy: OnFailure
+  # The processes whose status is checked run cp, not a shell: busybox sh sets some
+  # dispositions of its own (SIGQUIT) for the commands it starts.
+  initContainers:
+  - name: init
+    image: busybox:1.35
+    command: [cp, /proc/self/status, /shared/init]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: status
+    image: busybox:1.35
+    command: [cp, /proc/self/status, /shared/app]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: app
+    image: busybox:1.35
+    # With SIGPIPE ignored, `yes` spins on EPIPE forever once head is done.
+    command: [sh, -c, "yes | head -c 2000000 | wc -c > /shared/yes.tmp; echo done >> /shared/yes.tmp; mv /shared/yes.tmp /shared/yes; sleep 3600"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    lifecycle:
+      postStart:
+        exec: {{command: [cp, /proc/self/status, /shared/hook]}}
+    readinessProbe:
+      exec: {{command: [cp, /proc/self/status, /shared/probe]}}
+      periodSeconds: 1
+"#,
+            shared = shared.display()
+        ),
+    );
+    let out = root.apply_with_env(&file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    root.wait_for("sig", "app running", |p| {
+        p["status"]["containerStatuses"]
+            .as_array()
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["name"] == "app" && c["state"]["running"].is_object())
+            })
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !["yes", "probe", "hook", "app"]
+        .iter()
+        .all(|f| shared.join(f).exists())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline or the probe never finished: {:?}",
+            std::fs::read_dir(&shared)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let read = |f: &str| std::fs::read_to_string(shared.join(f)).unwrap();
+    assert_eq!(read("yes"), "2000000\ndone\n");
+    for f in ["init", "app", "hook", "probe"] {
+        assert_fresh(f, &read(f));
+    }
+    // `minipod exec`, with and without stdin.
+    for args in [
+        &["sig", "-c", "app", "--"][..],
+        &["sig", "-c", "app", "-i", "--"][..],
+    ] {
+        let mut full = args.to_vec();
+        full.extend(["cat", "/proc/self/status"]);
+        let out = exec(&root, &full);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_fresh("exec", &stdout(&out));
+    }
+    let out = exec(
+        &root,
+        &[
+            "sig",
+            "-c",
+            "app",
+            "--",
+            "sh",
+            "-c",
+            "yes | head -c 100000 | wc -c",
+        ],
+    );
+    assert_eq!(
+        (out.status.code(), stdout(&out).trim()),
+        (Some(0), "100000")
+    );
+}
+
+/// Runs `minipod exec ARGS` on a fresh pty (stdin, stdout and stderr all the terminal), with
+/// no input, and returns what appeared on the terminal.
+fn exec_on_pty(root: &PodRoot, args: &[&str]) -> String {
+    const DRIVER: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b''
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace'))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(minipod_bin())
+        .arg("--root")
+        .arg(root.path())
+        .arg("exec")
+        .args(args)
+        .env_remove("MINIPOD_ROOT")
+        .output()
+        .expect("python3 runs the pty driver");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).replace('\r', "")
+}
+
+#[test]
+fn exec_without_t_never_gives_the_container_the_callers_terminal() {
+    let root = PodRoot::new();
+    let file = root.manifest(
+        "box.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: box}
+spec:
+  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
+"#,
+    );
+    assert!(root.apply_with_env(&file, &[]).status.success());
+    root.wait_for("box", "running", all_running);
+    let probe =
+        "for n in 0 1 2; do if test -t $n; then echo $n:tty; else echo $n:notty; fi; done; \
+                 ls -l /proc/self/fd/0 | sed 's/.*-> //'";
+    // Under a terminal: -i gives a pipe, no -i gives /dev/null, and output comes back through
+    // pipes to the terminal.
+    let with_i = exec_on_pty(&root, &["-i", "box", "--", "sh", "-c", probe]);
+    let lines: Vec<&str> = with_i.lines().collect();
+    assert_eq!(lines[..3], ["0:notty", "1:notty", "2:notty"], "{with_i}");
+    assert!(lines[3].starts_with("pipe:["), "{with_i}");
+    let without = exec_on_pty(&root, &["box", "--", "sh", "-c", probe]);
+    let lines: Vec<&str> = without.lines().collect();
+    assert_eq!(lines[..3], ["0:notty", "1:notty", "2:notty"], "{without}");
+    assert_eq!(lines[3], "/dev/null", "{without}");
+    // kubectl's exact test from the issue.
+    let out = exec_on_pty(
+        &root,
+        &[
+            "-i",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "test -t 0 && echo tty || echo notty",
+        ],
+    );
+    assert_eq!(out, "notty\n");
+    // Output on a terminal arrives in full and in order per stream; the exit code follows.
+    let out = exec_on_pty(
+        &root,
+        &[
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "seq 1 20000 | tail -n 1; echo err >&2; exit 3",
+        ],
+    );
+    assert!(out.starts_with("20000\n"), "{out}");
+    assert!(out.contains("err\n"), "{out}");
+    assert!(
+        out.ends_with("command terminated with exit code 3\n"),
+        "{out}"
+    );
+}
