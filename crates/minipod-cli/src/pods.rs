@@ -167,6 +167,16 @@ pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> 
         }
         let _ = std::fs::remove_dir_all(&run_dir);
     }
+    // A supervisor that was killed could not remove its own cgroup.
+    if let Err(e) = minipod_runtime::cgroup::remove_supervisor_cgroup(
+        record.uid(),
+        std::time::Duration::from_secs(2),
+    ) {
+        log::warn!(
+            "remove the supervisor cgroup of pod {:?}: {e}",
+            record.name()
+        );
+    }
     if let Ok(images) = ImageStore::open(global.root_dir()) {
         if let Err(e) = images.remove_lease(record.uid()) {
             log::warn!("release images of pod {:?}: {e}", record.name());
