@@ -156,13 +156,27 @@ fn escape_lowerdir(path: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A fresh empty directory (mkdtemp, mode 0700) in the temporary directory, removed when
-/// dropped.
+/// A fresh empty directory (mkdtemp, mode 0700), removed when dropped.
 struct EmptyDir(std::path::PathBuf);
 
 impl EmptyDir {
-    fn create() -> Result<EmptyDir, SealError> {
-        let template = std::env::temp_dir().join("minipod-seal-XXXXXX");
+    /// Made in the temporary directory, or in /run or /dev/shm when that is inside `avoid`
+    /// (the binary's directory): overlayfs refuses layers that overlap (ELOOP), so a binary in
+    /// /tmp would otherwise always fall back to the memfd copy.
+    fn create(avoid: &std::path::Path) -> Result<EmptyDir, SealError> {
+        let base = [
+            std::env::temp_dir(),
+            std::path::PathBuf::from("/run"),
+            std::path::PathBuf::from("/dev/shm"),
+        ]
+        .into_iter()
+        .find(|b| !b.starts_with(avoid))
+        .ok_or_else(|| {
+            io_err("create empty lower directory")(io::Error::other(
+                "every candidate is inside the binary's directory",
+            ))
+        })?;
+        let template = base.join("minipod-seal-XXXXXX");
         let template =
             CString::new(template.into_os_string().into_vec()).map_err(|_| SealError::Nul)?;
         let mut bytes = template.into_bytes_with_nul();
@@ -204,7 +218,7 @@ pub fn read_only_overlay_copy() -> Result<OwnedFd, SealError> {
         unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) },
         "fsopen overlay",
     )?;
-    let empty = EmptyDir::create()?;
+    let empty = EmptyDir::create(dir)?;
     let mut lower = escape_lowerdir(dir.as_os_str().as_bytes());
     lower.push(b':');
     lower.extend(escape_lowerdir(empty.0.as_os_str().as_bytes()));
@@ -315,6 +329,16 @@ mod tests {
     #[test]
     fn lowerdir_separators_are_escaped() {
         assert_eq!(escape_lowerdir(b"/a:b\\c"), b"/a\\:b\\\\c".to_vec());
+    }
+
+    #[test]
+    fn the_empty_layer_is_never_inside_the_binarys_directory() {
+        let tmp = std::env::temp_dir();
+        let d = EmptyDir::create(&tmp).unwrap();
+        assert!(!d.0.starts_with(&tmp), "{:?}", d.0);
+        assert!(d.0.is_dir());
+        let d = EmptyDir::create(std::path::Path::new("/nonexistent")).unwrap();
+        assert!(d.0.starts_with(&tmp), "{:?}", d.0);
     }
 
     #[test]
