@@ -10,6 +10,7 @@ mod log_rotation;
 mod logs;
 mod pods;
 mod port_forward;
+mod processes;
 mod propagation;
 mod pull;
 mod registry;

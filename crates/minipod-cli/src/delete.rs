@@ -96,7 +96,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if !args.wait {
         return Ok(code);
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.map(deadline_after);
     for record in &found {
         pods::wait_for_supervisor_exit(record, deadline)?;
         pods::remove_pod(global, &store, record)?;
@@ -205,5 +205,57 @@ pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
     if !secs.is_finite() || secs < 0.0 {
         anyhow::bail!("invalid duration {s:?}");
     }
-    Ok(Duration::from_secs_f64(secs))
+    // Go's time.ParseDuration (what kubectl uses) refuses what overflows an int64 of
+    // nanoseconds; so does minipod, rather than panicking in Duration::from_secs_f64.
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => anyhow::bail!(
+            "invalid duration {s:?}: longer than the maximum of 2562047h (about 292 years)"
+        ),
+    }
+}
+
+/// Go's longest `time.Duration`: i64::MAX nanoseconds (2562047h47m16.854775807s).
+pub const MAX_DURATION: Duration = Duration::from_nanos(i64::MAX as u64);
+
+/// `Instant::now() + d`, or a century from now when that does not fit (std panics on
+/// `Instant + Duration` overflow).
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_or_are_refused_never_panic() {
+        let ok = [
+            ("30s", Duration::from_secs(30)),
+            ("2m", Duration::from_secs(120)),
+            ("500ms", Duration::from_millis(500)),
+            ("7", Duration::from_secs(7)),
+            ("2562047h", Duration::from_secs(2562047 * 3600)),
+        ];
+        for (s, want) in ok {
+            assert_eq!(parse_duration(s).unwrap(), want, "{s}");
+        }
+        for s in [
+            "100000000000000000000s",
+            "2562048h",
+            "1e400s",
+            "99999999999999999999999999999h",
+            "-1s",
+            "soon",
+        ] {
+            let err = parse_duration(s).unwrap_err().to_string();
+            assert!(err.starts_with("invalid duration"), "{s}: {err}");
+        }
+        // The longest valid timeout still makes a deadline.
+        assert!(deadline_after(MAX_DURATION) > Instant::now());
+        assert!(deadline_after(Duration::MAX) > Instant::now());
+    }
 }

@@ -5,9 +5,13 @@
 //! the pod's status names the running container's id, and the runtime loads the container's
 //! bundle and state from there ([`ExecTarget::load`]). It runs with the container's user,
 //! env, cwd, capabilities, namespaces and cgroup, like the supervisor's hooks and probes.
-//! Without a tty this process hands its own stdout and stderr (and stdin with `-i`) to the
-//! command; with `-it` on a terminal it relays between the local terminal (in raw mode) and a
-//! pty made in the container. Messages and decisions follow kubectl's exec.go and
+//! Without a tty the command never gets a terminal of the caller, as with kubectl (which
+//! streams stdin, stdout and stderr separately): stdin is a pipe this process feeds from its
+//! own stdin with `-i` (else /dev/null), and stdout and stderr are this process's own when
+//! they are files or pipes, or pipes relayed to them when they are terminals (a terminal fd
+//! in the container would let it read the caller's keystrokes or inject input with
+//! TIOCSTI). With `-it` on a terminal it relays between the local terminal (in raw mode) and
+//! a pty made in the container. Messages and decisions follow kubectl's exec.go and
 //! podcmd.FindOrDefaultContainerByName.
 
 use std::io::{self, IsTerminal, Write};
@@ -68,9 +72,9 @@ pub struct ExecArgs {
 /// How the command's stdio is wired (kubectl StreamOptions.SetupTTY).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stdio {
-    /// stdin is /dev/null; stdout and stderr are ours.
+    /// stdin is /dev/null; stdout and stderr are ours (relayed when terminals).
     NoStdin,
-    /// stdin, stdout and stderr are ours.
+    /// stdin is a pipe fed from ours; stdout and stderr as for `NoStdin`.
     Stdin,
     /// A pty in the container, relayed to our terminal in raw mode.
     Tty,
@@ -141,12 +145,7 @@ pub fn run(args: ExecArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(code) => code,
             Err(Reported) => return Ok(ExitCode::from(1)),
         },
-        Stdio::Stdin | Stdio::NoStdin => {
-            let mut exec = target
-                .exec(&process, own_stdio(stdio == Stdio::Stdin)?)
-                .map_err(runtime)?;
-            exec.wait().map_err(runtime)?.code
-        }
+        Stdio::Stdin | Stdio::NoStdin => run_on_pipes(&target, &process)?,
     };
     if code != 0 {
         // kubectl: cmdutil.CheckErr on the exec's CodeExitError.
@@ -177,24 +176,178 @@ fn setup_stdio(args: &ExecArgs) -> Stdio {
     Stdio::Tty
 }
 
-/// Copies of our own stdin (or /dev/null), stdout and stderr for the command: no relay.
-fn own_stdio(with_stdin: bool) -> anyhow::Result<ContainerStdio> {
-    let dup = |fd: BorrowedFd<'_>, what: &str| {
+/// Our side of the command's stdio: what this process relays.
+struct Relayed {
+    /// The write end of the command's stdin pipe (`None`: /dev/null).
+    stdin: Option<OwnedFd>,
+    /// The read end of the command's stdout pipe (`None`: it writes to our stdout itself).
+    stdout: Option<OwnedFd>,
+    /// The same for stderr.
+    stderr: Option<OwnedFd>,
+}
+
+/// The command's stdio without a tty: a pipe (or /dev/null) for stdin, never our stdin
+/// itself; our stdout and stderr when they are not terminals, else pipes. Our ends are
+/// non-blocking (they are our own file descriptions: the caller's terminal is left alone).
+fn pipe_stdio(with_stdin: bool) -> anyhow::Result<(ContainerStdio, Relayed)> {
+    let (mut stdio, pipes) = ContainerStdio::pipes(with_stdin).context("make stdio pipes")?;
+    let direct = |fd: BorrowedFd<'_>, what: &str| {
         fd.try_clone_to_owned()
             .with_context(|| format!("duplicate {what}"))
     };
-    let stdin = if with_stdin {
-        dup(io::stdin().as_fd(), "stdin")?
+    let stdout = if io::stdout().is_terminal() {
+        Some(pipes.stdout)
     } else {
-        std::fs::File::open("/dev/null")
-            .context("open /dev/null")?
-            .into()
+        stdio.stdout = direct(io::stdout().as_fd(), "stdout")?;
+        None
     };
-    Ok(ContainerStdio {
-        stdin,
-        stdout: dup(io::stdout().as_fd(), "stdout")?,
-        stderr: dup(io::stderr().as_fd(), "stderr")?,
-    })
+    let stderr = if io::stderr().is_terminal() {
+        Some(pipes.stderr)
+    } else {
+        stdio.stderr = direct(io::stderr().as_fd(), "stderr")?;
+        None
+    };
+    let relayed = Relayed {
+        stdin: pipes.stdin,
+        stdout,
+        stderr,
+    };
+    for fd in [&relayed.stdin, &relayed.stdout, &relayed.stderr]
+        .into_iter()
+        .flatten()
+    {
+        set_nonblocking(fd)?;
+    }
+    Ok((stdio, relayed))
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> anyhow::Result<()> {
+    let flags = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)
+        .context("read pipe flags")?;
+    let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(flags))
+        .context("make a pipe non-blocking")?;
+    Ok(())
+}
+
+/// Runs the command without a tty and relays its pipes until it ends; returns its exit code.
+fn run_on_pipes(target: &ExecTarget, process: &ProcessConfig) -> anyhow::Result<i32> {
+    let (stdio, relayed) = pipe_stdio(process.stdin)?;
+    // `stdio` (the command's ends) is consumed and closed here once the process has them:
+    // our stdout pipes then end when the command's last writer closes them.
+    let mut exec = target.exec(process, stdio).map_err(runtime)?;
+    let pidfd = exec.pidfd().context("pidfd of the exec'd process")?;
+    relay_pipes(relayed, &pidfd)?;
+    Ok(exec.wait().map_err(runtime)?.code)
+}
+
+/// The poll loop without a tty: our stdin → the command's stdin pipe, its stdout and stderr
+/// pipes → ours, until the command exits (what it wrote before is copied out first). Our
+/// stdin is read only once the pipe took the previous chunk, so a command that does not read
+/// cannot make us block; EOF on our stdin closes the pipe, so the command sees EOF.
+fn relay_pipes(relayed: Relayed, pidfd: &OwnedFd) -> anyhow::Result<()> {
+    let Relayed {
+        mut stdin,
+        mut stdout,
+        mut stderr,
+    } = relayed;
+    let local_in = io::stdin();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let want_input = stdin.is_some() && pending.is_empty();
+        let none = || PollFd::new(pidfd.as_fd(), PollFlags::empty());
+        let mut fds = [
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+            stdout
+                .as_ref()
+                .map_or_else(none, |f| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
+            stderr
+                .as_ref()
+                .map_or_else(none, |f| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
+            match &stdin {
+                Some(w) if !pending.is_empty() => PollFd::new(w.as_fd(), PollFlags::POLLOUT),
+                _ => none(),
+            },
+            if want_input {
+                PollFd::new(local_in.as_fd(), PollFlags::POLLIN)
+            } else {
+                none()
+            },
+        ];
+        match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e).context("poll"),
+        }
+        let ready = |i: usize| fds[i].revents().unwrap_or(PollFlags::empty());
+        let (exited, out_ready, err_ready, pipe_ready, input) =
+            (ready(0), ready(1), ready(2), ready(3), ready(4));
+        let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+        if out_ready.intersects(readable) && !copy_pipe(&mut stdout, &mut io::stdout(), &mut buf)? {
+            stdout = None;
+        }
+        if err_ready.intersects(readable) && !copy_pipe(&mut stderr, &mut io::stderr(), &mut buf)? {
+            stderr = None;
+        }
+        if !exited.is_empty() {
+            // What the command wrote before it ended is in the pipes: copy what is there now
+            // (a child it left behind may keep them open: do not wait for their end).
+            copy_pipe(&mut stdout, &mut io::stdout(), &mut buf)?;
+            copy_pipe(&mut stderr, &mut io::stderr(), &mut buf)?;
+            return Ok(());
+        }
+        if pipe_ready.intersects(PollFlags::POLLOUT | PollFlags::POLLERR) {
+            if let Some(w) = &stdin {
+                match nix::unistd::write(w, &pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(Errno::EAGAIN | Errno::EINTR) => {}
+                    // The command closed its stdin: nothing more goes there.
+                    Err(Errno::EPIPE) => {
+                        stdin = None;
+                        pending.clear();
+                    }
+                    Err(e) => return Err(e).context("write to the command's stdin"),
+                }
+            }
+        }
+        if input.intersects(PollFlags::POLLIN | PollFlags::POLLHUP) {
+            match nix::unistd::read(local_in.as_raw_fd(), &mut buf) {
+                // EOF: closing the pipe passes it on.
+                Ok(0) => stdin = None,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
+                Err(e) => return Err(e).context("read stdin"),
+            }
+        } else if input.intersects(PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            stdin = None;
+        }
+    }
+}
+
+/// Copies what pipe `from` has now to `out`. Returns false once the pipe is closed (every
+/// writer gone); a missing pipe copies nothing.
+fn copy_pipe(
+    from: &mut Option<OwnedFd>,
+    out: &mut impl Write,
+    buf: &mut [u8],
+) -> anyhow::Result<bool> {
+    let Some(fd) = from else {
+        return Ok(false);
+    };
+    loop {
+        match nix::unistd::read(fd.as_raw_fd(), buf) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                out.write_all(&buf[..n]).context("write output")?;
+                out.flush().context("write output")?;
+            }
+            Err(Errno::EAGAIN) => return Ok(true),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e).context("read the command's output"),
+        }
+    }
 }
 
 /// kubectl podcmd.FindOrDefaultContainerByName: `-c` (any kind of container), else the

@@ -173,6 +173,16 @@ pub fn remove_pod(global: &GlobalArgs, store: &PodStore, record: &PodRecord) -> 
         minipod_runtime::removeall::unmount_and_remove_all(&run_dir)
             .with_context(|| format!("remove the run directory of pod {:?}", record.name()))?;
     }
+    // A supervisor that was killed could not remove its own cgroup.
+    if let Err(e) = minipod_runtime::cgroup::remove_supervisor_cgroup(
+        record.uid(),
+        std::time::Duration::from_secs(2),
+    ) {
+        log::warn!(
+            "remove the supervisor cgroup of pod {:?}: {e}",
+            record.name()
+        );
+    }
     if let Ok(images) = ImageStore::open(global.root_dir()) {
         if let Err(e) = images.remove_lease(record.uid()) {
             log::warn!("release images of pod {:?}: {e}", record.name());

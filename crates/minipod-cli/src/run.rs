@@ -161,7 +161,7 @@ fn follow(
 ) -> anyhow::Result<ExitCode> {
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("handle Ctrl-C")?;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.map(crate::delete::deadline_after);
     let mut table = PodTable::new(TableOptions::default());
     let mut shown: BTreeMap<String, (String, String, String)> = BTreeMap::new();
     // How many entries of each pod's status history were already looked at.

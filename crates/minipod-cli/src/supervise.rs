@@ -1,6 +1,7 @@
 //! `minipod __supervise UID`: the per-pod supervisor process (started by `run`, never by hand).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use minipod_image::ImageStore;
@@ -9,6 +10,7 @@ use minipod_pod::store::PodStore;
 use minipod_pod::supervisor::containers::{ContainerBackend, PodDirs};
 use minipod_pod::supervisor::launch::SupervisorLock;
 use minipod_pod::supervisor::{Outcome, Supervisor};
+use minipod_runtime::cgroup::SupervisorCgroup;
 
 use crate::global::GlobalArgs;
 use crate::pods;
@@ -19,6 +21,28 @@ pub fn run(uid: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     minipod_runtime::seal::ensure_sealed().context("seal the supervisor binary")?;
     // Its own session: the terminal's Ctrl-C reaches `minipod run`, which decides.
     let _ = nix::unistd::setsid();
+    // And its own cgroup, out of the invoking user's login session (systemd's
+    // KillUserProcesses=yes kills the session's cgroup at logout).
+    let cgroup = match SupervisorCgroup::enter(uid) {
+        Ok(cg) => Some(cg),
+        Err(e) => {
+            log::warn!("pod {uid}: supervisor stays in its parent's cgroup: {e}");
+            None
+        }
+    };
+    let result = supervise(uid, global);
+    if let Some(cg) = cgroup {
+        if let Err(e) = cg.leave(CGROUP_REMOVE_TIMEOUT) {
+            log::warn!("pod {uid}: remove the supervisor's cgroup: {e}");
+        }
+    }
+    result
+}
+
+/// How long the supervisor's cgroup removal waits for exiting tasks to be gone.
+const CGROUP_REMOVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn supervise(uid: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let root = global.root_dir();
     let store = PodStore::open(&root)?;
     let record = store

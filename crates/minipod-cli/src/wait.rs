@@ -231,7 +231,7 @@ pub fn run(args: WaitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let namespace = (!args.all_namespaces).then_some(args.namespace.as_str());
     let store = PodStore::open(&global.root_dir()).context("open pod store")?;
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::delete::deadline_after(timeout);
     let selected = |r: &PodRecord| {
         namespace.is_none_or(|ns| r.namespace() == ns)
             && selector.matches(r.pod.metadata.labels.as_ref())

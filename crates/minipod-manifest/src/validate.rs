@@ -1694,6 +1694,9 @@ fn probe(p: &Probe, grace: Option<i64>, path: &FieldPath, out: &mut Findings) {
     }
 }
 
+/// SetDefaults_PodSpec's terminationGracePeriodSeconds.
+const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
+
 /// validation.go commonHandler.
 struct Handler<'a> {
     exec: Option<&'a [String]>,
@@ -1773,15 +1776,18 @@ fn handler(h: Handler<'_>, grace: Option<i64>, path: &FieldPath, out: &mut Findi
     }
     if let Some(secs) = h.sleep {
         if one("sleep", out) {
-            // validateSleepAction (AllowPodLifecycleSleepActionZeroValue, GA in 1.34).
-            if let Some(g) = grace {
-                if secs < 0 || secs > g {
-                    out.err(FieldError::invalid(
-                        path.child("sleep"),
-                        secs,
-                        format!("must be non-negative and less than terminationGracePeriodSeconds ({g})"),
-                    ));
-                }
+            // validateSleepAction (AllowPodLifecycleSleepActionZeroValue, GA in 1.34). The
+            // API server validates after defaulting: an unset terminationGracePeriodSeconds
+            // is 30 by then (SetDefaults_PodSpec), which bounds the sleep too.
+            let g = grace.unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS);
+            if secs < 0 || secs > g {
+                out.err(FieldError::invalid(
+                    path.child("sleep"),
+                    secs,
+                    format!(
+                        "must be non-negative and less than terminationGracePeriodSeconds ({g})"
+                    ),
+                ));
             }
         }
     }

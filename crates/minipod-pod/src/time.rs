@@ -3,9 +3,23 @@
 //! All times in this crate are wall-clock timestamps passed in by the caller; nothing here reads
 //! a clock.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use k8s_openapi::jiff::Timestamp;
+
+/// The farthest monotonic deadline minipod schedules: about a century. Manifests may ask for
+/// waits up to `i64::MAX` seconds (`terminationGracePeriodSeconds`, sleep hooks), and an
+/// `Instant` plus such a duration overflows (std panics on `Instant + Duration` overflow).
+/// Nothing that far away can tell the difference.
+pub const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + d` as a monotonic deadline, clamped to [`FAR_FUTURE`] instead of panicking.
+pub fn deadline_after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        // Unreachable with a monotonic clock (it starts near zero); waking early is safe.
+        .unwrap_or(now)
+}
 
 /// `t + d`, saturating at the largest representable timestamp instead of panicking.
 pub fn add(t: Timestamp, d: Duration) -> Timestamp {
@@ -76,6 +90,26 @@ fn fraction(value: u128, scale: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_clamp_instead_of_overflowing() {
+        let now = Instant::now();
+        let secs = |s: u64| Duration::from_secs(s);
+        let cases = [
+            (Duration::ZERO, Duration::ZERO),
+            (secs(30), secs(30)),
+            (FAR_FUTURE, FAR_FUTURE),
+            (FAR_FUTURE + secs(1), FAR_FUTURE),
+            (secs(i64::MAX as u64), FAR_FUTURE),
+            (Duration::MAX, FAR_FUTURE),
+        ];
+        for (d, want) in cases {
+            assert_eq!(deadline_after(now, d) - now, want, "{d:?}");
+        }
+        // Wall-clock arithmetic saturates too.
+        assert_eq!(add(Timestamp::MAX, secs(1)), Timestamp::MAX);
+        assert_eq!(add(Timestamp::UNIX_EPOCH, Duration::MAX), Timestamp::MAX);
+    }
 
     #[test]
     fn go_duration_strings() {

@@ -821,6 +821,171 @@ fn warmup_child(mount: &Path, key: &str, parent: libc::pid_t) {
     }
 }
 
+/// The parent of the supervisors' cgroups. A sibling of `minipod/`, not a child: the pod
+/// cgroup's `cgroup.kill` must not reach the supervisor, and children of `minipod/` are pods.
+pub const SUPERVISORS: &str = "minipod.supervisors";
+
+/// The cgroup of pod `uid`'s supervisor, relative to every hierarchy's root.
+pub fn supervisor_rel(uid: &str) -> Result<PathBuf> {
+    if uid.is_empty() || uid.contains('/') || uid.starts_with('.') {
+        return Err(CgroupError::InvalidPath(format!("{SUPERVISORS}/{uid}")));
+    }
+    check_rel_path(&format!("{SUPERVISORS}/{uid}"))
+}
+
+/// The mount point of every cgroup hierarchy in `mountinfo` text, once each: every v1
+/// hierarchy (controllers and named ones such as `name=systemd`, the one systemd tracks
+/// sessions in on hybrid hosts) and the v2 tree. A hierarchy mounted twice counts once.
+pub fn hierarchy_mounts(mountinfo: &str) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut l = left.split(' ');
+        let (Some(root), Some(mount)) = (l.nth(3), l.next()) else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or("");
+        let superopts = r.nth(1).unwrap_or("");
+        // Only whole hierarchies: a bind mount of a sub-cgroup would put us elsewhere.
+        if root != "/" {
+            continue;
+        }
+        let key = match fstype {
+            "cgroup2" => "cgroup2".to_string(),
+            "cgroup" => {
+                let mut opts: Vec<&str> = superopts
+                    .split(',')
+                    .filter(|o| is_v1_controller(o) || o.starts_with("name="))
+                    .collect();
+                opts.sort_unstable();
+                opts.join(",")
+            }
+            _ => continue,
+        };
+        if seen.insert(key) {
+            out.push(PathBuf::from(unescape_mountinfo(mount)));
+        }
+    }
+    out
+}
+
+/// A v1 cpuset directory starts with empty `cpus`/`mems` and refuses tasks: copies them
+/// from its parent (a no-op outside the cpuset hierarchy).
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    if !dir.join("cpuset.cpus").exists() {
+        return Ok(());
+    }
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        if read_file(&dir.join(f))?.trim().is_empty() {
+            let parent = dir.parent().unwrap_or(dir).join(f);
+            write_file(&dir.join(f), read_file(&parent)?.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// The cgroup a pod's supervisor moves itself into, in every mounted hierarchy, so that it
+/// no longer belongs to the session of the user who started the pod (a logout with systemd's
+/// `KillUserProcesses=yes` kills a session's cgroup) — as podman's conmon leaves it for a
+/// scope of its own. The processes it starts inherit it where nothing moves them further.
+#[derive(Debug)]
+pub struct SupervisorCgroup {
+    /// `(hierarchy mount, cgroup directory)` for every hierarchy joined.
+    joined: Vec<(PathBuf, PathBuf)>,
+}
+
+impl SupervisorCgroup {
+    /// Creates `minipod.supervisors/<uid>` in every hierarchy and moves the calling process
+    /// into it. A hierarchy that refuses stops with an error (what was joined is left again).
+    pub fn enter(uid: &str) -> Result<SupervisorCgroup> {
+        let rel = supervisor_rel(uid)?;
+        let text = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Detect)?;
+        let mounts = hierarchy_mounts(&text);
+        if mounts.is_empty() {
+            return Err(CgroupError::NoCgroupFs);
+        }
+        let mut cg = SupervisorCgroup { joined: Vec::new() };
+        let pid = std::process::id().to_string();
+        for mount in mounts {
+            let dir = mount.join(&rel);
+            let joined = fs::create_dir_all(&dir)
+                .map_err(|source| CgroupError::Create {
+                    path: dir.clone(),
+                    source,
+                })
+                .and_then(|()| inherit_cpuset(&mount.join(SUPERVISORS)))
+                .and_then(|()| inherit_cpuset(&dir))
+                .and_then(|()| write_file(&dir.join("cgroup.procs"), &pid));
+            // Recorded before the error check: a directory made but not joined is removed too.
+            cg.joined.push((mount, dir));
+            if let Err(e) = joined {
+                let _ = cg.leave(Duration::from_millis(200));
+                return Err(e);
+            }
+        }
+        Ok(cg)
+    }
+
+    /// Moves the calling process back to each hierarchy's root cgroup (a process cannot
+    /// leave its own cgroup for nothing, and a cgroup with a process in it cannot be removed)
+    /// and removes the supervisor's cgroup, and the shared parent once empty.
+    pub fn leave(mut self, timeout: Duration) -> Result<()> {
+        let pid = std::process::id().to_string();
+        let mut first_err = None;
+        for (mount, dir) in std::mem::take(&mut self.joined) {
+            if let Err(e) = write_file(&mount.join("cgroup.procs"), &pid) {
+                first_err.get_or_insert(e);
+                continue;
+            }
+            if let Err(e) = remove_supervisor_dir(&dir, timeout) {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Removes a supervisor cgroup directory (waiting while exiting tasks are still counted) and
+/// the shared `minipod.supervisors` parent when it was the last one.
+fn remove_supervisor_dir(dir: &Path, timeout: Duration) -> Result<()> {
+    remove_tree(dir, timeout)?;
+    if let Some(parent) = dir.parent().filter(|p| p.ends_with(SUPERVISORS)) {
+        // Another supervisor's cgroup in it (ENOTEMPTY/EBUSY) keeps it: not an error.
+        let _ = fs::remove_dir(parent);
+    }
+    Ok(())
+}
+
+/// Removes the cgroup of pod `uid`'s supervisor from every hierarchy, for `delete` after a
+/// supervisor that could not remove it itself (killed). Nothing is killed: a supervisor that
+/// just released its pod lock may still be on its way out of the cgroup, which stays busy
+/// (EBUSY) until it is; that is waited for, at most `timeout`.
+pub fn remove_supervisor_cgroup(uid: &str, timeout: Duration) -> Result<()> {
+    let rel = supervisor_rel(uid)?;
+    let text = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Detect)?;
+    let mut first_err = None;
+    for mount in hierarchy_mounts(&text) {
+        let dir = mount.join(&rel);
+        if !dir.exists() {
+            continue;
+        }
+        if let Err(e) = remove_supervisor_dir(&dir, timeout) {
+            first_err.get_or_insert(e);
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Whether a cgroup named `rel` exists in any hierarchy (tests, leak checks).
 pub fn any_exists(rel: &str) -> bool {
     match CgroupLayout::host() {
@@ -845,6 +1010,35 @@ mod tests {
 30 26 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 31 26 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
 ";
+
+    #[test]
+    fn every_hierarchy_once_including_named_ones() {
+        let text = format!(
+            "{HYBRID}\
+40 26 0:26 /sub /mnt/memsub rw - cgroup cgroup rw,memory
+41 26 0:26 / /mnt/mem2 rw - cgroup cgroup rw,memory
+"
+        );
+        let mounts = hierarchy_mounts(&text);
+        let want: Vec<PathBuf> = [
+            "/sys/fs/cgroup/cpu",
+            "/sys/fs/cgroup/memory",
+            "/sys/fs/cgroup/systemd",
+            "/sys/fs/cgroup/unified",
+            "/sys/fs/cgroup/cpu,cpuacct",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(mounts, want);
+        assert_eq!(
+            supervisor_rel("abc").unwrap(),
+            Path::new("minipod.supervisors/abc")
+        );
+        for bad in ["", "a/b", "..", ".x"] {
+            assert!(supervisor_rel(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_hybrid_layout() {

@@ -1,5 +1,6 @@
 //! Window sizes of terminals: the local one `minipod exec -t` runs on and the pty master of
-//! the process it started in a container (TIOCGWINSZ / TIOCSWINSZ, which need `unsafe`).
+//! the process it started in a container (TIOCGWINSZ / TIOCSWINSZ, which need `unsafe`), and
+//! the executor that starts every container process (fresh signal state, console size).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
@@ -63,15 +64,20 @@ impl From<WindowSize> for oci_spec::runtime::Box {
 }
 
 /// libcontainer's default executor, plus `process.consoleSize`, which libcontainer 0.7
-/// ignores. It runs in the container's process right before the exec, where fd 0 is the pty
-/// slave: setting the size there (rather than on the master once the caller has it) means the
-/// command never sees the kernel's 0x0 first. `stty size` run straight away otherwise loses
-/// that race about one time in three on a busy host.
+/// ignores, plus the signal state of a fresh process. It runs in the container's process right
+/// before the exec, where fd 0 is the pty slave: setting the size there (rather than on the
+/// master once the caller has it) means the command never sees the kernel's 0x0 first. `stty
+/// size` run straight away otherwise loses that race about one time in three on a busy host.
+///
+/// Every container process (app and init containers, exec hooks and probes, `minipod exec`)
+/// starts through this executor: libcontainer creates them with [`crate::container`]'s
+/// builders, which all set it.
 #[derive(Clone)]
 pub(crate) struct ConsoleSizeExecutor;
 
 impl Executor for ConsoleSizeExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        reset_signals();
         let process = spec.process().as_ref();
         let size = process
             .filter(|p| p.terminal() == Some(true))
@@ -92,9 +98,155 @@ impl Executor for ConsoleSizeExecutor {
     }
 }
 
+/// The highest signal number of Linux (`SIGRTMAX` as the kernel counts, without glibc's
+/// reserved ones taken off).
+const SIGNAL_MAX: libc::c_int = 64;
+
+/// Gives the calling process the signal state of a fresh one: every catchable signal back
+/// to its default action, an empty signal mask. Dispositions set to "ignore" and the mask
+/// survive `execve`; without this a container inherits what its creator had, and Rust's
+/// runtime ignores SIGPIPE at start, so `yes | head` never ends (yes spins on EPIPE). runc
+/// and crun likewise reset every signal and clear the mask in the container's process before
+/// its exec.
+///
+/// Raw syscalls rather than libc's wrappers: glibc refuses to touch the signals it reserves
+/// for itself (32 and 33, SIGCANCEL and SIGSETXID), yet an inherited "ignore" on them survives
+/// exec like any other. A signal the kernel refuses (SIGKILL, SIGSTOP) is skipped. Called
+/// right before exec in the container's single-threaded process.
+pub(crate) fn reset_signals() {
+    for sig in 1..=SIGNAL_MAX {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        let _ = set_default_action(sig);
+    }
+    let empty: u64 = 0;
+    // SAFETY: rt_sigprocmask reads one kernel sigset (8 bytes on Linux, the size passed) from
+    // a valid pointer and writes nothing (old set NULL).
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        );
+    }
+}
+
+/// The kernel's `struct sigaction` for rt_sigaction on the architectures whose layout is
+/// handler, flags, restorer, mask (x86_64, aarch64, riscv64 and the other generic ones).
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::c_ulong,
+    flags: libc::c_ulong,
+    restorer: libc::c_ulong,
+    mask: u64,
+}
+
+/// Sets signal `sig`'s action to SIG_DFL with the raw syscall.
+fn set_default_action(sig: libc::c_int) -> io::Result<()> {
+    let act = KernelSigaction {
+        handler: libc::SIG_DFL as libc::c_ulong,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction reads one kernel sigaction from a valid pointer; SIG_DFL needs no
+    // restorer; the old action is not asked for (NULL).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &act as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            std::mem::size_of::<u64>(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hex field ("SigIgn", "SigBlk") of /proc/<pid>/status.
+    fn status_field(pid: i32, field: &str) -> String {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:\t")))
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn reset_signals_clears_ignored_signals_and_the_mask() {
+        // In a forked child: the test harness's own signal state is left alone.
+        let (r, to_parent) = nix::unistd::pipe().unwrap();
+        let (from_parent, w) = nix::unistd::pipe().unwrap();
+        // SAFETY: the child only makes raw syscalls and writes to a pipe before _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls only, ending in _exit.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+                libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+                // Signal 32 is glibc's: only the raw syscall reaches it.
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    32,
+                    &KernelSigaction {
+                        handler: libc::SIG_IGN as libc::c_ulong,
+                        flags: 0,
+                        restorer: 0,
+                        mask: 0,
+                    } as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8usize,
+                );
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGTERM);
+                libc::sigaddset(&mut set, libc::SIGCHLD);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                let mut b = [0u8; 1];
+                // Tell the parent the state is set, then wait until it has looked.
+                libc::write(to_parent.as_raw_fd(), b.as_ptr().cast(), 1);
+                libc::read(from_parent.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                reset_signals();
+                libc::write(to_parent.as_raw_fd(), b.as_ptr().cast(), 1);
+                libc::read(from_parent.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        let step = || {
+            let mut b = [0u8; 1];
+            nix::unistd::read(r.as_raw_fd(), &mut b).unwrap();
+        };
+        let go = || nix::unistd::write(&w, b"g").unwrap();
+        step();
+        let ign = u64::from_str_radix(&status_field(pid, "SigIgn"), 16).unwrap();
+        let blk = u64::from_str_radix(&status_field(pid, "SigBlk"), 16).unwrap();
+        let bit = |s: i32| 1u64 << (s - 1);
+        assert_eq!(
+            ign & (bit(libc::SIGPIPE) | bit(libc::SIGUSR1) | bit(32)),
+            bit(libc::SIGPIPE) | bit(libc::SIGUSR1) | bit(32)
+        );
+        assert_eq!(
+            blk & (bit(libc::SIGTERM) | bit(libc::SIGCHLD)),
+            bit(libc::SIGTERM) | bit(libc::SIGCHLD)
+        );
+        go();
+        step();
+        assert_eq!(status_field(pid, "SigIgn"), "0000000000000000");
+        assert_eq!(status_field(pid, "SigBlk"), "0000000000000000");
+        go();
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    }
 
     #[test]
     fn a_pty_takes_and_reports_a_window_size() {

@@ -557,7 +557,7 @@ impl<B: PodBackend> Supervisor<B> {
                 HookRun {
                     action,
                     output: Vec::new(),
-                    sleep_until: Some(Instant::now() + d),
+                    sleep_until: Some(crate::time::deadline_after(Instant::now(), d)),
                 },
             );
             self.record_hook(name, hook, HookState::Running);
@@ -743,8 +743,10 @@ impl<B: PodBackend> Supervisor<B> {
                         sleep_until: None,
                     },
                 );
-                self.probe_runs
-                    .insert((name, kind), Instant::now() + timeout);
+                self.probe_runs.insert(
+                    (name, kind),
+                    crate::time::deadline_after(Instant::now(), timeout),
+                );
             }
             HookLaunch::Finished(Ok(())) => {
                 self.probe_result(&name, kind, ProbeResult::Success, "", now)
@@ -1020,8 +1022,10 @@ impl<B: PodBackend> Supervisor<B> {
     /// When the loop must wake up on its own: the plan's deadline or a sleeping hook.
     fn next_deadline(&self, wake_at: Option<Timestamp>) -> Option<Instant> {
         // Wall-clock plan times become monotonic deadlines (1 ms late, never early).
-        let instant_at =
-            |at: Timestamp| Instant::now() + since(at, Timestamp::now()) + Duration::from_millis(1);
+        let instant_at = |at: Timestamp| {
+            let left = since(at, Timestamp::now()).saturating_add(Duration::from_millis(1));
+            crate::time::deadline_after(Instant::now(), left)
+        };
         let from_plan = wake_at.map(instant_at);
         let from_probes = self.probe_wake.map(instant_at);
         let times = [

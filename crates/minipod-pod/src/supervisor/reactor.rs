@@ -238,7 +238,7 @@ impl Reactor {
 
     /// Like [`Reactor::wait`] with a relative timeout.
     pub fn wait_for(&mut self, timeout: Duration) -> Result<Vec<Event>, ReactorError> {
-        self.wait(Some(Instant::now() + timeout))
+        self.wait(Some(crate::time::deadline_after(Instant::now(), timeout)))
     }
 
     fn reap(&mut self, token: Token, events: &mut Vec<Event>) {
