@@ -457,15 +457,26 @@ spec:
     );
     let p = root.pod_json("long");
     assert!(p["metadata"]["deletionTimestamp"].is_string(), "{p}");
-    // The hook sleeps (clamped to a century) through a later forced deletion too, so the
-    // supervisor is killed here; `delete` in PodRoot's drop then cleans up after it.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    // A later, shorter deletion shortens the kill under way (the kubelet's pod worker does
+    // the same): a forced delete ends the pod within the 2 s minimum, not a century later.
+    // (`--timeout` turns a hang into a failed delete.)
+    let out = root.minipod(&[
+        "delete",
+        "pod",
+        "long",
+        "--grace-period=0",
+        "--force",
+        "--timeout=30s",
+    ]);
+    assert_no_panic(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && std::time::Instant::now() < end
     {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the supervisor outlived its pod"
+    );
 }

@@ -513,11 +513,15 @@ impl ObservedPod {
 
     /// The pod is deleted (`minipod delete`, SIGTERM to the supervisor) with this grace.
     /// A second request only ever shortens the deadline (kubectl delete --grace-period=1
-    /// after a default delete); kills already under way keep their own budget.
+    /// after a default delete), and the kills already under way with it: their preStop wait
+    /// ends by the new deadline and a stop signal already sent gets SIGKILL by then (at the
+    /// earliest the minimal 2 s after it was sent). kubelet: pod_workers.go cancels a
+    /// termination in progress when a shorter grace period arrives, and killContainer runs
+    /// again with the shorter override.
     pub fn request_deletion(&mut self, grace: Duration, now: Timestamp) {
         let deadline = crate::time::add(now, grace);
         match &mut self.termination {
-            Some(t) if crate::time::add(t.requested_at, t.grace) <= deadline => {}
+            Some(t) if crate::time::add(t.requested_at, t.grace) <= deadline => return,
             Some(t) => {
                 t.requested_at = now;
                 t.grace = grace;
@@ -529,6 +533,30 @@ impl ObservedPod {
                     grace,
                     reason: PodTerminationReason::Deleted,
                 })
+            }
+        }
+        self.shorten_stops(grace, now);
+    }
+
+    /// Every kill in progress ends by `now + grace` at the latest (see [`request_deletion`]).
+    fn shorten_stops(&mut self, grace: Duration, now: Timestamp) {
+        let deadline = crate::time::add(now, grace);
+        let stops = self
+            .init_containers
+            .iter_mut()
+            .chain(self.containers.iter_mut())
+            .filter_map(|c| match &mut c.state {
+                ContainerState::Running(r) => r.stopping.as_mut(),
+                _ => None,
+            });
+        for s in stops {
+            if crate::time::add(s.requested_at, s.grace) > deadline {
+                s.requested_at = now;
+                s.grace = grace;
+            }
+            if let (Some(kill_at), Some(sent)) = (s.kill_at, s.signal_sent_at) {
+                let earliest = crate::time::add(sent, crate::spec::MINIMUM_GRACE_PERIOD);
+                s.kill_at = Some(kill_at.min(deadline.max(earliest)));
             }
         }
     }

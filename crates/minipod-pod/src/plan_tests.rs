@@ -1283,6 +1283,52 @@ fn termination() {
             init: "done",
         },
         Row {
+            name: "a shorter deletion ends a preStop wait under way: stop with the 2s floor",
+            spec: pre_stop(basic(), "containers.0"),
+            setup: |o, _| {
+                all_up(o);
+                deleting(o, &["foo1"]);
+                o.request_deletion(Duration::from_secs(0), t(12));
+            },
+            now: 12,
+            want: &["stop foo1 2000ms", "stop foo2 2000ms", "stop foo3 2000ms"],
+            init: "done",
+        },
+        Row {
+            name: "a shorter deletion brings a sent stop signal's SIGKILL forward",
+            spec: basic(),
+            setup: |o, _| {
+                all_up(o);
+                deleting(o, &[]);
+                for name in ["foo1", "foo2", "foo3"] {
+                    o.record_stop_signal(name, Duration::from_secs(30), t(10));
+                }
+                o.request_deletion(Duration::from_secs(1), t(15));
+            },
+            now: 16,
+            want: &["sigkill foo1", "sigkill foo2", "sigkill foo3"],
+            init: "done",
+        },
+        Row {
+            name: "a shorter deletion keeps the 2s after a stop signal just sent",
+            spec: basic(),
+            setup: |o, _| {
+                all_up(o);
+                deleting(o, &[]);
+                for name in ["foo1", "foo2", "foo3"] {
+                    o.record_stop_signal(name, Duration::from_secs(30), t(11));
+                }
+                o.request_deletion(Duration::from_secs(0), t(12));
+            },
+            now: 12,
+            want: &[
+                "wait deadline foo1 @13",
+                "wait deadline foo2 @13",
+                "wait deadline foo3 @13",
+            ],
+            init: "done",
+        },
+        Row {
             name: "deletion with grace 0: no preStop",
             spec: pre_stop(basic(), "containers.1"),
             setup: |o, _| {
