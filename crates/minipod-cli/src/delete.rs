@@ -218,13 +218,9 @@ pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 /// Go's longest `time.Duration`: i64::MAX nanoseconds (2562047h47m16.854775807s).
 pub const MAX_DURATION: Duration = Duration::from_nanos(i64::MAX as u64);
 
-/// `Instant::now() + d`, or a century from now when that does not fit (std panics on
-/// `Instant + Duration` overflow).
+/// `Instant::now() + d`, clamped to a century instead of panicking on overflow.
 pub fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(now)
+    minipod_pod::time::deadline_after(Instant::now(), d)
 }
 
 #[cfg(test)]
