@@ -517,11 +517,7 @@ impl Follower {
                 self.drain_current(options, out)?;
             }
         }
-        for line in self.take_unfinished() {
-            if keep_since(&line, options) {
-                self.write_line(&line, options, out)?;
-            }
-        }
+        self.flush_unfinished(options, out)?;
         Ok(())
     }
 
@@ -692,6 +688,20 @@ impl Follower {
         Ok(())
     }
 
+    /// Prints the lines left unfinished (a `P` record without its `F`), once the file ends.
+    fn flush_unfinished(
+        &mut self,
+        options: &ReadOptions,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        for line in self.take_unfinished() {
+            if keep_since(&line, options) {
+                self.write_line(&line, options, out)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Finishes the attempt being read: the rest of its file and its unfinished lines.
     fn finish_attempt(
         &mut self,
@@ -701,11 +711,7 @@ impl Follower {
         if let Some(attempt) = self.attempt {
             self.follow_rotation(attempt, options, out)?;
             self.drain_current(options, out)?;
-            for line in self.take_unfinished() {
-                if keep_since(&line, options) {
-                    self.write_line(&line, options, out)?;
-                }
-            }
+            self.flush_unfinished(options, out)?;
         }
         Ok(())
     }
