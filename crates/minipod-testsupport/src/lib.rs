@@ -1,0 +1,18 @@
+//! Helpers shared by the tests of every minipod crate and by the end-to-end tests in `tests/`.
+//! Only ever a dev-dependency: nothing here is linked into the `minipod` binary.
+
+#![forbid(unsafe_code)]
+
+/// The one gate of privileged tests (namespaces, mounts, cgroups): true when running as root.
+/// Not root, a test fails loudly unless `MINIPOD_SKIP_PRIVILEGED=1` says to skip it, in which
+/// case this prints why and returns false (CI runs as root, so nothing is skipped silently).
+pub fn privileged() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref() == Ok("1") {
+        eprintln!("skipped: not root and MINIPOD_SKIP_PRIVILEGED=1");
+        return false;
+    }
+    panic!("this test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip it explicitly)");
+}
