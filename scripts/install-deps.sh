@@ -4,10 +4,12 @@
 #   busybox-static             the test images and the runtime tests' root filesystems
 #   iproute2                   network checks inside pod namespaces
 #   hyperfine runc crun umoci  peers the benchmark scripts compare against
+#   containernetworking-plugins  the CNI plugins pods are networked with (bridge, host-local,
+#                              portmap: /usr/lib/cni)
 #   docker-registry skopeo     `image pull` tests: a private registry on loopback (Debian's
 #                              distribution/registry), and skopeo to push the test images into it
 set -euo pipefail
-packages=(libseccomp-dev pkg-config gcc curl ca-certificates busybox-static iproute2 python3 hyperfine runc crun umoci docker-registry skopeo)
+packages=(libseccomp-dev pkg-config gcc curl ca-certificates busybox-static iproute2 python3 hyperfine runc crun umoci docker-registry skopeo containernetworking-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
