@@ -5,6 +5,7 @@
 //!   the other with `prevResult` chained, `runtimeConfig` only for declared capabilities, the
 //!   attachment cached before the pod starts, `DEL` in reverse order from the cache.
 //! - [`default_network`]: the bridge network written on first use when none is configured.
+//! - [`dns`]: a pod's `/etc/resolv.conf` by `dnsPolicy`, the kubelet's rules.
 //!
 //! The crate runs plugin processes and reads and writes its own files; it does not touch
 //! namespaces or mounts itself (the plugins do, in the namespace they are given).
@@ -13,3 +14,4 @@
 
 pub mod cni;
 pub mod default_network;
+pub mod dns;
