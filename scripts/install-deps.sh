@@ -5,11 +5,11 @@
 #   iproute2                   network checks inside pod namespaces
 #   hyperfine runc crun umoci  peers the benchmark scripts compare against
 #   containernetworking-plugins  the CNI plugins pods are networked with (bridge, host-local,
-#                              portmap: /usr/lib/cni)
+#                              portmap: /usr/lib/cni), and nftables for minipod's own NAT table
 #   docker-registry skopeo     `image pull` tests: a private registry on loopback (Debian's
 #                              distribution/registry), and skopeo to push the test images into it
 set -euo pipefail
-packages=(libseccomp-dev pkg-config gcc curl ca-certificates busybox-static iproute2 python3 hyperfine runc crun umoci docker-registry skopeo containernetworking-plugins)
+packages=(libseccomp-dev pkg-config gcc curl ca-certificates busybox-static iproute2 python3 hyperfine runc crun umoci docker-registry skopeo containernetworking-plugins nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,6 +6,7 @@
 //!   attachment cached before the pod starts, `DEL` in reverse order from the cache.
 //! - [`default_network`]: the bridge network written on first use when none is configured.
 //! - [`dns`]: a pod's `/etc/resolv.conf` by `dnsPolicy`, the kubelet's rules.
+//! - [`host`]: the pod range checked against the host, minipod's own nftables table, ip_forward.
 //!
 //! The crate runs plugin processes and reads and writes its own files; it does not touch
 //! namespaces or mounts itself (the plugins do, in the namespace they are given).
@@ -15,3 +16,4 @@
 pub mod cni;
 pub mod default_network;
 pub mod dns;
+pub mod host;
