@@ -7,6 +7,7 @@
 //! - [`default_network`]: the bridge network written on first use when none is configured.
 //! - [`dns`]: a pod's `/etc/resolv.conf` by `dnsPolicy`, the kubelet's rules.
 //! - [`host`]: the pod range checked against the host, minipod's own nftables table, ip_forward.
+//! - [`pod`]: one sandbox attached and detached: what the pod supervisor calls.
 //!
 //! The crate runs plugin processes and reads and writes its own files; it does not touch
 //! namespaces or mounts itself (the plugins do, in the namespace they are given).
@@ -17,3 +18,4 @@ pub mod cni;
 pub mod default_network;
 pub mod dns;
 pub mod host;
+pub mod pod;
