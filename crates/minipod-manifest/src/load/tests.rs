@@ -1,3 +1,4 @@
+use super::workload::generated_name;
 use super::*;
 
 pub(crate) fn run(text: &str) -> Result<Manifest, Rejected> {
