@@ -72,3 +72,6 @@ fn read_file(p: &Path) -> Result<Input, ManifestError> {
     })?;
     Ok(Input::new(p.display().to_string(), text))
 }
+
+#[cfg(test)]
+mod tests;

@@ -393,3 +393,6 @@ pub(super) fn make_pod(w: &WorkloadPlan, seq: u32, seed: u64) -> (Pod, Option<Co
     };
     (pod, Some(controller))
 }
+
+#[cfg(test)]
+mod tests;
