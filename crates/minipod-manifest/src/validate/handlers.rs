@@ -10,33 +10,26 @@ use crate::names;
 use crate::path::FieldPath;
 
 pub(super) fn probes(c: &Container, grace: Option<i64>, path: &FieldPath, out: &mut Findings) {
-    // validateLivenessProbe / validateReadinessProbe / validateStartupProbe
-    if let Some(p) = &c.liveness_probe {
-        probe(p, grace, &path.child("livenessProbe"), out);
-        if p.success_threshold.unwrap_or(0) != 1 {
+    // validateLivenessProbe / validateReadinessProbe / validateStartupProbe, in that order.
+    for (name, p) in [
+        ("livenessProbe", &c.liveness_probe),
+        ("readinessProbe", &c.readiness_probe),
+        ("startupProbe", &c.startup_probe),
+    ] {
+        let Some(p) = p else { continue };
+        let pp = path.child(name);
+        probe(p, grace, &pp, out);
+        if name == "readinessProbe" {
+            if let Some(t) = p.termination_grace_period_seconds {
+                out.err(FieldError::invalid(
+                    pp.child("terminationGracePeriodSeconds"),
+                    t,
+                    "must not be set for readinessProbes",
+                ));
+            }
+        } else if p.success_threshold.unwrap_or(0) != 1 {
             out.err(FieldError::invalid(
-                path.child("livenessProbe").child("successThreshold"),
-                p.success_threshold.unwrap_or(0),
-                "must be 1",
-            ));
-        }
-    }
-    if let Some(p) = &c.readiness_probe {
-        probe(p, grace, &path.child("readinessProbe"), out);
-        if let Some(t) = p.termination_grace_period_seconds {
-            out.err(FieldError::invalid(
-                path.child("readinessProbe")
-                    .child("terminationGracePeriodSeconds"),
-                t,
-                "must not be set for readinessProbes",
-            ));
-        }
-    }
-    if let Some(p) = &c.startup_probe {
-        probe(p, grace, &path.child("startupProbe"), out);
-        if p.success_threshold.unwrap_or(0) != 1 {
-            out.err(FieldError::invalid(
-                path.child("startupProbe").child("successThreshold"),
+                pp.child("successThreshold"),
                 p.success_threshold.unwrap_or(0),
                 "must be 1",
             ));
