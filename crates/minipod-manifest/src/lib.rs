@@ -1,15 +1,34 @@
 //! minipod-manifest: Kubernetes manifests in, validated and defaulted pod plans out.
 //!
 //! ```text
-//! read_inputs ─► parse (YAML/JSON → k8s-openapi objects, unknown-field warnings)
-//!             ─► defaults (API server defaults)
-//!             ─► validate (pkg/apis/core/validation rules, all errors)
-//!             ─► workloads → pods (controller naming and labels)
-//!             ─► PodPlan (typed views: containers, volumes, env, resources, sandbox)
+//! load::input    read_inputs: files, directories, stdin → named texts (the only I/O)
+//!   ─► parse     YAML/JSON → k8s-openapi objects, unknown-field warnings
+//!   ─► defaults  API server defaults
+//!   ─► validate  pkg/apis/core/validation rules and minipod's refusals, all errors at once
+//!   ─► load::workload  workloads → pods (controller naming, labels, owner references)
+//!   ─► resolve   configMap/secret/downward API references between objects of the input
+//!   ─► plan      PodPlan (typed views: containers, volumes, env, resources, sandbox)
+//!   ─► process   a container of a plan + its image's config → the process to run
 //! ```
-//! The crate does no I/O besides reading the input files. [`load`] returns a [`Manifest`]
-//! or every error at once ([`Rejected`]); [`resolve_process`] turns a container of a plan
-//! and its image's config into the process to run.
+//! [`load()`](fn@load) (in `load/mod.rs`) runs the steps and returns a [`Manifest`] or every error at
+//! once ([`Rejected`]). Imports follow the order parse → defaults → validate → resolve →
+//! plan → process (each uses only earlier ones and the helpers below), with one pair left:
+//! `resolve` and `plan` use each other. `load` sits on top and drives them all.
+//!
+//! Modules:
+//! - `load/`: `mod.rs` the pipeline, `input.rs` reading files, `workload.rs` workload
+//!   expansion;
+//! - `parse`, `defaults`: objects and their API server defaults;
+//! - `validate/`: one file per part of an object (`metadata`, `pod`, `volumes`,
+//!   `containers`, `handlers`, `resources`, `security`, `workloads`, `config`) and
+//!   `refusals` for what minipod does not support;
+//! - `resolve`, `plan`, `process`: references, the typed pod plan, the process to run;
+//! - helpers: `names` (name formats, signal names), `path` (field paths), `quantity`,
+//!   `expand` (`$(VAR)`), `naming` (generated names and uids), `error`.
+//!
+//! Tests sit in `<module>/tests.rs` beside the code they test.
+
+#![forbid(unsafe_code)]
 
 pub mod defaults;
 pub mod error;

@@ -49,3 +49,10 @@ impl From<FieldPath> for String {
         p.0
     }
 }
+
+/// fieldpath.SplitMaybeSubscriptedPath: `metadata.labels['app']`.
+pub(crate) fn split_subscript(p: &str) -> Option<(&str, &str)> {
+    let rest = p.strip_suffix("']")?;
+    let open = rest.find("['")?;
+    Some((&rest[..open], &rest[open + 2..]))
+}

@@ -484,56 +484,6 @@ impl PodPlan {
     }
 }
 
-/// Linux signal names accepted for `lifecycle.stopSignal` (validation.go
-/// supportedStopSignalsLinux).
-pub fn is_known_signal(s: &str) -> bool {
-    const SIGNALS: [&str; 33] = [
-        "SIGABRT",
-        "SIGALRM",
-        "SIGBUS",
-        "SIGCHLD",
-        "SIGCLD",
-        "SIGCONT",
-        "SIGFPE",
-        "SIGHUP",
-        "SIGILL",
-        "SIGINT",
-        "SIGIO",
-        "SIGIOT",
-        "SIGKILL",
-        "SIGPIPE",
-        "SIGPOLL",
-        "SIGPROF",
-        "SIGPWR",
-        "SIGQUIT",
-        "SIGSEGV",
-        "SIGSTKFLT",
-        "SIGSTOP",
-        "SIGSYS",
-        "SIGTERM",
-        "SIGTRAP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGUSR1",
-        "SIGUSR2",
-        "SIGVTALRM",
-        "SIGWINCH",
-        "SIGXCPU",
-    ];
-    if SIGNALS.contains(&s) || s == "SIGXFSZ" || s == "SIGRTMIN" || s == "SIGRTMAX" {
-        return true;
-    }
-    if let Some(n) = s.strip_prefix("SIGRTMIN+") {
-        return n.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n));
-    }
-    if let Some(n) = s.strip_prefix("SIGRTMAX-") {
-        return n.parse::<u8>().is_ok_and(|n| (1..=14).contains(&n));
-    }
-    false
-}
-
 /// kubelet GeneratePodHostNameAndDomain + truncatePodHostnameIfNeeded.
 pub fn pod_hostname(pod_name: &str, spec_hostname: Option<&str>) -> String {
     let h = spec_hostname.filter(|h| !h.is_empty()).unwrap_or(pod_name);

@@ -112,7 +112,7 @@ fn pod_field(pod: &Pod, node: &NodeInfo, field_path: &str) -> Option<EnvValue> {
     let m = &pod.metadata;
     let spec = pod.spec.as_ref();
     let s = |v: Option<&String>| EnvValue::Resolved(v.cloned().unwrap_or_default());
-    if let Some((base, key)) = crate::validate::split_subscript(field_path) {
+    if let Some((base, key)) = crate::path::split_subscript(field_path) {
         let map = match base {
             "metadata.labels" => m.labels.as_ref(),
             "metadata.annotations" => m.annotations.as_ref(),

@@ -8,25 +8,36 @@ fn pod(spec: &str) -> k8s_openapi::api::core::v1::Pod {
     m.pods[0].pod.clone()
 }
 
+/// Checks the fields a spec gets by default or keeps when set: `want` holds, separated by
+/// spaces, restartPolicy, terminationGracePeriodSeconds, dnsPolicy, serviceAccountName, and
+/// the first container's imagePullPolicy and terminationMessagePolicy.
+fn check_spec(s: &k8s_openapi::api::core::v1::PodSpec, want: &str) {
+    let c = &s.containers[0];
+    let got = [
+        s.restart_policy.clone(),
+        s.termination_grace_period_seconds.map(|g| g.to_string()),
+        s.dns_policy.clone(),
+        s.service_account_name.clone(),
+        c.image_pull_policy.clone(),
+        c.termination_message_policy.clone(),
+    ];
+    let want: Vec<Option<String>> = want.split(' ').map(|w| Some(w.to_string())).collect();
+    assert_eq!(got.to_vec(), want);
+}
+
 #[test]
 fn pod_spec_defaults() {
     let p = pod("{containers: [{name: c, image: x:1}]}");
     let s = p.spec.unwrap();
-    assert_eq!(s.restart_policy.as_deref(), Some("Always"));
-    assert_eq!(s.termination_grace_period_seconds, Some(30));
-    assert_eq!(s.dns_policy.as_deref(), Some("ClusterFirst"));
+    check_spec(&s, "Always 30 ClusterFirst default IfNotPresent File");
     assert_eq!(s.scheduler_name.as_deref(), Some("default-scheduler"));
-    assert_eq!(s.service_account_name.as_deref(), Some("default"));
     assert_eq!(s.enable_service_links, Some(true));
     assert!(s.security_context.is_some());
     assert_eq!(s.node_name.as_deref(), Some("localhost"));
-    let c = &s.containers[0];
-    assert_eq!(c.image_pull_policy.as_deref(), Some("IfNotPresent"));
     assert_eq!(
-        c.termination_message_path.as_deref(),
+        s.containers[0].termination_message_path.as_deref(),
         Some("/dev/termination-log")
     );
-    assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
     assert_eq!(p.metadata.namespace.as_deref(), Some("default"));
     assert!(p.metadata.uid.is_some());
 }
@@ -35,16 +46,8 @@ fn pod_spec_defaults() {
 fn explicit_values_are_kept() {
     let p = pod("{restartPolicy: Never, terminationGracePeriodSeconds: 5, dnsPolicy: Default, serviceAccountName: sa, containers: [{name: c, image: x, imagePullPolicy: Always, terminationMessagePolicy: FallbackToLogsOnError}]}");
     let s = p.spec.unwrap();
-    assert_eq!(s.restart_policy.as_deref(), Some("Never"));
-    assert_eq!(s.termination_grace_period_seconds, Some(5));
-    assert_eq!(s.dns_policy.as_deref(), Some("Default"));
-    assert_eq!(s.service_account_name.as_deref(), Some("sa"));
+    check_spec(&s, "Never 5 Default sa Always FallbackToLogsOnError");
     assert_eq!(s.service_account.as_deref(), Some("sa"));
-    assert_eq!(s.containers[0].image_pull_policy.as_deref(), Some("Always"));
-    assert_eq!(
-        s.containers[0].termination_message_policy.as_deref(),
-        Some("FallbackToLogsOnError")
-    );
 }
 
 #[test]

@@ -601,7 +601,7 @@ fn known_signals() {
         ("sigterm", false),
         ("", false),
     ] {
-        assert_eq!(is_known_signal(s), ok, "{s}");
+        assert_eq!(crate::names::is_known_signal(s), ok, "{s}");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Table tests of the validation rules, driven through the whole pipeline from YAML so
 //! paths and messages are the ones users see.
 
-use crate::load::tests::{errors, warnings};
+use crate::load::tests::{deployment, errors, job, warnings};
 
 const C: &str = "{name: c, image: busybox}";
 
@@ -443,5 +443,111 @@ fn host_port_without_host_network_warns() {
         w.iter()
             .any(|w| w.contains("spec.containers[0].ports[0].hostPort: ignored by minipod")),
         "{w:#?}"
+    );
+}
+
+#[test]
+fn template_errors_name_the_workload_and_template_path() {
+    let e = errors(&deployment(1, ", restartPolicy: Never"));
+    assert_eq!(
+        e,
+        ["pod.yaml: Deployment \"web\": spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\""]
+    );
+    let e = errors(&deployment(1, ", initContainers: [{name: c, image: x}]"));
+    assert_eq!(
+        e,
+        ["pod.yaml: Deployment \"web\": spec.template.spec.initContainers[0].name: Duplicate value: \"c\""]
+    );
+    let e = errors(&deployment(1, ", activeDeadlineSeconds: 5"));
+    assert_eq!(
+        e,
+        ["pod.yaml: Deployment \"web\": spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in Deployment is not Supported"]
+    );
+    let e = errors(&deployment(-1, ""));
+    assert_eq!(
+        e,
+        ["pod.yaml: Deployment \"web\": spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
+    );
+}
+
+#[test]
+fn selector_rules() {
+    let text = deployment(1, "").replace("matchLabels: {app: web}", "matchLabels: {app: api}");
+    assert_eq!(
+        errors(&text),
+        ["pod.yaml: Deployment \"web\": spec.template.metadata.labels: Invalid value: {\"app\": \"web\"}: `selector` does not match template `labels`"]
+    );
+    let text = deployment(1, "").replace("  selector: {matchLabels: {app: web}}\n", "");
+    assert_eq!(
+        errors(&text),
+        ["pod.yaml: Deployment \"web\": spec.selector: Required value"]
+    );
+    let text = deployment(1, "").replace("matchLabels: {app: web}", "matchLabels: {}");
+    assert_eq!(
+        errors(&text),
+        ["pod.yaml: Deployment \"web\": spec.selector: Invalid value: {}: empty selector is invalid for deployment"]
+    );
+    let text = deployment(1, "").replace(
+        "matchLabels: {app: web}",
+        "matchExpressions: [{key: app, operator: In, values: [web, api]}, {key: tier, operator: DoesNotExist}]",
+    );
+    assert!(errors(&text).is_empty());
+    let text = deployment(1, "").replace(
+        "matchLabels: {app: web}",
+        "matchExpressions: [{key: app, operator: NotIn, values: [web]}]",
+    );
+    assert_eq!(errors(&text).len(), 1);
+    let text = deployment(1, "").replace(
+        "matchLabels: {app: web}",
+        "matchExpressions: [{key: app, operator: Near, values: [web]}]",
+    );
+    let e = errors(&text);
+    assert!(
+        e[0].contains("spec.selector.matchExpressions[0].operator: Unsupported value: \"Near\""),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn job_rules() {
+    let always = job("", "").replace("restartPolicy: Never", "restartPolicy: Always");
+    assert_eq!(
+        errors(&always),
+        ["pod.yaml: Job \"pi\": spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""]
+    );
+    // An unset restartPolicy defaults to Always and is refused the same way.
+    let unset = job("", "").replace("restartPolicy: Never, ", "");
+    assert_eq!(errors(&unset).len(), 1);
+    assert_eq!(
+        errors(&job("  backoffLimit: -1\n", "")),
+        ["pod.yaml: Job \"pi\": spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0"]
+    );
+    assert_eq!(
+        errors(&job("  completionMode: Sometimes\n", "")),
+        ["pod.yaml: Job \"pi\": spec.completionMode: Unsupported value: \"Sometimes\": supported values: \"NonIndexed\", \"Indexed\""]
+    );
+    assert!(errors(&job("  podFailurePolicy: {rules: []}\n", ""))[0]
+        .contains("spec.podFailurePolicy: Forbidden: not supported by minipod"));
+    assert!(errors(&job("  activeDeadlineSeconds: 0\n", ""))[0]
+        .contains("spec.activeDeadlineSeconds: Invalid value: 0"));
+    assert_eq!(
+        errors(&job("  completionMode: Indexed\n  parallelism: 2\n", "")),
+        ["pod.yaml: Job \"pi\": spec.completions: Required value: when completion mode is Indexed"]
+    );
+}
+
+#[test]
+fn config_map_and_secret_validation() {
+    let e = errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {'bad/key': x}\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("pod.yaml: ConfigMap \"c\": data[bad/key]: Invalid value: \"bad/key\": a valid config key"), "{e:?}");
+    let e = errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: x}\nbinaryData: {k: eA==}\n");
+    assert_eq!(e, ["pod.yaml: ConfigMap \"c\": data[k]: Invalid value: \"k\": duplicate of key present in binaryData"]);
+    let e = errors("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\ndata: {tls.crt: eA==}\n");
+    assert_eq!(e, ["pod.yaml: Secret \"s\": data[tls.key]: Required value"]);
+    let e = errors("apiVersion: v1\nkind: Secret\nmetadata: {name: S}\n");
+    assert!(
+        e[0].starts_with("pod.yaml: Secret \"S\": metadata.name: Invalid value: \"S\""),
+        "{e:?}"
     );
 }
