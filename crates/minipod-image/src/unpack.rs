@@ -871,5 +871,4 @@ impl Unpacker<'_> {
 }
 
 #[cfg(test)]
-#[path = "unpack_tests.rs"]
 mod tests;
