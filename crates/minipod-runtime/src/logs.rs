@@ -686,30 +686,22 @@ impl<W: Write> CriLogWriter<W> {
 
     /// Writes the complete records found in `data`, read from `stream`.
     pub fn write_chunk(&mut self, stream: LogStream, data: &[u8]) -> Result<(), LogError> {
-        let CriLogWriter {
-            out,
-            path,
-            splitters,
-            clock,
-            written,
-            ..
-        } = self;
-        let mut sink = RecordSink {
-            out,
-            stream,
-            clock: *clock,
-            written,
-        };
-        splitters[stream.index()]
-            .push(data, &mut sink)
-            .map_err(|source| LogError::Write {
-                path: path.clone(),
-                source,
-            })
+        self.with_sink(stream, |splitter, sink| splitter.push(data, sink))
     }
 
     /// `stream` reached end of file: writes its unterminated last line, if any.
     pub fn finish_stream(&mut self, stream: LogStream) -> Result<(), LogError> {
+        self.with_sink(stream, |splitter, sink| {
+            splitter.finish(sink).and_then(|()| out_flush(sink.out))
+        })
+    }
+
+    /// Runs `f` on the splitter of `stream` with a sink that writes its records to the file.
+    fn with_sink(
+        &mut self,
+        stream: LogStream,
+        f: impl FnOnce(&mut LineSplitter, &mut RecordSink<'_, W>) -> io::Result<()>,
+    ) -> Result<(), LogError> {
         let CriLogWriter {
             out,
             path,
@@ -724,13 +716,10 @@ impl<W: Write> CriLogWriter<W> {
             clock: *clock,
             written,
         };
-        splitters[stream.index()]
-            .finish(&mut sink)
-            .and_then(|()| out_flush(sink.out))
-            .map_err(|source| LogError::Write {
-                path: path.clone(),
-                source,
-            })
+        f(&mut splitters[stream.index()], &mut sink).map_err(|source| LogError::Write {
+            path: path.clone(),
+            source,
+        })
     }
 
     /// Both streams ended: flushes everything and returns the writer.
