@@ -73,22 +73,35 @@ fn base256_size_field_is_read() {
     ));
 }
 
+/// A PAX extended header whose one record sets the next entry's size to 1024.
+fn pax_size_1024() -> Vec<u8> {
+    let rec = b"13 size=1024\n";
+    let mut data = header(tar::EntryType::XHeader, rec.len() as u64);
+    let mut body = rec.to_vec();
+    body.resize(512, 0);
+    data.extend(body);
+    data
+}
+
+/// The 1024-byte body a PAX size of 1024 announces, made of two blocks that would read as
+/// 8 GiB long-name headers, then the two zero blocks that end the archive.
+fn fake_long_names() -> Vec<u8> {
+    let fake = header(tar::EntryType::GNULongName, 8 << 30);
+    let mut data = fake.clone();
+    data.extend(&fake);
+    data.extend(vec![0u8; 1024]);
+    data
+}
+
 #[test]
 fn pax_size_overrides_the_next_header() {
     // A PAX size of 1024 for an entry whose ustar size is 0: the framing must skip
     // 1024 bytes of body, as the tar crate does, and not read it as headers.
     let mut data = Vec::new();
-    let rec = b"13 size=1024\n";
-    data.extend(header(tar::EntryType::XHeader, rec.len() as u64));
-    let mut body = rec.to_vec();
-    body.resize(512, 0);
-    data.extend(body);
+    data.extend(pax_size_1024());
     data.extend(header(tar::EntryType::Regular, 0));
     // A body that looks like an 8 GiB long-name header.
-    let fake = header(tar::EntryType::GNULongName, 8 << 30);
-    data.extend(&fake);
-    data.extend(&fake);
-    data.extend(vec![0u8; 1024]);
+    data.extend(fake_long_names());
     let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
     assert_eq!(n, data.len() as u64);
 }
@@ -96,20 +109,13 @@ fn pax_size_overrides_the_next_header() {
 #[test]
 fn pax_size_carries_over_a_long_name_header() {
     let mut data = Vec::new();
-    let rec = b"13 size=1024\n";
-    data.extend(header(tar::EntryType::XHeader, rec.len() as u64));
-    let mut body = rec.to_vec();
-    body.resize(512, 0);
-    data.extend(body);
+    data.extend(pax_size_1024());
     data.extend(header(tar::EntryType::GNULongName, 4));
     let mut name = b"abc\0".to_vec();
     name.resize(512, 0);
     data.extend(name);
     data.extend(header(tar::EntryType::Regular, 0));
-    let fake = header(tar::EntryType::GNULongName, 8 << 30);
-    data.extend(&fake);
-    data.extend(&fake);
-    data.extend(vec![0u8; 1024]);
+    data.extend(fake_long_names());
     let n = drain(&mut TarFrame::new(&data[..], LIMITS)).unwrap();
     assert_eq!(n, data.len() as u64);
     // And the tar crate frames it the same way: one entry of 1024 bytes.
