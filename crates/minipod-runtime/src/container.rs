@@ -5,11 +5,13 @@
 //! - Call it from a single-threaded process: libcontainer clones and runs Rust code in the
 //!   child, and a second thread holding the allocator lock would deadlock that child.
 //! - The spec always has an absolute `linux.cgroupsPath` and the root filesystem of the
-//!   [`ContainerConfig`]; stdin, stdout and stderr are always passed explicitly.
+//!   [`ContainerConfig`](crate::config::ContainerConfig); stdin, stdout and stderr are always
+//!   passed explicitly.
 //! - The container process is a direct child of the caller (libcontainer clones it with
 //!   `CLONE_PARENT`), so its exit status comes from `waitpid` on its pid, never `waitpid(-1)`.
-//!   Create and exec also fork a short-lived helper ([`cgroup::AttachLockWarmup`]) that they
-//!   kill and reap by pid before they return.
+//!   Create and exec also fork a short-lived helper
+//!   ([`AttachLockWarmup`](crate::cgroup::AttachLockWarmup)) that they kill and reap by pid
+//!   before they return.
 //! - libcontainer logs through `tracing`; with no subscriber installed nothing is printed, so
 //!   nothing of the runtime ends up on the container's stderr. Do not install a tracing
 //!   subscriber that writes to fd 2 in a process that creates containers.

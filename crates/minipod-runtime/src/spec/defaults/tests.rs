@@ -2,6 +2,7 @@
 #![allow(clippy::type_complexity)] // table tests spell their row type out
 
 use super::*;
+use crate::spec::tests::DEFAULT_MOUNT_DESTINATIONS;
 
 fn options(mounts: &[Mount], destination: &str) -> Vec<String> {
     mounts
@@ -18,18 +19,7 @@ fn default_mounts_table() {
         .iter()
         .map(|m| m.destination().display().to_string())
         .collect();
-    assert_eq!(
-        destinations,
-        [
-            "/proc",
-            "/dev",
-            "/dev/pts",
-            "/dev/shm",
-            "/dev/mqueue",
-            "/sys",
-            "/sys/fs/cgroup"
-        ]
-    );
+    assert_eq!(destinations, DEFAULT_MOUNT_DESTINATIONS);
     let cases: &[(&str, &str, &[&str])] = &[
         ("/proc", "proc", &["nosuid", "noexec", "nodev"]),
         (
