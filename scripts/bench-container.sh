@@ -23,7 +23,7 @@ done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$here/target}
-(cd "$here" && cargo build --release -q -p minipod-runtime --bin minipod-runtime-probe)
+(cd "$here" && cargo build --release -q -p minipod-runtime-probe)
 probe=$target/release/minipod-runtime-probe
 
 work=$(mktemp -d /tmp/minipod-bench.XXXXXX)

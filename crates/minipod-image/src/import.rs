@@ -15,6 +15,8 @@ use crate::content::{BlobError, Blobs, MAX_JSON};
 use crate::digest::Digest;
 use crate::unpack::clean_path;
 
+pub(crate) mod load;
+
 /// Why an image file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -423,5 +425,4 @@ pub(crate) fn is_index(mt: &MediaType) -> bool {
 }
 
 #[cfg(test)]
-#[path = "import_tests.rs"]
 mod tests;

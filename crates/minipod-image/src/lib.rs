@@ -7,6 +7,14 @@
 //! and overlay root filesystems for containers; `pull` fetches images from OCI distribution
 //! registries into the same store.
 //!
+//! Modules: `store` (image records, names, leases), `gc` (prune and the sweep after `rm`),
+//! `import` (reading layouts and archives; `import::load` recognises the format and names the
+//! images), `platform` (picking a manifest from an index, containerd's rules), `pull`
+//! (registries), `content` (the verified blob store), `layers` and [`unpack`] (layer
+//! directories), `tarframe` (tar framing limits), `rootfs` (overlay mounts), `reference`,
+//! `digest`, `durable` (fsync and rename), `progress`, and `sys` (the raw syscalls: the only
+//! module with `unsafe`).
+//!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = minipod_image::ImageStore::open("/var/lib/minipod")?;
@@ -23,32 +31,36 @@
 //! # let _ = (defaults, rootfs); Ok(()) }
 //! ```
 
+#![deny(unsafe_code)]
+
 mod content;
 mod digest;
 mod durable;
+mod gc;
 mod import;
 mod layers;
+mod platform;
 mod progress;
 mod pull;
 mod reference;
 mod rootfs;
 mod store;
+#[allow(unsafe_code)]
 mod sys;
 mod tarframe;
 pub mod unpack;
 
 pub use content::BlobError;
 pub use digest::{Digest, ParseDigestError};
+pub use gc::PruneReport;
 pub use import::ImportError;
 pub use layers::LayerError;
+pub use platform::{ParsePlatformError, Platform};
 pub use progress::{NoProgress, Progress};
 pub use pull::{is_loopback_registry, PullError, PullOptions, Pulled};
 pub use reference::{ParseReferenceError, Reference};
 pub use rootfs::{unmount_rootfs, Rootfs, RootfsDirs, RootfsError, RootfsKind};
-pub use store::{
-    in_use_by, ContainerDefaults, Image, ImageStore, LoadError, ParsePlatformError, Platform,
-    PruneReport, StoreError,
-};
+pub use store::{in_use_by, ContainerDefaults, Image, ImageStore, LoadError, StoreError};
 pub use tarframe::TarLimitError;
 
 #[cfg(test)]

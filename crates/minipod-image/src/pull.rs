@@ -27,12 +27,12 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use crate::content::{temp_file, BlobError, Blobs, MAX_JSON};
 use crate::digest::Digest;
 use crate::import::is_index;
+use crate::platform::{
+    host_platform, platform_of, select_platform_for, ParsePlatformError, Platform,
+};
 use crate::progress::Progress;
 use crate::reference::{ParseReferenceError, Reference};
-use crate::store::{
-    host_platform, parse_image, platform_of, select_platform_for, Image, ImageStore, LoadError,
-    ParsePlatformError, Platform, StoreError,
-};
+use crate::store::{parse_image, Image, ImageStore, LoadError, StoreError};
 
 /// How long connecting to a registry may take: an unreachable registry fails fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -841,5 +841,4 @@ fn manifest_kind(bytes: &[u8]) -> Kind {
 }
 
 #[cfg(test)]
-#[path = "pull_tests.rs"]
 mod tests;

@@ -4,9 +4,10 @@
 //!
 //! The writable layer (upper/work, or the copy) lives on disk under the persistent root, as
 //! containerd keeps its snapshots; only the merged mount point is under the run directory,
-//! which is a small tmpfs on most hosts (design.md §4). Every directory on the way to either
-//! is 0700: a container is root inside and may plant a setuid binary in its upper layer, which
-//! a host user must never reach (moby CVE-2021-41091).
+//! which is a small tmpfs on most hosts (docs/images.md, "Overlay format and root
+//! filesystems"). Every directory on the way to either is 0700: a container is root inside
+//! and may plant a setuid binary in its upper layer, which a host user must never reach (moby
+//! CVE-2021-41091).
 //!
 //! Layers are passed to overlay one by one with the new mount API (`fsconfig` `lowerdir+`,
 //! Linux 6.8), which has no limit but overlay's own (500 layers). Older kernels get one

@@ -1,5 +1,5 @@
 //! Helpers for unit tests: a tar writer that does not sanitise names (so that tests can
-//! build hostile layers), and root checks.
+//! build hostile layers), and checks of what an unpacked layer holds.
 
 use std::fs;
 use std::os::fd::AsFd;
@@ -9,18 +9,6 @@ use std::path::Path;
 use tar::{EntryType, Header};
 
 pub const MTIME: u64 = 1_640_995_200;
-
-/// Privileged tests fail without root, unless MINIPOD_SKIP_PRIVILEGED=1 says to skip them.
-pub fn require_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("skipping privileged test (MINIPOD_SKIP_PRIVILEGED=1)");
-        return false;
-    }
-    panic!("this test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip it)");
-}
 
 pub fn is_whiteout(p: &Path) -> bool {
     fs::symlink_metadata(p)

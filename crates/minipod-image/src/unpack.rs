@@ -709,16 +709,7 @@ impl Unpacker<'_> {
         // The target is stored verbatim: it is only ever followed by in-root resolution.
         symlinkat(OsStr::from_bytes(&target), Some(parent_fd), base)
             .map_err(|e| write_err(name, "create symlink")(e.into()))?;
-        if self.euid_root {
-            fchownat(
-                Some(parent_fd),
-                base,
-                Some(Uid::from_raw(meta.uid)),
-                Some(Gid::from_raw(meta.gid)),
-                AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| write_err(name, "chown symlink")(e.into()))?;
-        }
+        self.chown_node(parent_fd, base, meta, name, "chown symlink")?;
         let t = TimeSpec::new(meta.mtime, 0);
         utimensat(
             Some(parent_fd),
@@ -729,6 +720,29 @@ impl Unpacker<'_> {
         )
         .map_err(|e| write_err(name, "set symlink times")(e.into()))?;
         Ok(())
+    }
+
+    /// Gives a node just created at `base` in `parent_fd` the entry's owner, never following a
+    /// symlink. Only as root: anyone else cannot, and keeps their own ids.
+    fn chown_node(
+        &self,
+        parent_fd: RawFd,
+        base: &OsStr,
+        meta: &Meta,
+        name: &str,
+        what: &'static str,
+    ) -> Result<(), UnpackError> {
+        if !self.euid_root {
+            return Ok(());
+        }
+        fchownat(
+            Some(parent_fd),
+            base,
+            Some(Uid::from_raw(meta.uid)),
+            Some(Gid::from_raw(meta.gid)),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| write_err(name, what)(e.into()))
     }
 
     /// A hardlink's target is resolved inside the root by pathrs (classes 8, 9); linking a
@@ -791,16 +805,7 @@ impl Unpacker<'_> {
             dev,
         )
         .map_err(|e| write_err(name, "create device node")(e.into()))?;
-        if self.euid_root {
-            fchownat(
-                Some(parent_fd),
-                base,
-                Some(Uid::from_raw(meta.uid)),
-                Some(Gid::from_raw(meta.gid)),
-                AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| write_err(name, "chown device node")(e.into()))?;
-        }
+        self.chown_node(parent_fd, base, meta, name, "chown device node")?;
         // Following is harmless: the node was just created here and is not a symlink.
         fchmodat(
             Some(parent_fd),
@@ -871,5 +876,4 @@ impl Unpacker<'_> {
 }
 
 #[cfg(test)]
-#[path = "unpack_tests.rs"]
 mod tests;

@@ -11,6 +11,10 @@
 //!
 //! Container cgroups are children of the pod cgroup; libcontainer creates them from the OCI
 //! `linux.cgroupsPath` (always absolute here, `/minipod/<uid>/<id>`) and removes them on delete.
+//!
+//! This file: the host layout, the pod cgroup, limits, and the removal of container cgroups.
+//! `supervisor.rs`: the supervisor's own cgroup. `warmup.rs`: the helper that keeps the
+//! kernel's cgroup attach lock warm during a create.
 
 use std::fs;
 use std::io;
@@ -23,6 +27,12 @@ use nix::unistd::Pid;
 
 use crate::config::Resources;
 use crate::propagation::unescape_mountinfo;
+
+mod supervisor;
+mod warmup;
+
+pub use supervisor::{remove_supervisor_cgroup, supervisor_rel, SupervisorCgroup, SUPERVISORS};
+pub use warmup::AttachLockWarmup;
 
 /// Where the cgroup file systems are mounted on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +219,46 @@ fn is_v1_controller(opt: &str) -> bool {
             | "rdma"
             | "misc"
     )
+}
+
+/// The mount point of every cgroup hierarchy in `mountinfo` text, once each: every v1
+/// hierarchy (controllers and named ones such as `name=systemd`, the one systemd tracks
+/// sessions in on hybrid hosts) and the v2 tree. A hierarchy mounted twice counts once.
+pub fn hierarchy_mounts(mountinfo: &str) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut l = left.split(' ');
+        let (Some(root), Some(mount)) = (l.nth(3), l.next()) else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or("");
+        let superopts = r.nth(1).unwrap_or("");
+        // Only whole hierarchies: a bind mount of a sub-cgroup would put us elsewhere.
+        if root != "/" {
+            continue;
+        }
+        let key = match fstype {
+            "cgroup2" => "cgroup2".to_string(),
+            "cgroup" => {
+                let mut opts: Vec<&str> = superopts
+                    .split(',')
+                    .filter(|o| is_v1_controller(o) || o.starts_with("name="))
+                    .collect();
+                opts.sort_unstable();
+                opts.join(",")
+            }
+            _ => continue,
+        };
+        if seen.insert(key) {
+            out.push(PathBuf::from(unescape_mountinfo(mount)));
+        }
+    }
+    out
 }
 
 /// Checks that `rel` is a relative cgroup path, without `..`, with a `minipod` component:
@@ -689,303 +739,6 @@ pub fn remove_container(cgroups_path: &str, timeout: Duration) -> Result<()> {
     }
 }
 
-/// A helper process that keeps the kernel's cgroup attach lock warm while a container is
-/// created (or a process exec'd into one); [`AttachLockWarmup::finish`] stops and reaps it.
-///
-/// Every write to a `cgroup.procs` file (any hierarchy, v1 or v2) takes the global
-/// `cgroup_threadgroup_rwsem` for writing. A writer that finds it idle first waits for a full
-/// RCU grace period (`rcu_sync_enter`), 5–15 ms on this kind of host with the CPUs idle, and
-/// the lock goes idle again one or two grace periods after the last writer. A container
-/// create pays that wait at libcontainer's first v1 join, in its intermediate process, after
-/// it spent milliseconds building its cgroup manager, and often once more at minipod's join
-/// of the hybrid v2 mirror, after the init's set-up.
-///
-/// The helper writes itself back into the cgroup it already is in (a migration that moves
-/// nothing) at once and then every 2 ms: the first grace period runs while the
-/// supervisor and the intermediate work, and the later joins find the lock warm. It touches
-/// only its own membership, holds no fd of the supervisor, and ends when killed by
-/// [`AttachLockWarmup::finish`], when the supervisor dies, or after 2 s. A failure
-/// (no cgroup file system, a cgroup namespace that hides the path) only loses the head start.
-#[derive(Debug)]
-pub struct AttachLockWarmup {
-    child: Option<Pid>,
-}
-
-/// How often the warm-up helper takes the attach lock: well under one grace period.
-const WARMUP_INTERVAL: Duration = Duration::from_millis(2);
-/// How long the helper keeps the lock warm at most (a create takes tens of milliseconds).
-const WARMUP_MAX: Duration = Duration::from_secs(2);
-
-impl AttachLockWarmup {
-    /// Forks the helper. The child allocates (reading /proc/self/cgroup), which glibc's
-    /// `fork` keeps safe even if the caller has other threads; it takes no other lock.
-    pub fn start() -> AttachLockWarmup {
-        let none = AttachLockWarmup { child: None };
-        let Ok(layout) = CgroupLayout::host() else {
-            return none;
-        };
-        // The hierarchy to write in, and how /proc/self/cgroup names it.
-        let (mount, key): (PathBuf, String) = match layout {
-            CgroupLayout::Unified { root } => (root.clone(), String::new()),
-            CgroupLayout::Legacy {
-                unified: Some(u), ..
-            } => (u.clone(), String::new()),
-            CgroupLayout::Legacy { hierarchies, .. } => match hierarchies.first() {
-                Some(h) => (h.mount.clone(), h.controllers.join(",")),
-                None => return none,
-            },
-        };
-        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
-        // Signals stay blocked in the child: a handler inherited from the supervisor (a
-        // self-pipe) must not run there. SIGKILL still ends it.
-        let mut old = SigSet::empty();
-        if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), Some(&mut old)).is_err() {
-            return none;
-        }
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: the child only allocates, reads and writes files and sleeps, and leaves
-        // with _exit (no atexit handlers, no flush of the parent's buffers).
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            warmup_child(&mount, &key, parent);
-            // SAFETY: ends the child without running the parent's exit handlers.
-            unsafe { libc::_exit(0) };
-        }
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-        AttachLockWarmup {
-            child: (pid > 0).then(|| Pid::from_raw(pid)),
-        }
-    }
-
-    /// Stops and reaps the helper: call it once the container's cgroup joins are done.
-    pub fn finish(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        if let Some(pid) = self.child.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            while let Err(nix::Error::EINTR) = nix::sys::wait::waitpid(pid, None) {}
-        }
-    }
-}
-
-impl Drop for AttachLockWarmup {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// The warm-up helper: writes "0" (itself) into the `cgroup.procs` of the cgroup it is in, in
-/// the hierarchy mounted at `mount` whose /proc/self/cgroup line has controllers `key` (empty:
-/// the v2 line), every [`WARMUP_INTERVAL`] until killed, orphaned or [`WARMUP_MAX`] passed.
-fn warmup_child(mount: &Path, key: &str, parent: libc::pid_t) {
-    // SAFETY: plain prctl; then the parent check closes the race with its exit.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    // SAFETY: plain syscall.
-    if unsafe { libc::getppid() } != parent {
-        return;
-    }
-    let Ok(text) = fs::read_to_string("/proc/self/cgroup") else {
-        return;
-    };
-    let Some(rel) = text.lines().find_map(|l| {
-        let mut f = l.splitn(3, ':');
-        let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-        (ctrl == key).then_some(path)
-    }) else {
-        return;
-    };
-    let procs = mount.join(rel.trim_start_matches('/')).join("cgroup.procs");
-    let Ok(file) = fs::OpenOptions::new().write(true).open(procs) else {
-        return;
-    };
-    // Nothing of the supervisor's stays open here (pipes whose EOF it waits for, sockets):
-    // only the cgroup file, as fd 0.
-    use std::os::fd::AsRawFd;
-    // SAFETY: fd juggling on this process's own table.
-    unsafe {
-        if libc::dup2(file.as_raw_fd(), 0) != 0 {
-            return;
-        }
-        libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
-    }
-    std::mem::forget(file);
-    let start = Instant::now();
-    while start.elapsed() < WARMUP_MAX {
-        // SAFETY: writes one byte from a static buffer to fd 0.
-        if unsafe { libc::write(0, b"0".as_ptr().cast(), 1) } < 0 {
-            return;
-        }
-        std::thread::sleep(WARMUP_INTERVAL);
-    }
-}
-
-/// The parent of the supervisors' cgroups. A sibling of `minipod/`, not a child: the pod
-/// cgroup's `cgroup.kill` must not reach the supervisor, and children of `minipod/` are pods.
-pub const SUPERVISORS: &str = "minipod.supervisors";
-
-/// The cgroup of pod `uid`'s supervisor, relative to every hierarchy's root.
-pub fn supervisor_rel(uid: &str) -> Result<PathBuf> {
-    if uid.is_empty() || uid.contains('/') || uid.starts_with('.') {
-        return Err(CgroupError::InvalidPath(format!("{SUPERVISORS}/{uid}")));
-    }
-    check_rel_path(&format!("{SUPERVISORS}/{uid}"))
-}
-
-/// The mount point of every cgroup hierarchy in `mountinfo` text, once each: every v1
-/// hierarchy (controllers and named ones such as `name=systemd`, the one systemd tracks
-/// sessions in on hybrid hosts) and the v2 tree. A hierarchy mounted twice counts once.
-pub fn hierarchy_mounts(mountinfo: &str) -> Vec<PathBuf> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut l = left.split(' ');
-        let (Some(root), Some(mount)) = (l.nth(3), l.next()) else {
-            continue;
-        };
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or("");
-        let superopts = r.nth(1).unwrap_or("");
-        // Only whole hierarchies: a bind mount of a sub-cgroup would put us elsewhere.
-        if root != "/" {
-            continue;
-        }
-        let key = match fstype {
-            "cgroup2" => "cgroup2".to_string(),
-            "cgroup" => {
-                let mut opts: Vec<&str> = superopts
-                    .split(',')
-                    .filter(|o| is_v1_controller(o) || o.starts_with("name="))
-                    .collect();
-                opts.sort_unstable();
-                opts.join(",")
-            }
-            _ => continue,
-        };
-        if seen.insert(key) {
-            out.push(PathBuf::from(unescape_mountinfo(mount)));
-        }
-    }
-    out
-}
-
-/// A v1 cpuset directory starts with empty `cpus`/`mems` and refuses tasks: copies them
-/// from its parent (a no-op outside the cpuset hierarchy).
-fn inherit_cpuset(dir: &Path) -> Result<()> {
-    if !dir.join("cpuset.cpus").exists() {
-        return Ok(());
-    }
-    for f in ["cpuset.cpus", "cpuset.mems"] {
-        if read_file(&dir.join(f))?.trim().is_empty() {
-            let parent = dir.parent().unwrap_or(dir).join(f);
-            write_file(&dir.join(f), read_file(&parent)?.trim())?;
-        }
-    }
-    Ok(())
-}
-
-/// The cgroup a pod's supervisor moves itself into, in every mounted hierarchy, so that it
-/// no longer belongs to the session of the user who started the pod (a logout with systemd's
-/// `KillUserProcesses=yes` kills a session's cgroup) — as podman's conmon leaves it for a
-/// scope of its own. The processes it starts inherit it where nothing moves them further.
-#[derive(Debug)]
-pub struct SupervisorCgroup {
-    /// `(hierarchy mount, cgroup directory)` for every hierarchy joined.
-    joined: Vec<(PathBuf, PathBuf)>,
-}
-
-impl SupervisorCgroup {
-    /// Creates `minipod.supervisors/<uid>` in every hierarchy and moves the calling process
-    /// into it. A hierarchy that refuses stops with an error (what was joined is left again).
-    pub fn enter(uid: &str) -> Result<SupervisorCgroup> {
-        let rel = supervisor_rel(uid)?;
-        let text = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Detect)?;
-        let mounts = hierarchy_mounts(&text);
-        if mounts.is_empty() {
-            return Err(CgroupError::NoCgroupFs);
-        }
-        let mut cg = SupervisorCgroup { joined: Vec::new() };
-        let pid = std::process::id().to_string();
-        for mount in mounts {
-            let dir = mount.join(&rel);
-            let joined = fs::create_dir_all(&dir)
-                .map_err(|source| CgroupError::Create {
-                    path: dir.clone(),
-                    source,
-                })
-                .and_then(|()| inherit_cpuset(&mount.join(SUPERVISORS)))
-                .and_then(|()| inherit_cpuset(&dir))
-                .and_then(|()| write_file(&dir.join("cgroup.procs"), &pid));
-            // Recorded before the error check: a directory made but not joined is removed too.
-            cg.joined.push((mount, dir));
-            if let Err(e) = joined {
-                let _ = cg.leave(Duration::from_millis(200));
-                return Err(e);
-            }
-        }
-        Ok(cg)
-    }
-
-    /// Moves the calling process back to each hierarchy's root cgroup (a process cannot
-    /// leave its own cgroup for nothing, and a cgroup with a process in it cannot be removed)
-    /// and removes the supervisor's cgroup, and the shared parent once empty.
-    pub fn leave(mut self, timeout: Duration) -> Result<()> {
-        let pid = std::process::id().to_string();
-        let mut first_err = None;
-        for (mount, dir) in std::mem::take(&mut self.joined) {
-            if let Err(e) = write_file(&mount.join("cgroup.procs"), &pid) {
-                first_err.get_or_insert(e);
-                continue;
-            }
-            if let Err(e) = remove_supervisor_dir(&dir, timeout) {
-                first_err.get_or_insert(e);
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Removes a supervisor cgroup directory (waiting while exiting tasks are still counted) and
-/// the shared `minipod.supervisors` parent when it was the last one.
-fn remove_supervisor_dir(dir: &Path, timeout: Duration) -> Result<()> {
-    remove_tree(dir, timeout)?;
-    if let Some(parent) = dir.parent().filter(|p| p.ends_with(SUPERVISORS)) {
-        // Another supervisor's cgroup in it (ENOTEMPTY/EBUSY) keeps it: not an error.
-        let _ = fs::remove_dir(parent);
-    }
-    Ok(())
-}
-
-/// Removes the cgroup of pod `uid`'s supervisor from every hierarchy, for `delete` after a
-/// supervisor that could not remove it itself (killed). Nothing is killed: a supervisor that
-/// just released its pod lock may still be on its way out of the cgroup, which stays busy
-/// (EBUSY) until it is; that is waited for, at most `timeout`.
-pub fn remove_supervisor_cgroup(uid: &str, timeout: Duration) -> Result<()> {
-    let rel = supervisor_rel(uid)?;
-    let text = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Detect)?;
-    let mut first_err = None;
-    for mount in hierarchy_mounts(&text) {
-        let dir = mount.join(&rel);
-        if !dir.exists() {
-            continue;
-        }
-        if let Err(e) = remove_supervisor_dir(&dir, timeout) {
-            first_err.get_or_insert(e);
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
 /// Whether a cgroup named `rel` exists in any hierarchy (tests, leak checks).
 pub fn any_exists(rel: &str) -> bool {
     match CgroupLayout::host() {
@@ -998,123 +751,4 @@ pub fn any_exists(rel: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HYBRID: &str = "\
-25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
-26 25 0:24 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-27 26 0:25 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-28 26 0:26 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-29 26 0:27 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
-30 26 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-31 26 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
-";
-
-    #[test]
-    fn every_hierarchy_once_including_named_ones() {
-        let text = format!(
-            "{HYBRID}\
-40 26 0:26 /sub /mnt/memsub rw - cgroup cgroup rw,memory
-41 26 0:26 / /mnt/mem2 rw - cgroup cgroup rw,memory
-"
-        );
-        let mounts = hierarchy_mounts(&text);
-        let want: Vec<PathBuf> = [
-            "/sys/fs/cgroup/cpu",
-            "/sys/fs/cgroup/memory",
-            "/sys/fs/cgroup/systemd",
-            "/sys/fs/cgroup/unified",
-            "/sys/fs/cgroup/cpu,cpuacct",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-        assert_eq!(mounts, want);
-        assert_eq!(
-            supervisor_rel("abc").unwrap(),
-            Path::new("minipod.supervisors/abc")
-        );
-        for bad in ["", "a/b", "..", ".x"] {
-            assert!(supervisor_rel(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn parses_hybrid_layout() {
-        let l = CgroupLayout::from_mountinfo(HYBRID).unwrap();
-        assert!(l.is_hybrid());
-        let rel = Path::new("minipod/u1");
-        assert_eq!(
-            l.v1_dir("memory", rel).unwrap(),
-            Path::new("/sys/fs/cgroup/memory/minipod/u1")
-        );
-        assert_eq!(
-            l.v2_dir(rel).unwrap(),
-            Path::new("/sys/fs/cgroup/unified/minipod/u1")
-        );
-        // name=systemd is not a controller hierarchy: never touched.
-        assert!(!l
-            .dirs(rel)
-            .iter()
-            .any(|d| d.starts_with("/sys/fs/cgroup/systemd")));
-        assert_eq!(l.dirs(rel).len(), 4);
-        assert_eq!(
-            l.v1_dir("cpuacct", rel).unwrap(),
-            Path::new("/sys/fs/cgroup/cpu,cpuacct/minipod/u1")
-        );
-    }
-
-    #[test]
-    fn parses_unified_and_none() {
-        let v2 = "30 26 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(
-            CgroupLayout::from_mountinfo(v2),
-            Some(CgroupLayout::Unified {
-                root: "/sys/fs/cgroup".into()
-            })
-        );
-        assert_eq!(
-            CgroupLayout::from_mountinfo("1 0 0:1 / / rw - ext4 /dev/sda rw\n"),
-            None
-        );
-    }
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo(r"/a\040b"), "/a b");
-        assert_eq!(unescape_mountinfo(r"/plain"), "/plain");
-    }
-
-    #[test]
-    fn rel_paths_are_checked() {
-        assert_eq!(
-            check_rel_path("/minipod/u1/c").unwrap(),
-            Path::new("minipod/u1/c")
-        );
-        assert!(check_rel_path("minipod/../x").is_err());
-        assert!(check_rel_path("system.slice/x").is_err());
-        assert!(check_rel_path("").is_err());
-        assert!(check_rel_path("/").is_err());
-    }
-
-    /// The warm-up helper moves nobody but itself (into its own cgroup) and is gone once
-    /// finished or dropped. (Unprivileged, its write fails: the same cleanup applies.)
-    #[test]
-    fn attach_lock_warmup_leaves_nothing_behind() {
-        let before = fs::read_to_string("/proc/self/cgroup").unwrap();
-        let finished = AttachLockWarmup::start();
-        let dropped = AttachLockWarmup::start();
-        let pids: Vec<Pid> = [&finished, &dropped]
-            .iter()
-            .filter_map(|w| w.child)
-            .collect();
-        finished.finish();
-        drop(dropped);
-        assert_eq!(fs::read_to_string("/proc/self/cgroup").unwrap(), before);
-        for pid in pids {
-            // Reaped: no such process (not even a zombie) any more.
-            assert_eq!(kill(pid, None), Err(nix::Error::ESRCH), "helper {pid}");
-        }
-    }
-}
+mod tests;

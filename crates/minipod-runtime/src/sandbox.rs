@@ -174,7 +174,19 @@ impl PodSandbox {
                 source,
             }
         })?;
-        let sandbox = PodSandbox {
+        let sandbox = PodSandbox::of(cfg, pod, cgroup);
+        match sandbox.setup(cfg) {
+            Ok(()) => Ok(sandbox),
+            Err(e) => {
+                let _ = sandbox.teardown_ref();
+                Err(e)
+            }
+        }
+    }
+
+    /// The sandbox `cfg` describes, around its pod cgroup.
+    fn of(cfg: &SandboxConfig, pod: String, cgroup: PodCgroup) -> PodSandbox {
+        PodSandbox {
             pod,
             run_dir: cfg.run_dir.clone(),
             host_network: cfg.host_network,
@@ -182,13 +194,6 @@ impl PodSandbox {
             host_pid: cfg.host_pid,
             share_pid: cfg.share_process_namespace && !cfg.host_pid,
             cgroup,
-        };
-        match sandbox.setup(cfg) {
-            Ok(()) => Ok(sandbox),
-            Err(e) => {
-                let _ = sandbox.teardown_ref();
-                Err(e)
-            }
         }
     }
 
@@ -201,15 +206,7 @@ impl PodSandbox {
                 pod: pod.clone(),
                 source,
             })?;
-        Ok(PodSandbox {
-            pod,
-            run_dir: cfg.run_dir.clone(),
-            host_network: cfg.host_network,
-            host_ipc: cfg.host_ipc,
-            host_pid: cfg.host_pid,
-            share_pid: cfg.share_process_namespace && !cfg.host_pid,
-            cgroup,
-        })
+        Ok(PodSandbox::of(cfg, pod, cgroup))
     }
 
     fn kinds(&self) -> Vec<NsKind> {

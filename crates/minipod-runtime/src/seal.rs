@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn overlay_copy_is_the_binary_and_refuses_writes() {
-        if !nix::unistd::geteuid().is_root() {
+        if !minipod_testsupport::privileged() {
             return;
         }
         let fd = read_only_overlay_copy().unwrap();

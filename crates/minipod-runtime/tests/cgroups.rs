@@ -126,7 +126,7 @@ fn gc_after_a_dead_supervisor_removes_everything() {
     // The "supervisor" is gone; its pod is still running.
     assert!(!env.leftover_cgroups().is_empty());
     assert!(!env.processes().is_empty());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_minipod-runtime-probe"))
+    let out = std::process::Command::new(common::probe())
         .arg("gc")
         .arg(env.run_root())
         .arg(&uid)

@@ -13,6 +13,17 @@ use crate::config::{
     Mount, NamespaceMode, Namespaces, ProcessConfig, Resources, SecurityConfig, UserRequest,
 };
 
+/// Where the default mounts go, in order (`default_mounts`, shared with its own tests).
+pub(super) const DEFAULT_MOUNT_DESTINATIONS: [&str; 7] = [
+    "/proc",
+    "/dev",
+    "/dev/pts",
+    "/dev/shm",
+    "/dev/mqueue",
+    "/sys",
+    "/sys/fs/cgroup",
+];
+
 fn pod_ns(name: &str) -> NamespaceMode {
     NamespaceMode::Join(PathBuf::from(format!("/run/minipod/pods/u1/ns/{name}")))
 }
@@ -216,18 +227,7 @@ fn defaults_of_a_plain_container() {
         .flatten()
         .map(|m| m.destination().display().to_string())
         .collect();
-    assert_eq!(
-        destinations,
-        [
-            "/proc",
-            "/dev",
-            "/dev/pts",
-            "/dev/shm",
-            "/dev/mqueue",
-            "/sys",
-            "/sys/fs/cgroup"
-        ]
-    );
+    assert_eq!(destinations, DEFAULT_MOUNT_DESTINATIONS);
     assert_eq!(
         spec.annotations()
             .as_ref()

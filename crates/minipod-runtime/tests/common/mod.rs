@@ -241,6 +241,50 @@ pub fn build_busybox_rootfs(root: &Path) {
     .unwrap();
 }
 
+/// The `minipod-runtime-probe` binary, a crate of its own (see its Cargo.toml): found in the
+/// target directory of this test binary, and built there first when missing or older than it.
+pub fn probe() -> PathBuf {
+    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            // <target>/<profile>/deps/<test binary>
+            let exe = std::env::current_exe().expect("test binary path");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("<target>/<profile>");
+            let target_dir = profile_dir.parent().expect("<target>");
+            let bin = profile_dir.join("minipod-runtime-probe");
+            let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            if mtime(&bin).is_none() || mtime(&bin) < mtime(&exe) {
+                let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+                    Some("debug") | None => "dev",
+                    Some(other) => other,
+                };
+                let status = Command::new(env!("CARGO"))
+                    .args([
+                        "build",
+                        "--quiet",
+                        "-p",
+                        "minipod-runtime-probe",
+                        "--profile",
+                    ])
+                    .arg(profile)
+                    .arg("--target-dir")
+                    .arg(target_dir)
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .expect("run cargo build -p minipod-runtime-probe");
+                assert!(
+                    status.success(),
+                    "cargo build -p minipod-runtime-probe failed"
+                );
+            }
+            bin
+        })
+        .clone()
+}
+
 /// Runs a scenario through the probe binary; returns its JSON report.
 pub fn run_probe(env: &TestEnv, scenario: Value) -> Value {
     let file = env.path().join(format!(
@@ -248,7 +292,7 @@ pub fn run_probe(env: &TestEnv, scenario: Value) -> Value {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::write(&file, serde_json::to_vec_pretty(&scenario).unwrap()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_minipod-runtime-probe"))
+    let out = Command::new(probe())
         .arg("scenario")
         .arg(&file)
         .output()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::progress::NoProgress;
 
-#[path = "../../../tests/cli/registry.rs"]
+#[path = "../../../../tests/cli/registry.rs"]
 mod registry;
 
 use registry::{free_port, test_image, Registry};

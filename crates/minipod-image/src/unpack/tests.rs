@@ -11,7 +11,8 @@ use tar::{EntryType, Header};
 
 use super::*;
 use crate::tarframe::TarLimitError;
-use crate::testutil::{is_whiteout, opaque, require_root, TarBuilder};
+use crate::testutil::{is_whiteout, opaque, TarBuilder};
+use minipod_testsupport::privileged;
 
 /// A temporary layer directory plus a "host" directory beside it that must stay untouched.
 struct Fixture {
@@ -21,7 +22,7 @@ struct Fixture {
 }
 
 fn fixture() -> Option<Fixture> {
-    if !require_root() {
+    if !privileged() {
         return None;
     }
     let tmp = tempfile::tempdir().unwrap();

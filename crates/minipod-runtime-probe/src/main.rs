@@ -10,6 +10,8 @@
 //! Every container is deleted and every sandbox torn down before the process exits, also when
 //! a step fails; the JSON then carries the error.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
