@@ -3,6 +3,7 @@
 //! Pure constructors: the supervisor appends them to `events.jsonl`.
 
 use k8s_openapi::api::core::v1::Pod;
+use minipod_manifest::PodPlan;
 
 use crate::plan::{Action, WaitReason};
 use crate::spec::{self, ContainerKind};
@@ -158,7 +159,7 @@ pub fn unhealthy(
 /// The event the kubelet records when it performs `action`, if any: `Killing` for kills,
 /// `BackOff` for a crash-loop wait. (`Created`/`Started` depend on the outcome: use
 /// [`created`] / [`started`].)
-pub fn for_action(pod: &Pod, action: &Action) -> Option<PodEvent> {
+pub fn for_action(pod: &PodPlan, action: &Action) -> Option<PodEvent> {
     match action {
         Action::KillContainer {
             name,
@@ -176,17 +177,15 @@ pub fn for_action(pod: &Pod, action: &Action) -> Option<PodEvent> {
             reason: WaitReason::BackOff { name, .. },
             ..
         } => {
-            let kind = pod
-                .spec
-                .as_ref()
-                .map(|s| {
-                    if spec::init_containers(s).iter().any(|c| &c.name == name) {
-                        ContainerKind::Init
-                    } else {
-                        ContainerKind::Regular
-                    }
-                })
-                .unwrap_or(ContainerKind::Regular);
+            let kind = if pod
+                .init_containers
+                .iter()
+                .any(|c| &c.container.name == name)
+            {
+                ContainerKind::Init
+            } else {
+                ContainerKind::Regular
+            };
             Some(container_event(
                 EventType::Warning,
                 "BackOff",
@@ -194,7 +193,7 @@ pub fn for_action(pod: &Pod, action: &Action) -> Option<PodEvent> {
                 name,
                 format!(
                     "Back-off restarting failed container {name} in pod {}",
-                    spec::format_pod(pod)
+                    spec::format_pod(&pod.pod)
                 ),
             ))
         }
@@ -218,7 +217,7 @@ mod tests {
                            "containers": [{"name": "app", "image": "busybox"}]}),
         );
         assert_eq!(
-            scheduled(&p, "minipod").message,
+            scheduled(&p.pod, "minipod").message,
             "Successfully assigned default/pod to minipod"
         );
         assert_eq!(

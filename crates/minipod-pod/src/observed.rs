@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use minipod_manifest::PodPlan;
 use serde::{Deserialize, Serialize};
 
 use crate::backoff::{BackoffPolicy, RestartBackoff};
-use crate::spec::{self, ContainerKind, PodPhase};
+use crate::spec::{ContainerKind, PodPhase};
 use crate::time::Timestamp;
 
 /// State of the pod sandbox (network/IPC/UTS namespaces, volumes).
@@ -273,20 +273,17 @@ pub struct ObservedPod {
 
 impl ObservedPod {
     /// A fresh pod: no sandbox, every container waiting.
-    pub fn new(pod: &Pod, policy: BackoffPolicy) -> ObservedPod {
-        let (init, regular) = match &pod.spec {
-            Some(s) => (
-                spec::init_containers(s)
-                    .iter()
-                    .map(|c| ObservedContainer::new(&c.name, spec::init_kind(c), policy))
-                    .collect(),
-                s.containers
-                    .iter()
-                    .map(|c| ObservedContainer::new(&c.name, ContainerKind::Regular, policy))
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
+    pub fn new(pod: &PodPlan, policy: BackoffPolicy) -> ObservedPod {
+        let init = pod
+            .init_containers
+            .iter()
+            .map(|i| ObservedContainer::new(&i.container.name, i.kind, policy))
+            .collect();
+        let regular = pod
+            .containers
+            .iter()
+            .map(|c| ObservedContainer::new(&c.name, ContainerKind::Regular, policy))
+            .collect();
         ObservedPod {
             sandbox: SandboxState::NotCreated,
             init_containers: init,

@@ -56,11 +56,16 @@
 //! use minipod_pod::{BackoffPolicy, PodPhase};
 //! use k8s_openapi::jiff::Timestamp;
 //!
-//! let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
-//!     "metadata": {"name": "hello", "namespace": "default", "uid": "u1"},
-//!     "spec": {"restartPolicy": "Never",
-//!              "containers": [{"name": "app", "image": "busybox"}]},
-//! })).unwrap();
+//! // The pod's plan, as `run` accepts it.
+//! let input = minipod_manifest::Input::new("hello.yaml", "apiVersion: v1
+//! kind: Pod
+//! metadata: {name: hello}
+//! spec:
+//!   restartPolicy: Never
+//!   containers: [{name: app, image: busybox}]
+//! ");
+//! let options = minipod_manifest::LoadOptions::default();
+//! let pod = minipod_manifest::load(&[input], &options).unwrap().pods.remove(0);
 //! let mut observed = ObservedPod::new(&pod, BackoffPolicy::KUBELET);
 //! let probes = ProbeResults::new();
 //! let mut now = Timestamp::from_second(1_700_000_000).unwrap();
@@ -91,14 +96,14 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use minipod_manifest::{ContainerPlan, PodPlan, RestartPolicy};
 
 use crate::observed::{
     ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTermination,
     PodTerminationReason, ProbeKind, ProbeResult, ProbeResults, SandboxState, Stopping,
     START_RETRY_INTERVAL,
 };
-use crate::spec::{self, ContainerKind, PodPhase, RestartPolicy, MINIMUM_GRACE_PERIOD};
+use crate::spec::{self, ContainerKind, PodPhase, MINIMUM_GRACE_PERIOD};
 use crate::time::{add, since, Timestamp};
 
 /// Where initialization stands (the kubelet's "next init container to start").
@@ -221,15 +226,14 @@ impl PodActions {
     }
 }
 
-/// Compute the next steps for `pod` (a defaulted `v1::Pod`). Pure: no I/O, no clock.
+/// Compute the next steps for `pod` (the plan of the accepted pod). Pure: no I/O, no clock.
 pub fn compute_pod_actions(
-    pod: &Pod,
+    pod: &PodPlan,
     observed: &ObservedPod,
     probes: &ProbeResults,
     now: Timestamp,
 ) -> PodActions {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
+    let spec = pod;
     let mut p = Planner {
         spec,
         observed,
@@ -294,8 +298,8 @@ pub fn compute_pod_actions(
     // kubelet: kuberuntime_container.go computeInitContainerActions.
     let init = p.plan_init();
     for &(i, reason) in &init.kills {
-        let c = &spec::init_containers(spec)[i];
-        p.kill(c, ContainerKind::from_init(c), reason);
+        let c = &spec.init_containers[i];
+        p.kill(&c.container, c.kind, reason);
     }
     if let InitStep::Failed(_) = init.step {
         // kubelet: KillPod when an init container failed under restartPolicy Never.
@@ -330,9 +334,7 @@ pub fn compute_pod_actions(
                         p.kill(c, ContainerKind::Regular, reason);
                         // kubelet: the container is restarted after the kill unless
                         // restartPolicy is Never; postStart failures follow the exit code.
-                        if spec::restart_on_failure(spec)
-                            || reason == KillReason::FailedPostStartHook
-                        {
+                        if spec.restart_on_failure() || reason == KillReason::FailedPostStartHook {
                             keep += 1;
                         }
                     } else {
@@ -362,12 +364,12 @@ pub fn compute_pod_actions(
         let mut starts: Vec<(ContainerKind, usize)> = init
             .to_start
             .iter()
-            .map(|&i| (ContainerKind::from_init(&spec::init_containers(spec)[i]), i))
+            .map(|&i| (spec.init_containers[i].kind, i))
             .collect();
         starts.extend(app_to_start.iter().map(|&i| (ContainerKind::Regular, i)));
         for (kind, idx) in starts {
             let c = if kind.is_init_list() {
-                &spec::init_containers(spec)[idx]
+                &spec.init_containers[idx].container
             } else {
                 &spec.containers[idx]
             };
@@ -388,12 +390,6 @@ pub fn compute_pod_actions(
     }
 }
 
-impl ContainerKind {
-    fn from_init(c: &Container) -> ContainerKind {
-        spec::init_kind(c)
-    }
-}
-
 /// The result of the init-container pass.
 struct InitPlan {
     step: InitStep,
@@ -408,7 +404,7 @@ enum Start {
 }
 
 struct Planner<'a> {
-    spec: &'a PodSpec,
+    spec: &'a PodPlan,
     observed: &'a ObservedPod,
     probes: &'a ProbeResults,
     now: Timestamp,
@@ -416,11 +412,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn spec_init(&self) -> &'a [Container] {
-        spec::init_containers(self.spec)
-    }
-
-    fn init_obs(&self, i: usize, c: &Container) -> Option<&'a ObservedContainer> {
+    fn init_obs(&self, i: usize, c: &ContainerPlan) -> Option<&'a ObservedContainer> {
         self.observed
             .init_containers
             .get(i)
@@ -433,7 +425,7 @@ impl<'a> Planner<'a> {
             })
     }
 
-    fn regular(&self, i: usize, c: &Container) -> Option<&'a ObservedContainer> {
+    fn regular(&self, i: usize, c: &ContainerPlan) -> Option<&'a ObservedContainer> {
         self.observed
             .containers
             .get(i)
@@ -446,15 +438,15 @@ impl<'a> Planner<'a> {
     }
 
     /// postStart finished successfully, or the spec has none.
-    fn post_start_done(c: &Container, r: &crate::observed::RunningState) -> bool {
-        !spec::has_post_start(c) || r.post_start == HookState::Succeeded
+    fn post_start_done(c: &ContainerPlan, r: &crate::observed::RunningState) -> bool {
+        c.post_start.is_none() || r.post_start == HookState::Succeeded
     }
 
     /// kubelet: computeInitContainerActions, ported to the observed states (Waiting ≙ no
     /// status, Running, Terminated ≙ Exited). It walks the init containers backwards from the
     /// last one that has a status, because that one tells how far initialization got.
     fn plan_init(&self) -> InitPlan {
-        let init = self.spec_init();
+        let init = &self.spec.init_containers;
         let n = init.len();
         let mut plan = InitPlan {
             step: InitStep::Done,
@@ -475,12 +467,12 @@ impl<'a> Planner<'a> {
             .iter()
             .any(|o| !matches!(o.state, ContainerState::Waiting));
         let mut previously_initialized = pod_has_initialized;
-        let restart_on_failure = spec::restart_on_failure(self.spec);
+        let restart_on_failure = self.spec.restart_on_failure();
         let mut waiting_for: Option<usize> = None;
 
         for i in (0..n).rev() {
-            let c = &init[i];
-            let sidecar = spec::is_sidecar(c);
+            let c = &init[i].container;
+            let sidecar = init[i].kind == ContainerKind::Sidecar;
             let o = self.init_obs(i, c);
             let state = o.map(|o| &o.state).unwrap_or(&ContainerState::Waiting);
             if let ContainerState::Waiting = state {
@@ -576,7 +568,7 @@ impl<'a> Planner<'a> {
                 .max(waiting_for)
                 .unwrap_or(0);
             if plan.to_start.contains(&frontier) {
-                let c = &init[frontier];
+                let c = &init[frontier].container;
                 match self.start_held_until(self.init_obs(frontier, c)) {
                     Some((until, _)) => InitStep::BackOff {
                         index: frontier,
@@ -593,13 +585,13 @@ impl<'a> Planner<'a> {
 
     /// kubelet: container/helpers.go ShouldContainerBeRestarted (for regular containers),
     /// plus the restart the kubelet schedules right after a probe kill.
-    fn should_restart(&self, _c: &Container, o: Option<&ObservedContainer>) -> bool {
+    fn should_restart(&self, _c: &ContainerPlan, o: Option<&ObservedContainer>) -> bool {
         let Some(o) = o else { return true };
         match &o.state {
             ContainerState::Waiting => true,
             ContainerState::Running(_) => false,
             ContainerState::Terminated(t) => {
-                let policy = spec::restart_policy(self.spec);
+                let policy = self.spec.restart_policy;
                 if matches!(
                     t.kill_reason,
                     Some(KillReason::LivenessProbe | KillReason::StartupProbe)
@@ -619,11 +611,11 @@ impl<'a> Planner<'a> {
     /// kubelet: computePodActions, "the container is running, but kill the container if...".
     fn kill_reason_for(
         &self,
-        c: &Container,
+        c: &ContainerPlan,
         o: &ObservedContainer,
         r: &crate::observed::RunningState,
     ) -> Option<KillReason> {
-        if spec::has_post_start(c) && r.post_start == HookState::Failed {
+        if c.post_start.is_some() && r.post_start == HookState::Failed {
             return Some(KillReason::FailedPostStartHook);
         }
         if self.probe(o, ProbeKind::Liveness) == Some(ProbeResult::Failure) {
@@ -637,7 +629,7 @@ impl<'a> Planner<'a> {
 
     /// Emit `KillContainer` for a single-container kill (probe or postStart failure).
     /// kubelet: kuberuntime_container.go killContainer + setTerminationGracePeriod.
-    fn kill(&mut self, c: &Container, kind: ContainerKind, reason: KillReason) {
+    fn kill(&mut self, c: &ContainerPlan, kind: ContainerKind, reason: KillReason) {
         let Some(o) = self.observed.container(&c.name) else {
             return;
         };
@@ -649,7 +641,7 @@ impl<'a> Planner<'a> {
         let restart = match reason {
             KillReason::PodTermination => false,
             KillReason::FailedPostStartHook => false,
-            _ => kind == ContainerKind::Sidecar || spec::restart_on_failure(self.spec),
+            _ => kind == ContainerKind::Sidecar || self.spec.restart_on_failure(),
         };
         let what = match kind {
             ContainerKind::Regular => "Container",
@@ -670,7 +662,7 @@ impl<'a> Planner<'a> {
             reason,
             message,
             grace,
-            run_pre_stop: spec::has_pre_stop(c) && !grace.is_zero(),
+            run_pre_stop: c.pre_stop.is_some() && !grace.is_zero(),
             ordered: false,
         });
     }
@@ -685,11 +677,8 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn spec_container(&self, name: &str) -> Option<&'a Container> {
-        self.spec_init()
-            .iter()
-            .chain(self.spec.containers.iter())
-            .find(|c| c.name == name)
+    fn spec_container(&self, name: &str) -> Option<&'a ContainerPlan> {
+        self.spec.container(name)
     }
 
     /// `RunPostStart` for running instances whose hook was never launched.
@@ -699,7 +688,7 @@ impl<'a> Planner<'a> {
             let Some(c) = self.spec_container(&o.name) else {
                 continue;
             };
-            if r.stopping.is_none() && spec::has_post_start(c) && r.post_start == HookState::Pending
+            if r.stopping.is_none() && c.post_start.is_some() && r.post_start == HookState::Pending
             {
                 self.actions.push(Action::RunPostStart {
                     name: o.name.clone(),
@@ -724,7 +713,7 @@ impl<'a> Planner<'a> {
                     return true;
                 }
                 self.spec_container(&o.name)
-                    .is_some_and(|c| spec::has_post_start(c) && !r.post_start.finished())
+                    .is_some_and(|c| c.post_start.is_some() && !r.post_start.finished())
             })
     }
 
@@ -759,7 +748,7 @@ impl<'a> Planner<'a> {
         None
     }
 
-    fn start(&mut self, c: &Container, kind: ContainerKind, index: usize) -> Start {
+    fn start(&mut self, c: &ContainerPlan, kind: ContainerKind, index: usize) -> Start {
         let o = self.observed.container(&c.name);
         if let Some((at, reason)) = self.start_held_until(o) {
             self.actions.push(Action::WaitUntil { at, reason });
@@ -772,7 +761,7 @@ impl<'a> Planner<'a> {
             index,
             attempt,
         });
-        let post_start = spec::has_post_start(c);
+        let post_start = c.post_start.is_some();
         if post_start {
             self.actions.push(Action::RunPostStart {
                 name: c.name.clone(),
@@ -794,7 +783,7 @@ impl<'a> Planner<'a> {
             let Some(r) = o.running() else { continue };
             match &r.stopping {
                 None => {
-                    let has_pre_stop = c.is_some_and(spec::has_pre_stop);
+                    let has_pre_stop = c.is_some_and(|c| c.pre_stop.is_some());
                     self.actions.push(Action::KillContainer {
                         name: o.name.clone(),
                         kind: o.kind,
@@ -817,7 +806,7 @@ impl<'a> Planner<'a> {
     /// The steps of one kill after `KillContainer`: wait for preStop (at most the grace
     /// budget), wait for the turn (sidecars in a pod termination), send the stop signal with
     /// the rest of the budget (at least 2 s), SIGKILL when that runs out.
-    fn stop_progress(&mut self, o: &ObservedContainer, c: Option<&Container>, s: &Stopping) {
+    fn stop_progress(&mut self, o: &ObservedContainer, c: Option<&ContainerPlan>, s: &Stopping) {
         if s.force_killed {
             return;
         }
@@ -864,7 +853,7 @@ impl<'a> Planner<'a> {
         let timeout = since(budget_end, self.now).max(MINIMUM_GRACE_PERIOD);
         self.actions.push(Action::StopContainer {
             name: o.name.clone(),
-            signal: c.and_then(spec::stop_signal),
+            signal: c.and_then(|c| c.stop_signal.clone()),
             timeout,
         });
     }
@@ -887,7 +876,7 @@ impl<'a> Planner<'a> {
 
 /// Grace budget of a single-container kill. kubelet: setTerminationGracePeriod — probe
 /// kills use the probe's `terminationGracePeriodSeconds` when set, else the pod's.
-pub fn kill_grace_period(spec: &PodSpec, c: &Container, reason: KillReason) -> Duration {
+pub fn kill_grace_period(spec: &PodPlan, c: &ContainerPlan, reason: KillReason) -> Duration {
     let probe = match reason {
         KillReason::LivenessProbe => c.liveness_probe.as_ref(),
         KillReason::StartupProbe => c.startup_probe.as_ref(),

@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Probe;
+use minipod_manifest::ProbePlan;
 
 use crate::observed::{ContainerState, ObservedContainer, ProbeKind, ProbeResult, ProbeResults};
 use crate::time::{add, since, Timestamp};
 
-/// A probe's timing and thresholds with the API defaults applied
-/// (pkg/apis/core/v1/defaults.go SetDefaults_Probe).
+/// A probe's timing and thresholds (the plan has the API defaults applied:
+/// pkg/apis/core/v1/defaults.go SetDefaults_Probe), as durations and counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProbeTiming {
     pub initial_delay: Duration,
@@ -31,16 +31,14 @@ pub struct ProbeTiming {
 }
 
 impl ProbeTiming {
-    pub fn from_probe(p: &Probe) -> ProbeTiming {
-        let secs = |v: Option<i32>, default: u64| {
-            Duration::from_secs(v.map_or(default, |s| s.max(0) as u64))
-        };
+    pub fn from_probe(p: &ProbePlan) -> ProbeTiming {
+        let secs = |v: i32| Duration::from_secs(v.max(0) as u64);
         ProbeTiming {
-            initial_delay: secs(p.initial_delay_seconds, 0),
-            period: secs(p.period_seconds, 10).max(Duration::from_secs(1)),
-            timeout: secs(p.timeout_seconds, 1).max(Duration::from_secs(1)),
-            success_threshold: p.success_threshold.map_or(1, |v| v.max(1) as u32),
-            failure_threshold: p.failure_threshold.map_or(3, |v| v.max(1) as u32),
+            initial_delay: secs(p.initial_delay_seconds),
+            period: secs(p.period_seconds).max(Duration::from_secs(1)),
+            timeout: secs(p.timeout_seconds).max(Duration::from_secs(1)),
+            success_threshold: p.success_threshold.max(1) as u32,
+            failure_threshold: p.failure_threshold.max(1) as u32,
         }
     }
 }
@@ -75,7 +73,7 @@ pub struct ProbeWorker {
 }
 
 impl ProbeWorker {
-    pub fn new(name: &str, kind: ProbeKind, probe: &Probe) -> ProbeWorker {
+    pub fn new(name: &str, kind: ProbeKind, probe: &ProbePlan) -> ProbeWorker {
         ProbeWorker {
             name: name.to_string(),
             kind,
@@ -200,8 +198,11 @@ mod tests {
     use crate::testutil::{pod, t};
     use serde_json::json;
 
-    fn probe(v: serde_json::Value) -> Probe {
-        serde_json::from_value(v).unwrap()
+    /// The plan of `v` as a container's readinessProbe.
+    fn probe(v: serde_json::Value) -> ProbePlan {
+        let p =
+            pod(json!({"containers": [{"name": "app", "image": "busybox", "readinessProbe": v}]}));
+        p.containers[0].readiness_probe.clone().unwrap()
     }
 
     fn running_container(at: i64) -> ObservedContainer {

@@ -4,15 +4,16 @@
 //! (kubelet_pods.go getPhase) and the conditions (pkg/kubelet/status/generate.go).
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus,
+    ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated,
+    ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus,
 };
+use minipod_manifest::{ContainerPlan, PodPlan, RestartPolicy};
 
 use crate::observed::{
     ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTerminationReason,
     ProbeKind, ProbeResult, ProbeResults, SandboxState, Termination, START_ERROR_REASON,
 };
-use crate::spec::{self, ContainerKind, PodPhase, RestartPolicy};
+use crate::spec::{self, ContainerKind, PodPhase};
 use crate::time::{go_duration_string, k8s_time, Timestamp};
 
 /// Default `waiting.reason` of a container that has not run yet.
@@ -43,14 +44,13 @@ pub const CONTAINER_STATUS_UNKNOWN: &str = "ContainerStatusUnknown";
 /// `lastTransitionTime`s stable and carries conditions the kubelet does not own (readiness
 /// gates). `now` stamps transitions. Pure.
 pub fn build_pod_status(
-    pod: &Pod,
+    pod: &PodPlan,
     observed: &ObservedPod,
     probes: &ProbeResults,
     previous: Option<&PodStatus>,
     now: Timestamp,
 ) -> PodStatus {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
+    let spec = pod;
     let (init, regular) = container_statuses(pod, observed, probes);
     let deadline_exceeded = deadline_exceeded(spec, observed, now);
     let phase = if deadline_exceeded {
@@ -85,7 +85,7 @@ pub fn build_pod_status(
             .host_ip
             .as_ref()
             .map(|ip| vec![HostIP { ip: ip.clone() }]),
-        qos_class: Some(qos_class(spec).to_string()),
+        qos_class: Some(pod.qos_class().to_string()),
         ..PodStatus::default()
     }
 }
@@ -97,7 +97,7 @@ pub const DEADLINE_EXCEEDED_MESSAGE: &str =
     "Pod was active on the node longer than the specified deadline";
 
 /// The pod ran past `spec.activeDeadlineSeconds` (or is being terminated for it).
-fn deadline_exceeded(spec: &PodSpec, observed: &ObservedPod, now: Timestamp) -> bool {
+fn deadline_exceeded(spec: &PodPlan, observed: &ObservedPod, now: Timestamp) -> bool {
     let terminating_for_it = observed
         .termination
         .as_ref()
@@ -107,15 +107,14 @@ fn deadline_exceeded(spec: &PodSpec, observed: &ObservedPod, now: Timestamp) -> 
 }
 
 /// The phase the pod reports now.
-pub fn pod_phase(pod: &Pod, observed: &ObservedPod, probes: &ProbeResults) -> PodPhase {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
+pub fn pod_phase(pod: &PodPlan, observed: &ObservedPod, probes: &ProbeResults) -> PodPhase {
+    let spec = pod;
     let (init, regular) = container_statuses(pod, observed, probes);
     phase_of(spec, observed, &init, &regular)
 }
 
 fn phase_of(
-    spec: &PodSpec,
+    spec: &PodPlan,
     observed: &ObservedPod,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
@@ -135,11 +134,7 @@ fn phase_of(
 /// The phase a pod ends in once every container has stopped: getPhase with
 /// `podIsTerminal`, and Failed when that is still not terminal (a pod deleted before its
 /// containers ran; status_manager.go TerminatePod).
-pub fn final_phase(spec: &PodSpec, observed: &ObservedPod) -> PodPhase {
-    let pod = Pod {
-        spec: Some(spec.clone()),
-        ..Pod::default()
-    };
+pub fn final_phase(spec: &PodPlan, observed: &ObservedPod) -> PodPhase {
     if observed
         .termination
         .as_ref()
@@ -147,7 +142,7 @@ pub fn final_phase(spec: &PodSpec, observed: &ObservedPod) -> PodPhase {
     {
         return PodPhase::Failed;
     }
-    let (init, regular) = container_statuses(&pod, observed, &ProbeResults::default());
+    let (init, regular) = container_statuses(spec, observed, &ProbeResults::default());
     let phase = get_phase(
         spec,
         &init,
@@ -173,22 +168,21 @@ fn has_active_regular_container(observed: &ObservedPod) -> bool {
 
 /// Statuses of `spec.initContainers` and `spec.containers`, in spec order.
 pub fn container_statuses(
-    pod: &Pod,
+    pod: &PodPlan,
     observed: &ObservedPod,
     probes: &ProbeResults,
 ) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
+    let spec = pod;
     let ctx = StatusContext {
-        pod,
         spec,
         observed,
         probes,
-        has_init: !spec::init_containers(spec).is_empty(),
+        has_init: !spec.init_containers.is_empty(),
     };
-    let init: Vec<ContainerStatus> = spec::init_containers(spec)
+    let init: Vec<ContainerStatus> = spec
+        .init_containers
         .iter()
-        .map(|c| ctx.status(c, spec::init_kind(c)))
+        .map(|c| ctx.status(&c.container, c.kind))
         .collect();
     let mut regular: Vec<ContainerStatus> = spec
         .containers
@@ -204,11 +198,11 @@ pub fn container_statuses(
 /// status_manager.go hasPodInitialized: no init containers; or a regular container that has
 /// left waiting or terminated before; or the last init container completed with exit code 0.
 fn has_pod_initialized(
-    spec: &PodSpec,
+    spec: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
 ) -> bool {
-    if spec::init_containers(spec).is_empty() {
+    if spec.init_containers.is_empty() {
         return true;
     }
     let left_waiting = regular.iter().any(|st| {
@@ -257,15 +251,14 @@ fn mark_unknown_at_end(regular: &mut [ContainerStatus]) {
 }
 
 struct StatusContext<'a> {
-    pod: &'a Pod,
-    spec: &'a PodSpec,
+    spec: &'a PodPlan,
     observed: &'a ObservedPod,
     probes: &'a ProbeResults,
     has_init: bool,
 }
 
 impl StatusContext<'_> {
-    fn status(&self, c: &Container, kind: ContainerKind) -> ContainerStatus {
+    fn status(&self, c: &ContainerPlan, kind: ContainerKind) -> ContainerStatus {
         let fallback;
         let o = match self.observed.container(&c.name) {
             Some(o) => o,
@@ -281,7 +274,7 @@ impl StatusContext<'_> {
         };
         let mut st = ContainerStatus {
             name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
+            image: c.image.clone(),
             image_id: o.image_id.clone().unwrap_or_default(),
             restart_count: o.restart_count,
             ready: false,
@@ -335,7 +328,7 @@ impl StatusContext<'_> {
                             "back-off {} restarting failed container={} pod={}",
                             go_duration_string(delay),
                             c.name,
-                            spec::format_pod(self.pod)
+                            spec::format_pod(&self.spec.pod)
                         )),
                     )),
                     // kuberuntime_container.go startContainer returns ErrPostStartHook; the
@@ -378,7 +371,7 @@ impl StatusContext<'_> {
                 if kind == ContainerKind::Sidecar {
                     return true;
                 }
-                let policy = spec::restart_policy(self.spec);
+                let policy = self.spec.restart_policy;
                 if kind == ContainerKind::Regular
                     && matches!(
                         t.kill_reason,
@@ -402,9 +395,9 @@ impl StatusContext<'_> {
 /// startup probe (if any) succeeded; the postStart hook must also have returned (the kubelet
 /// reports the container only after startContainer, hook included, is done). Probe workers
 /// use it to gate liveness/readiness.
-pub fn container_started(c: &Container, o: &ObservedContainer, probes: &ProbeResults) -> bool {
+pub fn container_started(c: &ContainerPlan, o: &ObservedContainer, probes: &ProbeResults) -> bool {
     let Some(r) = o.running() else { return false };
-    let post_start_done = !spec::has_post_start(c) || r.post_start == HookState::Succeeded;
+    let post_start_done = c.post_start.is_none() || r.post_start == HookState::Succeeded;
     post_start_done
         && (c.startup_probe.is_none()
             || probes.get(&o.name, o.restart_count, ProbeKind::Startup)
@@ -454,7 +447,7 @@ fn last_terminated(s: &ContainerStatus) -> Option<&ContainerStateTerminated> {
 
 /// kubelet_pods.go getPhase (ContainerRestartRules off, its default).
 pub fn get_phase(
-    spec: &PodSpec,
+    spec: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     pod_is_terminal: bool,
@@ -464,10 +457,11 @@ pub fn get_phase(
     let mut pending_regular_init = 0;
     let mut failed_initialization = 0;
 
-    for c in spec::init_containers(spec) {
-        if spec::is_sidecar(c) {
+    for c in &spec.init_containers {
+        if c.kind == ContainerKind::Sidecar {
             continue;
         }
+        let c = &c.container;
         let Some(s) = find(init, regular, &c.name) else {
             pending_regular_init += 1;
             continue;
@@ -494,10 +488,11 @@ pub fn get_phase(
     }
 
     let (mut unknown, mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0, 0);
-    for c in spec::init_containers(spec) {
-        if !spec::is_sidecar(c) {
+    for c in &spec.init_containers {
+        if c.kind != ContainerKind::Sidecar {
             continue;
         }
+        let c = &c.container;
         let Some(s) = find(init, regular, &c.name) else {
             unknown += 1;
             continue;
@@ -545,7 +540,7 @@ pub fn get_phase(
         }
     }
 
-    let policy = spec::restart_policy(spec);
+    let policy = spec.restart_policy;
     if failed_initialization > 0 && policy == RestartPolicy::Never {
         return PodPhase::Failed;
     }
@@ -616,7 +611,7 @@ fn is_kubelet_condition(type_: &str) -> bool {
 /// The pod's conditions in the kubelet's order: foreign conditions (from `previous`),
 /// PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled.
 pub fn conditions(
-    spec: &PodSpec,
+    spec: &PodPlan,
     observed: &ObservedPod,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
@@ -661,19 +656,20 @@ pub fn conditions(
 
 /// generate.go GeneratePodInitializedCondition.
 fn initialized_condition(
-    spec: &PodSpec,
+    spec: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut incomplete = Vec::new();
     let mut unknown = Vec::new();
-    for c in spec::init_containers(spec) {
+    for i in &spec.init_containers {
+        let c = &i.container;
         let Some(s) = find(init, regular, &c.name) else {
             unknown.push(c.name.clone());
             continue;
         };
-        let initialized = if spec::is_sidecar(c) {
+        let initialized = if i.kind == ContainerKind::Sidecar {
             s.started == Some(true)
         } else {
             s.ready
@@ -723,16 +719,18 @@ fn initialized_condition(
 
 /// generate.go GenerateContainersReadyCondition (sidecars count).
 fn containers_ready_condition(
-    spec: &PodSpec,
+    spec: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
-    let sidecars = spec::init_containers(spec)
+    let sidecars = spec
+        .init_containers
         .iter()
-        .filter(|c| spec::is_sidecar(c));
+        .filter(|c| c.kind == ContainerKind::Sidecar)
+        .map(|c| &c.container);
     for c in sidecars.chain(spec.containers.iter()) {
         match find(init, regular, &c.name) {
             Some(s) if !s.ready => unready.push(c.name.clone()),
@@ -775,7 +773,7 @@ fn containers_ready_condition(
 
 /// generate.go GeneratePodReadyCondition: ContainersReady plus readiness gates.
 fn ready_condition(
-    spec: &PodSpec,
+    spec: &PodPlan,
     containers_ready: &PodCondition,
     conditions: &[PodCondition],
 ) -> PodCondition {
@@ -786,7 +784,13 @@ fn ready_condition(
         };
     }
     let mut messages = Vec::new();
-    for gate in spec.readiness_gates.as_deref().unwrap_or(&[]) {
+    for gate in spec
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_deref())
+        .unwrap_or(&[])
+    {
         match conditions.iter().find(|c| c.type_ == gate.condition_type) {
             None => messages.push(format!(
                 "corresponding condition of pod readiness gate {:?} does not exist.",
@@ -811,71 +815,8 @@ fn ready_condition(
     }
 }
 
-/// `status.qosClass` (pkg/apis/core/v1/helper/qos GetPodQOS, cpu and memory only).
-pub fn qos_class(spec: &PodSpec) -> &'static str {
-    let mut requests: [Option<f64>; 2] = [None, None];
-    let mut limits: [Option<f64>; 2] = [None, None];
-    let mut guaranteed = true;
-    for c in spec::init_containers(spec)
-        .iter()
-        .chain(spec.containers.iter())
-    {
-        let res = c.resources.as_ref();
-        let mut limits_found = [false, false];
-        for (i, name) in ["cpu", "memory"].iter().enumerate() {
-            if let Some(q) = res
-                .and_then(|r| r.requests.as_ref())
-                .and_then(|m| m.get(*name))
-                .and_then(|q| parse_quantity(&q.0))
-            {
-                if q != 0.0 {
-                    requests[i] = Some(requests[i].unwrap_or(0.0) + q);
-                }
-            }
-            if let Some(q) = res
-                .and_then(|r| r.limits.as_ref())
-                .and_then(|m| m.get(*name))
-                .and_then(|q| parse_quantity(&q.0))
-            {
-                if q != 0.0 {
-                    limits[i] = Some(limits[i].unwrap_or(0.0) + q);
-                    limits_found[i] = true;
-                }
-            }
-        }
-        if !(limits_found[0] && limits_found[1]) {
-            guaranteed = false;
-        }
-    }
-    if requests.iter().all(Option::is_none) && limits.iter().all(Option::is_none) {
-        return "BestEffort";
-    }
-    if guaranteed {
-        for i in 0..2 {
-            if let Some(r) = requests[i] {
-                match limits[i] {
-                    Some(l) if (l - r).abs() <= f64::EPSILON * l.abs().max(1.0) => {}
-                    _ => guaranteed = false,
-                }
-            }
-        }
-    }
-    let n_req = requests.iter().filter(|r| r.is_some()).count();
-    let n_lim = limits.iter().filter(|l| l.is_some()).count();
-    if guaranteed && n_req == n_lim {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
-}
-
-/// A resource quantity as a number (`500m`, `1Gi`, `2e3`, `1.5`).
-fn parse_quantity(s: &str) -> Option<f64> {
-    // One parser for the workspace: the manifest crate's, which the API server's rules shaped.
-    minipod_manifest::Quantity::parse(s)
-        .ok()
-        .map(|q| q.milli_value() as f64 / 1000.0)
-}
+/// `status.qosClass`: one computation for the workspace, the manifest crate's.
+pub use minipod_manifest::qos_class;
 
 #[cfg(test)]
 #[path = "status_tests.rs"]

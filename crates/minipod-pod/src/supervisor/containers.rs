@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use minipod_image::{unmount_rootfs, Image, ImageStore, RootfsDirs};
 use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
 use minipod_manifest::{
-    build_env, expand_sub_path_expr, resolve_process, ContainerPlan, HostPathType,
+    build_env, expand_sub_path_expr, resolve_process, ContainerPlan, Handler, HostPathType,
     ImageProcessDefaults, MountPropagation, PodPlan, PullPolicy, RuntimeFacts, StorageMedium,
     VolumeSource,
 };
@@ -25,9 +25,9 @@ use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
 use nix::sys::signal::Signal;
 
 use super::{
-    ExitDetails, Handler, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
 };
-use crate::handlers::HandlerAction;
+use crate::handlers::{self, Purpose};
 use crate::spec::ContainerKind;
 
 /// Where a pod's state lives.
@@ -98,9 +98,9 @@ pub struct ContainerBackend {
     /// Volume name → what is mounted for it.
     volumes: BTreeMap<String, MountSource>,
     running: BTreeMap<String, RunningContainer>,
-    handlers: BTreeMap<(String, Handler), ExecProcess>,
+    handlers: BTreeMap<(String, Hook), ExecProcess>,
     /// httpGet/tcpSocket checks in flight (`minipod __netcheck` processes).
-    net_checks: BTreeMap<(String, Handler), std::process::Child>,
+    net_checks: BTreeMap<(String, Hook), std::process::Child>,
     /// The binary that runs network checks: this process's own executable.
     self_exe: PathBuf,
     /// The node's address (status.hostIP, the downward API), looked up once per pod.
@@ -487,7 +487,7 @@ impl ContainerBackend {
 
     /// Starts `minipod __netcheck ARGS` in the pod's network namespace (or the host's, for
     /// hostNetwork pods); its exit status is the verdict, its stdout the output.
-    fn net_check(&mut self, name: &str, hook: Handler, args: Vec<String>) -> HookLaunch {
+    fn net_check(&mut self, name: &str, hook: Hook, args: Vec<String>) -> HookLaunch {
         let mut cmd = std::process::Command::new(&self.self_exe);
         cmd.arg("__netcheck");
         if let Some(sandbox) = self
@@ -797,12 +797,16 @@ impl PodBackend for ContainerBackend {
         })
     }
 
-    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch {
+    fn run_handler(&mut self, name: &str, hook: Hook, handler: &Handler, host: &str) -> HookLaunch {
         let Some(rc) = self.running.get(name) else {
             return HookLaunch::Finished(Err(format!("container {name:?} is not running")));
         };
-        match action {
-            HandlerAction::Exec { command } => {
+        let purpose = match hook {
+            Hook::Probe(_) => Purpose::Probe,
+            Hook::PostStart | Hook::PreStop => Purpose::Lifecycle,
+        };
+        match handler {
+            Handler::Exec { command } => {
                 let process = ProcessConfig {
                     args: command.clone(),
                     env: Vec::new(),
@@ -833,10 +837,13 @@ impl PodBackend for ContainerBackend {
                     Err(e) => HookLaunch::Finished(Err(e)),
                 }
             }
-            HandlerAction::HttpGet(req) => {
+            Handler::HttpGet { .. } => {
+                let Some(req) = handlers::http_get_request(handler, host, purpose) else {
+                    return HookLaunch::Finished(Err("not an httpGet handler".into()));
+                };
                 if req.scheme != "http" {
                     // kubelet: an HTTPS hook falls back to HTTP (LifecycleHTTPFallback).
-                    if matches!(hook, Handler::Probe(_)) {
+                    if matches!(hook, Hook::Probe(_)) {
                         return HookLaunch::Finished(Err(format!(
                             "{} probes are not supported by minipod yet",
                             req.scheme
@@ -852,23 +859,28 @@ impl PodBackend for ContainerBackend {
                 for (k, v) in &req.headers {
                     args.push(format!("--header={k}: {v}"));
                 }
-                if matches!(hook, Handler::PostStart | Handler::PreStop) {
+                if matches!(hook, Hook::PostStart | Hook::PreStop) {
                     args.push("--any-response".into());
                 }
                 self.net_check(name, hook, args)
             }
-            HandlerAction::TcpSocket { host, port } => self.net_check(
-                name,
-                hook,
-                vec!["tcp".into(), host.clone(), port.to_string()],
-            ),
-            other => {
-                HookLaunch::Finished(Err(format!("{other:?} is not supported by minipod yet")))
+            Handler::TcpSocket { .. } => {
+                let Some((host, port)) = handlers::tcp_socket_target(handler, host) else {
+                    return HookLaunch::Finished(Err("not a tcpSocket handler".into()));
+                };
+                self.net_check(name, hook, vec!["tcp".into(), host, port.to_string()])
             }
+            Handler::Grpc { port, service } => HookLaunch::Finished(Err(format!(
+                "gRPC probes (port {port}, service {:?}) are not supported by minipod yet",
+                service.as_deref().unwrap_or_default()
+            ))),
+            Handler::Sleep { seconds } => HookLaunch::Finished(Err(format!(
+                "sleep {seconds}: the supervisor runs sleep hooks itself"
+            ))),
         }
     }
 
-    fn kill_handler(&mut self, name: &str, hook: Handler) {
+    fn kill_handler(&mut self, name: &str, hook: Hook) {
         let key = (name.to_owned(), hook);
         if let Some(exec) = self.handlers.get(&key) {
             let _ = exec.kill(Signal::SIGKILL);
@@ -877,7 +889,7 @@ impl PodBackend for ContainerBackend {
         }
     }
 
-    fn handler_exited(&mut self, name: &str, hook: Handler) {
+    fn handler_exited(&mut self, name: &str, hook: Hook) {
         if let Some(mut child) = self.net_checks.remove(&(name.to_owned(), hook)) {
             let _ = child.wait();
         }
@@ -902,7 +914,7 @@ impl PodBackend for ContainerBackend {
 
     fn container_exited(&mut self, name: &str) -> ExitDetails {
         // Hooks still running in this container die with it; reap them.
-        let hooks: Vec<(String, Handler)> = self
+        let hooks: Vec<(String, Hook)> = self
             .handlers
             .keys()
             .filter(|(n, _)| n == name)

@@ -23,7 +23,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use minipod_runtime::logs::{CriLogWriter, LogStream, RotationPolicy};
 use nix::sys::signal::Signal;
@@ -31,7 +31,7 @@ use nix::sys::signal::Signal;
 use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
-use crate::handlers::{self, HandlerAction};
+use crate::handlers;
 use crate::observed::{HookState, ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
 use crate::plan::{compute_pod_actions, Action, WaitReason};
 use crate::probe::{ProbePoll, ProbeWorker};
@@ -39,6 +39,7 @@ use crate::spec::{self, ContainerKind, PodPhase};
 use crate::status::build_pod_status;
 use crate::store::{PodStore, StatusMeta, StoreError};
 use crate::time::{k8s_time, since, Timestamp};
+use minipod_manifest::{ContainerPlan, Handler, PodPlan, TerminationMessagePolicy};
 use reactor::{Event as LoopEvent, ExitStatus, Reactor, ReactorError, Stream, Token};
 
 /// A process the backend started for the supervisor to watch.
@@ -99,20 +100,20 @@ impl StartError {
 
 /// Which lifecycle hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Handler {
+pub enum Hook {
     PostStart,
     PreStop,
     Probe(ProbeKind),
 }
 
-impl Handler {
+impl Hook {
     fn as_str(self) -> &'static str {
         match self {
-            Handler::PostStart => "PostStartHook",
-            Handler::PreStop => "PreStopHook",
-            Handler::Probe(ProbeKind::Startup) => "startup probe",
-            Handler::Probe(ProbeKind::Liveness) => "liveness probe",
-            Handler::Probe(ProbeKind::Readiness) => "readiness probe",
+            Hook::PostStart => "PostStartHook",
+            Hook::PreStop => "PreStopHook",
+            Hook::Probe(ProbeKind::Startup) => "startup probe",
+            Hook::Probe(ProbeKind::Liveness) => "liveness probe",
+            Hook::Probe(ProbeKind::Readiness) => "readiness probe",
         }
     }
 }
@@ -149,14 +150,15 @@ pub trait PodBackend {
         index: usize,
         attempt: i32,
     ) -> Result<StartedContainer, StartError>;
-    /// Runs a resolved exec or httpGet handler for the running instance of `name` (`sleep`
+    /// Runs a handler of the plan (exec, httpGet, tcpSocket) for the running instance of
+    /// `name`; httpGet and tcpSocket connect to `host` when the handler names none (`sleep`
     /// is the supervisor's own timer and never reaches the backend).
-    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch;
+    fn run_handler(&mut self, name: &str, hook: Hook, handler: &Handler, host: &str) -> HookLaunch;
     /// Stops a handler process that ran out of time.
-    fn kill_handler(&mut self, name: &str, hook: Handler);
+    fn kill_handler(&mut self, name: &str, hook: Hook);
     /// A handler process reported by [`HookLaunch::Process`] exited: reap it if the backend
     /// owns it.
-    fn handler_exited(&mut self, name: &str, hook: Handler);
+    fn handler_exited(&mut self, name: &str, hook: Hook);
     /// Sends `signal` to the container's init process.
     fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
     /// The instance of `name` exited: collect what is known and release its resources
@@ -170,12 +172,12 @@ pub trait PodBackend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Watched {
     Container(String),
-    Handler(String, Handler),
+    Hook(String, Hook),
 }
 
 /// A hook in flight, with the start of its output for the failure message.
 struct HookRun {
-    action: HandlerAction,
+    handler: Handler,
     output: Vec<u8>,
     /// For the `sleep` action: when it is done.
     sleep_until: Option<Instant>,
@@ -195,8 +197,6 @@ pub enum SuperviseError {
     Reactor(#[from] ReactorError),
     #[error("pod {uid} not found in the store")]
     NotFound { uid: String },
-    #[error("pod {uid} has no spec")]
-    NoSpec { uid: String },
 }
 
 /// How the supervisor is told to delete the pod: `minipod delete` writes this file in the
@@ -212,7 +212,8 @@ pub struct DeletionRequest {
 pub struct Supervisor<B: PodBackend> {
     store: PodStore,
     uid: String,
-    pod: Pod,
+    /// The typed view of the accepted pod, loaded once (`plan.json`).
+    pod: PodPlan,
     backend: B,
     reactor: Reactor,
     observed: ObservedPod,
@@ -221,7 +222,7 @@ pub struct Supervisor<B: PodBackend> {
     /// have not reported their end yet; forgotten at zero.
     tokens: BTreeMap<Token, (Watched, usize)>,
     next_token: Token,
-    hooks: BTreeMap<(String, Handler), HookRun>,
+    hooks: BTreeMap<(String, Hook), HookRun>,
     logs: BTreeMap<String, CriLogWriter>,
     /// containerLogMaxSize / containerLogMaxFiles, from the environment.
     log_policy: RotationPolicy,
@@ -248,29 +249,24 @@ const MAX_HOOK_OUTPUT: usize = 4096;
 const FAILED_PASS_RETRY: Duration = Duration::from_secs(1);
 
 impl<B: PodBackend> Supervisor<B> {
-    /// Loads the pod and blocks SIGTERM/SIGINT (they become deletion requests).
+    /// Takes the pod's plan, reads its last status from the store and blocks SIGTERM/SIGINT
+    /// (they become deletion requests).
     pub fn new(
         store: PodStore,
-        uid: &str,
+        pod: PodPlan,
         backend: B,
         backoff: BackoffPolicy,
     ) -> Result<Self, SuperviseError> {
-        let record = store.load(uid)?.ok_or_else(|| SuperviseError::NotFound {
-            uid: uid.to_owned(),
-        })?;
-        let mut pod = record.pod;
-        if pod.spec.is_none() {
-            return Err(SuperviseError::NoSpec {
-                uid: uid.to_owned(),
-            });
-        }
-        let last_status = pod.status.take();
+        let uid = pod.uid.clone();
+        let record = store
+            .load(&uid)?
+            .ok_or_else(|| SuperviseError::NotFound { uid: uid.clone() })?;
+        let last_status = record.pod.status;
         let reactor = Reactor::new(&[Signal::SIGTERM, Signal::SIGINT])?;
         let observed = ObservedPod::new(&pod, backoff);
         let probe_workers = pod
-            .spec
-            .iter()
-            .flat_map(|s| spec::init_containers(s).iter().chain(s.containers.iter()))
+            .all_containers()
+            .map(|(_, c)| c)
             .flat_map(|c| {
                 [
                     (ProbeKind::Startup, c.startup_probe.as_ref()),
@@ -283,7 +279,7 @@ impl<B: PodBackend> Supervisor<B> {
             .collect();
         Ok(Supervisor {
             store,
-            uid: uid.to_owned(),
+            uid,
             pod,
             backend,
             reactor,
@@ -321,12 +317,18 @@ impl<B: PodBackend> Supervisor<B> {
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".into());
-        self.report(events::scheduled(&self.pod, &node), now);
+        self.report(events::scheduled(&self.pod.pod, &node), now);
         // kubelet canAdmitPod: a pod the node refuses never gets a sandbox.
         let allowed = std::env::var(admit::ALLOWED_UNSAFE_SYSCTLS_ENV)
             .map(|v| admit::parse_allowed(&v))
             .unwrap_or_default();
-        if let Some(Err(rejection)) = self.pod.spec.as_ref().map(|s| admit::admit(s, &allowed)) {
+        if let Some(Err(rejection)) = self
+            .pod
+            .pod
+            .spec
+            .as_ref()
+            .map(|s| admit::admit(s, &allowed))
+        {
             return self.reject(rejection, now);
         }
         loop {
@@ -425,7 +427,7 @@ impl<B: PodBackend> Supervisor<B> {
             // Recorded first: a hook that finishes at once must find its state Running.
             Action::RunPostStart { name } => {
                 self.observed.record_action(action, now);
-                self.launch_hook(name, Handler::PostStart, now);
+                self.launch_hook(name, Hook::PostStart, now);
                 return Ok(None);
             }
             Action::KillContainer {
@@ -433,7 +435,7 @@ impl<B: PodBackend> Supervisor<B> {
             } => {
                 self.observed.record_action(action, now);
                 if *run_pre_stop {
-                    self.launch_hook(name, Handler::PreStop, now);
+                    self.launch_hook(name, Hook::PreStop, now);
                 }
                 return Ok(None);
             }
@@ -520,42 +522,38 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
-    fn launch_hook(&mut self, name: &str, hook: Handler, now: Timestamp) {
+    fn launch_hook(&mut self, name: &str, hook: Hook, now: Timestamp) {
         let Some(container) = self.container_spec(name) else {
             return;
         };
-        let handler = container.lifecycle.as_ref().and_then(|l| match hook {
-            Handler::PostStart => l.post_start.as_ref(),
-            Handler::PreStop => l.pre_stop.as_ref(),
-            Handler::Probe(_) => None,
-        });
+        let handler = match hook {
+            Hook::PostStart => container.post_start.clone(),
+            Hook::PreStop => container.pre_stop.clone(),
+            Hook::Probe(_) => None,
+        };
         let Some(handler) = handler else {
             // The plan only asks for hooks the spec has; nothing to run is a success.
             self.record_hook(name, hook, HookState::Succeeded);
             return;
         };
-        let host = self.handler_host();
-        let action = match handlers::lifecycle_action(handler, &container, Some(&host)) {
-            Ok(a) => a,
-            Err(e) => {
-                log::warn!("{} of container {name:?}: {e}", hook.as_str());
-                self.hook_failed_event(name, hook, now);
-                if hook == Handler::PostStart {
-                    // handlers.go Run: the message of an action it cannot run.
-                    let message = format!("Cannot run handler: {e}");
-                    self.observed.record_post_start_failure(name, &message);
-                } else {
-                    self.record_hook(name, hook, HookState::Failed);
-                }
-                return;
+        if let Err(e) = handlers::check_lifecycle(&handler) {
+            log::warn!("{} of container {name:?}: {e}", hook.as_str());
+            self.hook_failed_event(name, hook, now);
+            if hook == Hook::PostStart {
+                // handlers.go Run: the message of an action it cannot run.
+                let message = format!("Cannot run handler: {e}");
+                self.observed.record_post_start_failure(name, &message);
+            } else {
+                self.record_hook(name, hook, HookState::Failed);
             }
-        };
+            return;
+        }
         let key = (name.to_owned(), hook);
-        if let HandlerAction::Sleep(d) = action {
+        if let Some(d) = handlers::sleep_duration(&handler) {
             self.hooks.insert(
                 key,
                 HookRun {
-                    action,
+                    handler,
                     output: Vec::new(),
                     sleep_until: Some(crate::time::deadline_after(Instant::now(), d)),
                 },
@@ -563,14 +561,15 @@ impl<B: PodBackend> Supervisor<B> {
             self.record_hook(name, hook, HookState::Running);
             return;
         }
-        match self.backend.run_handler(name, hook, &action) {
+        let host = self.handler_host();
+        match self.backend.run_handler(name, hook, &handler, &host) {
             HookLaunch::Process(p) => {
-                let token = self.token(Watched::Handler(name.to_owned(), hook));
+                let token = self.token(Watched::Hook(name.to_owned(), hook));
                 self.watch_process(token, p);
                 self.hooks.insert(
                     key,
                     HookRun {
-                        action,
+                        handler,
                         output: Vec::new(),
                         sleep_until: None,
                     },
@@ -581,7 +580,7 @@ impl<B: PodBackend> Supervisor<B> {
                 self.hooks.insert(
                     key,
                     HookRun {
-                        action,
+                        handler,
                         output: Vec::new(),
                         sleep_until: None,
                     },
@@ -591,13 +590,8 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
-    fn container_spec(&self, name: &str) -> Option<k8s_openapi::api::core::v1::Container> {
-        let spec = self.pod.spec.as_ref()?;
-        spec::init_containers(spec)
-            .iter()
-            .chain(spec.containers.iter())
-            .find(|c| c.name == name)
-            .cloned()
+    fn container_spec(&self, name: &str) -> Option<ContainerPlan> {
+        self.pod.container(name).cloned()
     }
 
     fn kind_of(&self, name: &str) -> ContainerKind {
@@ -607,28 +601,28 @@ impl<B: PodBackend> Supervisor<B> {
             .unwrap_or(ContainerKind::Regular)
     }
 
-    fn hook_failed_event(&self, name: &str, hook: Handler, now: Timestamp) {
+    fn hook_failed_event(&self, name: &str, hook: Hook, now: Timestamp) {
         let kind = self.kind_of(name);
         let ev = match hook {
-            Handler::PostStart => events::failed_post_start_hook(kind, name),
-            Handler::PreStop => events::failed_pre_stop_hook(kind, name),
-            Handler::Probe(_) => return,
+            Hook::PostStart => events::failed_post_start_hook(kind, name),
+            Hook::PreStop => events::failed_pre_stop_hook(kind, name),
+            Hook::Probe(_) => return,
         };
         self.report(ev, now);
     }
 
-    fn record_hook(&mut self, name: &str, hook: Handler, state: HookState) {
+    fn record_hook(&mut self, name: &str, hook: Hook, state: HookState) {
         match hook {
-            Handler::PostStart => self.observed.record_post_start(name, state),
-            Handler::PreStop => self.observed.record_pre_stop(name, state),
-            Handler::Probe(_) => false,
+            Hook::PostStart => self.observed.record_post_start(name, state),
+            Hook::PreStop => self.observed.record_pre_stop(name, state),
+            Hook::Probe(_) => false,
         };
     }
 
     fn hook_finished(
         &mut self,
         name: &str,
-        hook: Handler,
+        hook: Hook,
         result: Result<(), String>,
         now: Timestamp,
     ) {
@@ -641,15 +635,15 @@ impl<B: PodBackend> Supervisor<B> {
                 // events so that secrets do not leak (kuberuntime_container.go).
                 let message = run.as_ref().map(|run| {
                     let output = String::from_utf8_lossy(&run.output);
-                    let pod = spec::format_pod(&self.pod);
-                    handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
+                    let pod = spec::format_pod(&self.pod.pod);
+                    handlers::hook_failure_message(&run.handler, name, &pod, &error, output.trim())
                 });
                 if let Some(m) = &message {
                     log::warn!("{m}");
                 }
                 self.hook_failed_event(name, hook, now);
                 match (hook, message) {
-                    (Handler::PostStart, Some(m)) => {
+                    (Hook::PostStart, Some(m)) => {
                         self.observed.record_post_start_failure(name, &m);
                     }
                     _ => self.record_hook(name, hook, HookState::Failed),
@@ -663,17 +657,11 @@ impl<B: PodBackend> Supervisor<B> {
         let terminating = self.observed.termination.is_some();
         let mut wake: Option<Timestamp> = None;
         let mut due = Vec::new();
-        let empty = k8s_openapi::api::core::v1::PodSpec::default();
-        let spec = self.pod.spec.as_ref().unwrap_or(&empty);
         for (i, w) in self.probe_workers.iter_mut().enumerate() {
             let Some(o) = self.observed.container(&w.name) else {
                 continue;
             };
-            let Some(c) = spec::init_containers(spec)
-                .iter()
-                .chain(spec.containers.iter())
-                .find(|c| c.name == w.name)
-            else {
+            let Some(c) = self.pod.container(&w.name) else {
                 continue;
             };
             let started = crate::status::container_started(c, o, &self.probes);
@@ -723,22 +711,16 @@ impl<B: PodBackend> Supervisor<B> {
         };
         let Some(probe) = probe else { return };
         let ip = self.handler_host();
-        let action = match handlers::probe_action(probe, &c, Some(&ip)) {
-            Ok(a) => a,
-            Err(e) => {
-                self.probe_result(&name, kind, ProbeResult::Failure, &e.to_string(), now);
-                return;
-            }
-        };
-        let handler = Handler::Probe(kind);
-        match self.backend.run_handler(&name, handler, &action) {
+        let handler = probe.handler.clone();
+        let hook = Hook::Probe(kind);
+        match self.backend.run_handler(&name, hook, &handler, &ip) {
             HookLaunch::Process(p) => {
-                let token = self.token(Watched::Handler(name.clone(), handler));
+                let token = self.token(Watched::Hook(name.clone(), hook));
                 self.watch_process(token, p);
                 self.hooks.insert(
-                    (name.clone(), handler),
+                    (name.clone(), hook),
                     HookRun {
-                        action,
+                        handler,
                         output: Vec::new(),
                         sleep_until: None,
                     },
@@ -768,7 +750,7 @@ impl<B: PodBackend> Supervisor<B> {
             .collect();
         for (name, kind) in late {
             self.probe_runs.remove(&(name.clone(), kind));
-            self.backend.kill_handler(&name, Handler::Probe(kind));
+            self.backend.kill_handler(&name, Hook::Probe(kind));
             let timeout = self
                 .probe_workers
                 .iter()
@@ -814,7 +796,7 @@ impl<B: PodBackend> Supervisor<B> {
 
     fn expire_sleep_hooks(&mut self) {
         let now = Instant::now();
-        let due: Vec<(String, Handler)> = self
+        let due: Vec<(String, Hook)> = self
             .hooks
             .iter()
             .filter(|(_, h)| h.sleep_until.is_some_and(|t| t <= now))
@@ -874,7 +856,7 @@ impl<B: PodBackend> Supervisor<B> {
                         }
                     }
                 }
-                Some(Watched::Handler(name, hook)) => {
+                Some(Watched::Hook(name, hook)) => {
                     if let Some(run) = self.hooks.get_mut(&(name, hook)) {
                         let room = MAX_HOOK_OUTPUT.saturating_sub(run.output.len());
                         run.output.extend(bytes.iter().take(room));
@@ -893,11 +875,11 @@ impl<B: PodBackend> Supervisor<B> {
             LoopEvent::Exited { token, status } => {
                 match self.watched(token) {
                     Some(Watched::Container(name)) => self.container_exited(&name, status, now),
-                    Some(Watched::Handler(name, Handler::Probe(kind))) => {
-                        self.backend.handler_exited(&name, Handler::Probe(kind));
+                    Some(Watched::Hook(name, Hook::Probe(kind))) => {
+                        self.backend.handler_exited(&name, Hook::Probe(kind));
                         let output = self
                             .hooks
-                            .remove(&(name.clone(), Handler::Probe(kind)))
+                            .remove(&(name.clone(), Hook::Probe(kind)))
                             .map(|h| String::from_utf8_lossy(&h.output).trim().to_owned())
                             .unwrap_or_default();
                         // A run already judged by its timeout is not judged again.
@@ -909,7 +891,7 @@ impl<B: PodBackend> Supervisor<B> {
                             self.probe_result(&name, kind, outcome, &output, now);
                         }
                     }
-                    Some(Watched::Handler(name, hook)) => {
+                    Some(Watched::Hook(name, hook)) => {
                         self.backend.handler_exited(&name, hook);
                         let result = match status {
                             ExitStatus::Exited(0) => Ok(()),
@@ -940,8 +922,8 @@ impl<B: PodBackend> Supervisor<B> {
         termination.message = details.message.filter(|m| !m.is_empty());
         // kubelet: toKubeContainerStatus — FallbackToLogsOnError takes the end of the log
         // when the container failed without writing its termination message file.
-        let fallback = self.container_spec(name).is_some_and(|c| {
-            c.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
+        let fallback = self.pod.container(name).is_some_and(|c| {
+            c.termination_message_policy == TerminationMessagePolicy::FallbackToLogsOnError
         });
         if termination.message.is_none() && fallback && status.code() != 0 {
             let attempt = self
@@ -962,11 +944,11 @@ impl<B: PodBackend> Supervisor<B> {
                 .filter(|m| !m.is_empty());
         }
         self.observed.record_exit(name, termination);
-        for hook in [Handler::PostStart, Handler::PreStop] {
+        for hook in [Hook::PostStart, Hook::PreStop] {
             let Some(run) = self.hooks.get(&(name.to_owned(), hook)) else {
                 continue;
             };
-            if matches!(run.action, HandlerAction::Exec { .. }) {
+            if matches!(run.handler, Handler::Exec { .. }) {
                 // An exec hook ran in the dead container's namespaces: it died with it.
                 self.hook_finished(name, hook, Err("container exited".into()), now);
             } else {
@@ -979,9 +961,9 @@ impl<B: PodBackend> Supervisor<B> {
     /// its failure (the kubelet would even wait for it). Its instance is gone, so minipod
     /// stops it without a verdict: no FailedPostStartHook for a hook that never failed,
     /// and no late result that could be taken for the next instance's hook.
-    fn abandon_hook(&mut self, name: &str, hook: Handler) {
+    fn abandon_hook(&mut self, name: &str, hook: Hook) {
         self.hooks.remove(&(name.to_owned(), hook));
-        let watched = Watched::Handler(name.to_owned(), hook);
+        let watched = Watched::Hook(name.to_owned(), hook);
         let tokens: Vec<Token> = self
             .tokens
             .iter()
@@ -1005,13 +987,7 @@ impl<B: PodBackend> Supervisor<B> {
         let grace = request
             .and_then(|r| r.grace_period_seconds)
             .map(|s| Duration::from_secs(s.max(0) as u64))
-            .unwrap_or_else(|| {
-                self.pod
-                    .spec
-                    .as_ref()
-                    .map(spec::pod_grace_period)
-                    .unwrap_or(spec::DEFAULT_TERMINATION_GRACE_PERIOD)
-            });
+            .unwrap_or_else(|| spec::pod_grace_period(&self.pod));
         self.observed.request_deletion(grace, now);
         if let Some(t) = &self.observed.termination {
             self.status_meta.deletion_timestamp = Some(k8s_time(t.requested_at));
@@ -1100,7 +1076,7 @@ impl<B: PodBackend> Supervisor<B> {
     /// Appends an event as the kubelet reports one: source kubelet (the scheduler for
     /// `Scheduled`), involvedObject the pod, fieldPath naming the container.
     fn report(&self, ev: PodEvent, now: Timestamp) {
-        let m = &self.pod.metadata;
+        let m = &self.pod.pod.metadata;
         let component = if ev.reason == "Scheduled" {
             "default-scheduler"
         } else {
