@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use minipod_manifest::PodPlan;
 
-use crate::plan::{Action, WaitReason};
+use crate::action::{Action, WaitReason};
 use crate::spec::{self, ContainerKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

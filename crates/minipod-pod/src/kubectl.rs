@@ -287,5 +287,4 @@ fn is_restartable_init(c: &Container) -> bool {
 }
 
 #[cfg(test)]
-#[path = "kubectl_tests.rs"]
 mod tests;

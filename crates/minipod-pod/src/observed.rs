@@ -558,48 +558,6 @@ impl ObservedPod {
         }
     }
 
-    /// Record the effect of an action that succeeded, for the actions whose bookkeeping
-    /// does not depend on what the runtime returned. `StartContainer` needs
-    /// [`ObservedPod::record_started`] (container id) and `WaitUntil` records nothing: both
-    /// return false here.
-    pub fn record_action(&mut self, action: &crate::plan::Action, now: Timestamp) -> bool {
-        use crate::plan::Action;
-        match action {
-            Action::CreateSandbox => {
-                self.sandbox = SandboxState::Ready;
-                true
-            }
-            Action::RunPostStart { name } => self.record_post_start(name, HookState::Running),
-            Action::KillContainer {
-                name,
-                reason,
-                grace,
-                run_pre_stop,
-                ordered,
-                ..
-            } => self.record_kill(name, *reason, *grace, *run_pre_stop, *ordered, now),
-            Action::StopContainer { name, timeout, .. } => {
-                self.record_stop_signal(name, *timeout, now)
-            }
-            Action::ForceKill { name } => self.record_force_kill(name),
-            Action::TerminatePod { reason, grace } => {
-                if self.termination.is_none() {
-                    self.termination = Some(PodTermination {
-                        requested_at: now,
-                        grace: *grace,
-                        reason: *reason,
-                    });
-                }
-                true
-            }
-            Action::PodDone { phase } => {
-                self.final_phase = Some(*phase);
-                true
-            }
-            Action::StartContainer { .. } | Action::WaitUntil { .. } => false,
-        }
-    }
-
     fn stopping_mut(&mut self, name: &str) -> Option<&mut Stopping> {
         match self.container_mut(name).map(|c| &mut c.state) {
             Some(ContainerState::Running(r)) => r.stopping.as_mut(),

@@ -52,7 +52,8 @@
 //!
 //! ```
 //! use minipod_pod::observed::{ObservedPod, ProbeResults, Termination};
-//! use minipod_pod::plan::{compute_pod_actions, Action};
+//! use minipod_pod::action::Action;
+//! use minipod_pod::plan::compute_pod_actions;
 //! use minipod_pod::{BackoffPolicy, PodPhase};
 //! use k8s_openapi::jiff::Timestamp;
 //!
@@ -98,133 +99,14 @@ use std::time::Duration;
 
 use minipod_manifest::{ContainerPlan, PodPlan, RestartPolicy};
 
+use crate::action::{Action, InitStep, PodActions, WaitReason};
 use crate::observed::{
     ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTermination,
     PodTerminationReason, ProbeKind, ProbeResult, ProbeResults, SandboxState, Stopping,
     START_RETRY_INTERVAL,
 };
-use crate::spec::{self, ContainerKind, PodPhase, MINIMUM_GRACE_PERIOD};
+use crate::spec::{self, ContainerKind, MINIMUM_GRACE_PERIOD};
 use crate::time::{add, since, Timestamp};
-
-/// Where initialization stands (the kubelet's "next init container to start").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InitStep {
-    /// No init containers, or every regular init container exited 0 and every sidecar
-    /// started (or a regular container already ran: init containers never re-run then).
-    Done,
-    /// Init container `i` is to be started now (first run or restart).
-    Start(usize),
-    /// Init container `i` must be (re)started, but not before `until` (crash-loop back-off,
-    /// or the retry of a start that failed before the process ran).
-    BackOff { index: usize, until: Timestamp },
-    /// Waiting for init container `i`: running to completion, or a sidecar not yet started
-    /// (postStart or startupProbe pending), or being restarted.
-    WaitFor(usize),
-    /// Regular init container `i` failed and restartPolicy is Never: the pod fails.
-    Failed(usize),
-}
-
-/// Why the plan wants to be called again at a given time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WaitReason {
-    /// Crash-loop back-off of a container (`waiting.reason=CrashLoopBackOff`, event BackOff).
-    BackOff { name: String, delay: Duration },
-    /// A start failed before the process ran; retry then.
-    StartRetry { name: String },
-    /// preStop of `name` may run until its grace budget ends.
-    PreStop { name: String },
-    /// Sidecar `name` waits for regular containers and later sidecars to stop, at most
-    /// until its grace budget ends.
-    TerminationOrder { name: String },
-    /// SIGKILL is due for `name`.
-    KillDeadline { name: String },
-    /// `spec.activeDeadlineSeconds` runs out.
-    ActiveDeadline,
-}
-
-/// One step for the supervisor; see the module docs for how to execute each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Create the pod sandbox (namespaces, volumes, /etc/hosts).
-    CreateSandbox,
-    /// Create and start a container instance with restart count `attempt`.
-    StartContainer {
-        name: String,
-        kind: ContainerKind,
-        /// Index in `spec.initContainers` or `spec.containers` (per `kind`).
-        index: usize,
-        attempt: i32,
-    },
-    /// Run the postStart hook of the running instance of `name`. Nothing else starts until
-    /// it returns (kubelet: startContainer runs it synchronously).
-    RunPostStart { name: String },
-    /// Begin killing `name`: event `Killing` with `message`, preStop if `run_pre_stop`.
-    KillContainer {
-        name: String,
-        kind: ContainerKind,
-        reason: KillReason,
-        message: String,
-        /// The grace budget from now.
-        grace: Duration,
-        run_pre_stop: bool,
-        /// Part of pod termination: sidecars are stopped after regular containers.
-        ordered: bool,
-    },
-    /// Send the stop signal (`signal`, else the image's STOPSIGNAL, else SIGTERM); SIGKILL
-    /// is due `timeout` later.
-    StopContainer {
-        name: String,
-        signal: Option<String>,
-        timeout: Duration,
-    },
-    /// SIGKILL `name`: its stop timeout ran out.
-    ForceKill { name: String },
-    /// Start terminating the whole pod (kubelet `KillPod`) with this grace budget.
-    TerminatePod {
-        reason: PodTerminationReason,
-        grace: Duration,
-    },
-    /// Nothing to do for this until `at` (unless an event comes first).
-    WaitUntil { at: Timestamp, reason: WaitReason },
-    /// Every container has stopped; the pod ends in `phase`.
-    PodDone { phase: PodPhase },
-}
-
-/// The plan of one pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodActions {
-    pub init: InitStep,
-    /// Steps to execute now, in order.
-    pub actions: Vec<Action>,
-}
-
-impl PodActions {
-    /// The earliest `WaitUntil` time: when to call the plan again if no event comes first.
-    pub fn wake_at(&self) -> Option<Timestamp> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::WaitUntil { at, .. } => Some(*at),
-                _ => None,
-            })
-            .min()
-    }
-
-    /// True when nothing is to be done now (only waits, or nothing at all).
-    pub fn is_idle(&self) -> bool {
-        self.actions
-            .iter()
-            .all(|a| matches!(a, Action::WaitUntil { .. }))
-    }
-
-    /// The pod's final phase, when this plan ends the pod.
-    pub fn done(&self) -> Option<PodPhase> {
-        self.actions.iter().find_map(|a| match a {
-            Action::PodDone { phase } => Some(*phase),
-            _ => None,
-        })
-    }
-}
 
 /// Compute the next steps for `pod` (the plan of the accepted pod). Pure: no I/O, no clock.
 pub fn compute_pod_actions(
@@ -798,7 +680,7 @@ impl<'a> Planner<'a> {
             }
         }
         if running.is_empty() {
-            let phase = crate::status::final_phase(self.spec, self.observed);
+            let phase = crate::phase::final_phase(self.spec, self.observed);
             self.actions.push(Action::PodDone { phase });
         }
     }
@@ -889,5 +771,4 @@ pub fn kill_grace_period(spec: &PodPlan, c: &ContainerPlan, reason: KillReason) 
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

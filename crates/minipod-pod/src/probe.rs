@@ -87,7 +87,7 @@ impl ProbeWorker {
     }
 
     /// worker.go doProbe, the part before running the probe. `started` is the container's
-    /// `started` ([`crate::status`] semantics); `pod_terminating` is true once the pod is being
+    /// `started` ([`crate::container_status::container_started`]); `pod_terminating` is true once the pod is being
     /// deleted or terminated.
     pub fn poll(
         &mut self,

@@ -3,9 +3,9 @@
 use minipod_manifest::PodPlan;
 use serde_json::{json, Value};
 
+use crate::action::{Action, InitStep, WaitReason};
 use crate::backoff::BackoffPolicy;
 use crate::observed::{HookState, ObservedPod, SandboxState, Termination};
-use crate::plan::{Action, InitStep, WaitReason};
 use crate::time::Timestamp;
 
 pub const BASE: i64 = 1_700_000_000;

@@ -28,12 +28,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use minipod_runtime::logs::{CriLogWriter, LogStream, RotationPolicy};
 use nix::sys::signal::Signal;
 
+use crate::action::{Action, WaitReason};
 use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
 use crate::handlers;
 use crate::observed::{HookState, ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
-use crate::plan::{compute_pod_actions, Action, WaitReason};
+use crate::plan::compute_pod_actions;
 use crate::probe::{ProbePoll, ProbeWorker};
 use crate::spec::{self, ContainerKind, PodPhase};
 use crate::status::build_pod_status;
@@ -664,7 +665,7 @@ impl<B: PodBackend> Supervisor<B> {
             let Some(c) = self.pod.container(&w.name) else {
                 continue;
             };
-            let started = crate::status::container_started(c, o, &self.probes);
+            let started = crate::container_status::container_started(c, o, &self.probes);
             match w.poll(o, started, terminating, now) {
                 ProbePoll::Run => {
                     if !self.probe_runs.contains_key(&(w.name.clone(), w.kind)) {
