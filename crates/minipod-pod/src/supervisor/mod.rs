@@ -14,12 +14,19 @@
 //! The backend is a trait so that the whole loop runs in tests with plain processes instead of
 //! containers; the real one (containers through minipod-runtime) lives beside the CLI.
 
+mod backend;
 pub mod containers;
+mod hooks;
 pub mod launch;
+mod probes;
 pub mod reactor;
 
+pub use backend::{
+    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+};
+use hooks::{HookRun, MAX_HOOK_OUTPUT};
+
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -32,10 +39,9 @@ use crate::action::{Action, WaitReason};
 use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
-use crate::handlers;
-use crate::observed::{HookState, ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
+use crate::observed::{ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
 use crate::plan::compute_pod_actions;
-use crate::probe::{ProbePoll, ProbeWorker};
+use crate::probe::ProbeWorker;
 use crate::spec::{self, ContainerKind, PodPhase};
 use crate::status::build_pod_status;
 use crate::store::{PodStore, StatusMeta, StoreError};
@@ -43,145 +49,11 @@ use crate::time::{k8s_time, since, Timestamp};
 use minipod_manifest::{ContainerPlan, Handler, PodPlan, TerminationMessagePolicy};
 use reactor::{Event as LoopEvent, ExitStatus, Reactor, ReactorError, Stream, Token};
 
-/// A process the backend started for the supervisor to watch.
-#[derive(Debug)]
-pub struct StartedProcess {
-    pub pid: i32,
-    /// The backend waits for the process itself (in `container_exited`/`handler_exited`);
-    /// otherwise the supervisor's loop reaps it.
-    pub backend_reaps: bool,
-    pub stdout: Option<OwnedFd>,
-    pub stderr: Option<OwnedFd>,
-}
-
-/// A container instance the backend started.
-#[derive(Debug)]
-pub struct StartedContainer {
-    pub process: StartedProcess,
-    /// `<runtime>://<id>`.
-    pub container_id: String,
-    pub image_id: Option<String>,
-    /// The image's STOPSIGNAL (`SIGQUIT`, `3`...), used when the spec sets none.
-    pub stop_signal: Option<String>,
-}
-
-/// Why a container could not be started; `reason` is the kubelet's `waiting.reason`
-/// (CreateContainerConfigError, CreateContainerError, RunContainerError, ErrImagePull...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartError {
-    pub reason: String,
-    pub message: String,
-    /// Set when the runtime had created the container (`<runtime>://<id>`) but its process
-    /// could not run: containerd's StartContainer failing (runc create or start: a missing
-    /// executable, a failed mount). That instance exists and exited with 128 `StartError`;
-    /// without an id nothing was created and the start is simply retried.
-    pub container_id: Option<String>,
-}
-
-impl StartError {
-    /// Nothing was created (image, config or create errors).
-    pub fn not_created(reason: &str, message: String) -> StartError {
-        StartError {
-            reason: reason.to_string(),
-            message,
-            container_id: None,
-        }
-    }
-
-    /// The container `container_id` exists but its process could not run
-    /// (kubelet: `RunContainerError`).
-    pub fn process_failed(container_id: String, message: String) -> StartError {
-        StartError {
-            reason: "RunContainerError".to_string(),
-            message,
-            container_id: Some(container_id),
-        }
-    }
-}
-
-/// Which lifecycle hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Hook {
-    PostStart,
-    PreStop,
-    Probe(ProbeKind),
-}
-
-impl Hook {
-    fn as_str(self) -> &'static str {
-        match self {
-            Hook::PostStart => "PostStartHook",
-            Hook::PreStop => "PreStopHook",
-            Hook::Probe(ProbeKind::Startup) => "startup probe",
-            Hook::Probe(ProbeKind::Liveness) => "liveness probe",
-            Hook::Probe(ProbeKind::Readiness) => "readiness probe",
-        }
-    }
-}
-
-/// How the backend runs a hook: a process to watch, or already finished.
-#[derive(Debug)]
-pub enum HookLaunch {
-    Process(StartedProcess),
-    Finished(Result<(), String>),
-}
-
-/// What the backend knows about an instance that exited.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExitDetails {
-    pub oom_killed: bool,
-    /// A message for `terminated.message` (e.g. the termination-log contents).
-    pub message: Option<String>,
-}
-
-/// Side effects the supervisor asks for. Every call happens on the supervisor's one thread.
-pub trait PodBackend {
-    /// Creates the pod sandbox (namespaces, volumes); returns the pod IP if it has one.
-    fn create_sandbox(&mut self) -> Result<Option<String>, String>;
-    /// The node's address for `status.hostIP` (the kubelet reports it from the node's
-    /// addresses for every pod); `None` when it has none.
-    fn host_ip(&self) -> Option<String> {
-        None
-    }
-    /// Creates and starts instance `attempt` of a container.
-    fn start_container(
-        &mut self,
-        name: &str,
-        kind: ContainerKind,
-        index: usize,
-        attempt: i32,
-    ) -> Result<StartedContainer, StartError>;
-    /// Runs a handler of the plan (exec, httpGet, tcpSocket) for the running instance of
-    /// `name`; httpGet and tcpSocket connect to `host` when the handler names none (`sleep`
-    /// is the supervisor's own timer and never reaches the backend).
-    fn run_handler(&mut self, name: &str, hook: Hook, handler: &Handler, host: &str) -> HookLaunch;
-    /// Stops a handler process that ran out of time.
-    fn kill_handler(&mut self, name: &str, hook: Hook);
-    /// A handler process reported by [`HookLaunch::Process`] exited: reap it if the backend
-    /// owns it.
-    fn handler_exited(&mut self, name: &str, hook: Hook);
-    /// Sends `signal` to the container's init process.
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
-    /// The instance of `name` exited: collect what is known and release its resources
-    /// (the rootfs mount, the runtime state). Logs and volumes stay.
-    fn container_exited(&mut self, name: &str) -> ExitDetails;
-    /// The pod is done: remove everything the backend made for it.
-    fn teardown(&mut self) -> Result<(), String>;
-}
-
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Watched {
     Container(String),
     Hook(String, Hook),
-}
-
-/// A hook in flight, with the start of its output for the failure message.
-struct HookRun {
-    handler: Handler,
-    output: Vec<u8>,
-    /// For the `sleep` action: when it is done.
-    sleep_until: Option<Instant>,
 }
 
 /// How a supervisor run ended.
@@ -243,8 +115,6 @@ pub struct Supervisor<B: PodBackend> {
     /// When the next probe is due, as of the last pass.
     probe_wake: Option<Timestamp>,
 }
-
-const MAX_HOOK_OUTPUT: usize = 4096;
 
 /// How soon a pass whose action failed is retried when nothing else happens first.
 const FAILED_PASS_RETRY: Duration = Duration::from_secs(1);
@@ -523,289 +393,8 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
-    fn launch_hook(&mut self, name: &str, hook: Hook, now: Timestamp) {
-        let Some(container) = self.container_spec(name) else {
-            return;
-        };
-        let handler = match hook {
-            Hook::PostStart => container.post_start.clone(),
-            Hook::PreStop => container.pre_stop.clone(),
-            Hook::Probe(_) => None,
-        };
-        let Some(handler) = handler else {
-            // The plan only asks for hooks the spec has; nothing to run is a success.
-            self.record_hook(name, hook, HookState::Succeeded);
-            return;
-        };
-        if let Err(e) = handlers::check_lifecycle(&handler) {
-            log::warn!("{} of container {name:?}: {e}", hook.as_str());
-            self.hook_failed_event(name, hook, now);
-            if hook == Hook::PostStart {
-                // handlers.go Run: the message of an action it cannot run.
-                let message = format!("Cannot run handler: {e}");
-                self.observed.record_post_start_failure(name, &message);
-            } else {
-                self.record_hook(name, hook, HookState::Failed);
-            }
-            return;
-        }
-        let key = (name.to_owned(), hook);
-        if let Some(d) = handlers::sleep_duration(&handler) {
-            self.hooks.insert(
-                key,
-                HookRun {
-                    handler,
-                    output: Vec::new(),
-                    sleep_until: Some(crate::time::deadline_after(Instant::now(), d)),
-                },
-            );
-            self.record_hook(name, hook, HookState::Running);
-            return;
-        }
-        let host = self.handler_host();
-        match self.backend.run_handler(name, hook, &handler, &host) {
-            HookLaunch::Process(p) => {
-                let token = self.token(Watched::Hook(name.to_owned(), hook));
-                self.watch_process(token, p);
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        handler,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.record_hook(name, hook, HookState::Running);
-            }
-            HookLaunch::Finished(result) => {
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        handler,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.hook_finished(name, hook, result, now);
-            }
-        }
-    }
-
     fn container_spec(&self, name: &str) -> Option<ContainerPlan> {
         self.pod.container(name).cloned()
-    }
-
-    fn kind_of(&self, name: &str) -> ContainerKind {
-        self.observed
-            .container(name)
-            .map(|c| c.kind)
-            .unwrap_or(ContainerKind::Regular)
-    }
-
-    fn hook_failed_event(&self, name: &str, hook: Hook, now: Timestamp) {
-        let kind = self.kind_of(name);
-        let ev = match hook {
-            Hook::PostStart => events::failed_post_start_hook(kind, name),
-            Hook::PreStop => events::failed_pre_stop_hook(kind, name),
-            Hook::Probe(_) => return,
-        };
-        self.report(ev, now);
-    }
-
-    fn record_hook(&mut self, name: &str, hook: Hook, state: HookState) {
-        match hook {
-            Hook::PostStart => self.observed.record_post_start(name, state),
-            Hook::PreStop => self.observed.record_pre_stop(name, state),
-            Hook::Probe(_) => false,
-        };
-    }
-
-    fn hook_finished(
-        &mut self,
-        name: &str,
-        hook: Hook,
-        result: Result<(), String>,
-        now: Timestamp,
-    ) {
-        let run = self.hooks.remove(&(name.to_owned(), hook));
-        match result {
-            Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
-            Err(error) => {
-                // The details go to the log and, for postStart, the container's
-                // waiting.message, never to events: the kubelet keeps hook output out of
-                // events so that secrets do not leak (kuberuntime_container.go).
-                let message = run.as_ref().map(|run| {
-                    let output = String::from_utf8_lossy(&run.output);
-                    let pod = spec::format_pod(&self.pod.pod);
-                    handlers::hook_failure_message(&run.handler, name, &pod, &error, output.trim())
-                });
-                if let Some(m) = &message {
-                    log::warn!("{m}");
-                }
-                self.hook_failed_event(name, hook, now);
-                match (hook, message) {
-                    (Hook::PostStart, Some(m)) => {
-                        self.observed.record_post_start_failure(name, &m);
-                    }
-                    _ => self.record_hook(name, hook, HookState::Failed),
-                }
-            }
-        }
-    }
-
-    /// Runs the probes that are due; remembers when the next one is.
-    fn tick_probes(&mut self, now: Timestamp) {
-        let terminating = self.observed.termination.is_some();
-        let mut wake: Option<Timestamp> = None;
-        let mut due = Vec::new();
-        for (i, w) in self.probe_workers.iter_mut().enumerate() {
-            let Some(o) = self.observed.container(&w.name) else {
-                continue;
-            };
-            let Some(c) = self.pod.container(&w.name) else {
-                continue;
-            };
-            let started = crate::container_status::container_started(c, o, &self.probes);
-            match w.poll(o, started, terminating, now) {
-                ProbePoll::Run => {
-                    if !self.probe_runs.contains_key(&(w.name.clone(), w.kind)) {
-                        due.push(i);
-                    }
-                }
-                ProbePoll::WaitUntil(t) => wake = Some(wake.map_or(t, |w| w.min(t))),
-                ProbePoll::Idle => {}
-                ProbePoll::Stop { verdict } => {
-                    if let Some(v) = verdict {
-                        w.store(&mut self.probes, v);
-                    }
-                }
-            }
-        }
-        self.probe_wake = wake;
-        for i in due {
-            self.launch_probe(i, now);
-        }
-    }
-
-    /// Where httpGet / tcpSocket handlers (probes and hooks alike) connect when the spec
-    /// names no host: the pod IP in the kubelet. Checks run inside the pod's network
-    /// namespace, where the pod is reachable on loopback when it has no address of its own.
-    fn handler_host(&self) -> String {
-        self.observed
-            .pod_ip
-            .clone()
-            .unwrap_or_else(|| "127.0.0.1".into())
-    }
-
-    fn launch_probe(&mut self, worker: usize, now: Timestamp) {
-        let (name, kind, timeout) = {
-            let w = &self.probe_workers[worker];
-            (w.name.clone(), w.kind, w.timing.timeout)
-        };
-        let Some(c) = self.container_spec(&name) else {
-            return;
-        };
-        let probe = match kind {
-            ProbeKind::Startup => c.startup_probe.as_ref(),
-            ProbeKind::Liveness => c.liveness_probe.as_ref(),
-            ProbeKind::Readiness => c.readiness_probe.as_ref(),
-        };
-        let Some(probe) = probe else { return };
-        let ip = self.handler_host();
-        let handler = probe.handler.clone();
-        let hook = Hook::Probe(kind);
-        match self.backend.run_handler(&name, hook, &handler, &ip) {
-            HookLaunch::Process(p) => {
-                let token = self.token(Watched::Hook(name.clone(), hook));
-                self.watch_process(token, p);
-                self.hooks.insert(
-                    (name.clone(), hook),
-                    HookRun {
-                        handler,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.probe_runs.insert(
-                    (name, kind),
-                    crate::time::deadline_after(Instant::now(), timeout),
-                );
-            }
-            HookLaunch::Finished(Ok(())) => {
-                self.probe_result(&name, kind, ProbeResult::Success, "", now)
-            }
-            HookLaunch::Finished(Err(e)) => {
-                self.probe_result(&name, kind, ProbeResult::Failure, &e, now)
-            }
-        }
-    }
-
-    /// Probe runs past their `timeoutSeconds` fail (prober: "command timed out").
-    fn expire_probe_runs(&mut self) {
-        let now = Instant::now();
-        let late: Vec<(String, ProbeKind)> = self
-            .probe_runs
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for (name, kind) in late {
-            self.probe_runs.remove(&(name.clone(), kind));
-            self.backend.kill_handler(&name, Hook::Probe(kind));
-            let timeout = self
-                .probe_workers
-                .iter()
-                .find(|w| w.name == name && w.kind == kind)
-                .map(|w| w.timing.timeout.as_secs())
-                .unwrap_or(1);
-            let message = format!("command timed out after {timeout}s");
-            self.probe_result(
-                &name,
-                kind,
-                ProbeResult::Failure,
-                &message,
-                Timestamp::now(),
-            );
-        }
-    }
-
-    /// One probe run's outcome: the worker applies the thresholds; a failure is reported as
-    /// the kubelet's `Unhealthy` event.
-    fn probe_result(
-        &mut self,
-        name: &str,
-        kind: ProbeKind,
-        outcome: ProbeResult,
-        output: &str,
-        now: Timestamp,
-    ) {
-        let Some(w) = self
-            .probe_workers
-            .iter_mut()
-            .find(|w| w.name == name && w.kind == kind)
-        else {
-            return;
-        };
-        if let Some(verdict) = w.record(outcome, now) {
-            w.store(&mut self.probes, verdict);
-        }
-        if outcome == ProbeResult::Failure {
-            let container_kind = self.kind_of(name);
-            self.report(events::unhealthy(container_kind, name, kind, output), now);
-        }
-    }
-
-    fn expire_sleep_hooks(&mut self) {
-        let now = Instant::now();
-        let due: Vec<(String, Hook)> = self
-            .hooks
-            .iter()
-            .filter(|(_, h)| h.sleep_until.is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for (name, hook) in due {
-            self.hook_finished(&name, hook, Ok(()), Timestamp::now());
-        }
     }
 
     fn watch_process(&mut self, token: Token, p: StartedProcess) {
@@ -956,27 +545,6 @@ impl<B: PodBackend> Supervisor<B> {
                 self.abandon_hook(name, hook);
             }
         }
-    }
-
-    /// An httpGet or sleep hook runs outside the container, so the container's exit is not
-    /// its failure (the kubelet would even wait for it). Its instance is gone, so minipod
-    /// stops it without a verdict: no FailedPostStartHook for a hook that never failed,
-    /// and no late result that could be taken for the next instance's hook.
-    fn abandon_hook(&mut self, name: &str, hook: Hook) {
-        self.hooks.remove(&(name.to_owned(), hook));
-        let watched = Watched::Hook(name.to_owned(), hook);
-        let tokens: Vec<Token> = self
-            .tokens
-            .iter()
-            .filter(|(_, (w, _))| *w == watched)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in tokens {
-            self.reactor.unwatch_pid(t);
-            self.tokens.remove(&t);
-        }
-        self.backend.kill_handler(name, hook);
-        self.backend.handler_exited(name, hook);
     }
 
     /// SIGTERM/SIGINT: begin (or shorten) the pod's termination.

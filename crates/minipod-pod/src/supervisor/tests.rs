@@ -3,6 +3,7 @@
 //! root. Each "container" runs its `command` + `args` with `$SHARED` naming a per-test folder.
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
