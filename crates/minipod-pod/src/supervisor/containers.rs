@@ -1,27 +1,21 @@
 //! The real [`PodBackend`]: containers through minipod-runtime on root filesystems from
-//! minipod-image. This is where a Kubernetes container (a [`ContainerPlan`]) becomes the
-//! runtime's plain [`ContainerConfig`] — the kubelet's `generateContainerConfig` step.
+//! minipod-image — the sandbox, container start (image lease, root filesystem, termination
+//! log), exec and network handlers, signals and teardown. A container of the plan (a
+//! [`ContainerPlan`]) becomes the runtime's plain config in `containers/config.rs` (the kubelet's
+//! `generateContainerConfig`); the pod's volumes are prepared in `containers/pod_volumes.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use minipod_image::{unmount_rootfs, Image, ImageStore, RootfsDirs};
-use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
-use minipod_manifest::{
-    build_env, expand_sub_path_expr, resolve_process, ContainerPlan, Handler, HostPathType,
-    ImageProcessDefaults, MountPropagation, PodPlan, PullPolicy, RuntimeFacts, StorageMedium,
-    VolumeSource,
-};
-use minipod_runtime::config::{
-    ContainerConfig, Mount, MountSource, Namespaces, ProcMount, ProcessConfig, Propagation,
-    Resources, SandboxConfig, Seccomp, SecurityConfig, UserRequest,
-};
+use minipod_manifest::{ContainerPlan, Handler, PodPlan, PullPolicy};
+use minipod_runtime::config::{MountSource, ProcessConfig, Resources, SandboxConfig};
 use minipod_runtime::container::{Container, ContainerPaths, ContainerStdio, ExecProcess};
 use minipod_runtime::propagation::PodPropagation;
 use minipod_runtime::sandbox::PodSandbox;
 use minipod_runtime::spec::{self, HostFacts};
 use minipod_runtime::subpath;
-use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
+use minipod_runtime::volumes;
 use nix::sys::signal::Signal;
 
 use super::{
@@ -29,6 +23,11 @@ use super::{
 };
 use crate::handlers::{self, Purpose};
 use crate::spec::ContainerKind;
+
+mod config;
+mod pod_volumes;
+
+use config::prepare_propagation;
 
 /// Where a pod's state lives.
 #[derive(Debug, Clone)]
@@ -213,81 +212,6 @@ impl ContainerBackend {
         }
     }
 
-    fn volumes_dir(&self) -> PathBuf {
-        self.dirs.pod_dir.join("volumes")
-    }
-
-    fn prepare_volumes(&mut self) -> Result<(), String> {
-        let dir = self.volumes_dir();
-        let psc = &self.plan.sandbox.security_context;
-        let fs_group = psc.fs_group.and_then(|g| u32::try_from(g).ok());
-        let policy = match psc.fs_group_change_policy.as_deref() {
-            Some("OnRootMismatch") => volumes::FsGroupChangePolicy::OnRootMismatch,
-            _ => volumes::FsGroupChangePolicy::Always,
-        };
-        for v in &self.plan.volumes {
-            let what = |e: &dyn std::fmt::Display| format!("volume {:?}: {e}", v.name);
-            // The kubelet applies fsGroup to the volume types that support it: not hostPath;
-            // configMap, secret, downwardAPI and projected volumes are read-only ones.
-            let ownership = |path: &Path, read_only: bool| match fs_group {
-                Some(gid) => volumes::set_volume_ownership(&v.name, path, gid, read_only, policy)
-                    .map_err(|e| e.to_string()),
-                None => Ok(()),
-            };
-            let source = match &v.source {
-                VolumeSource::EmptyDir { medium, size_limit } => {
-                    let medium = match medium {
-                        StorageMedium::Memory => EmptyDirMedium::Memory {
-                            size_limit: size_limit.map(|s| s.max(0) as u64),
-                        },
-                        StorageMedium::Default => EmptyDirMedium::Disk,
-                        StorageMedium::HugePages(_) => {
-                            return Err(what(&"hugepages emptyDir is not supported"))
-                        }
-                    };
-                    let source =
-                        volumes::prepare_empty_dir(&dir, &v.name, medium).map_err(|e| what(&e))?;
-                    if let MountSource::Bind(path) = &source {
-                        ownership(path, false)?;
-                    }
-                    source
-                }
-                VolumeSource::HostPath { path, type_ } => {
-                    let path = PathBuf::from(path);
-                    volumes::check_host_path(&path, host_path_type(*type_))
-                        .map_err(|e| what(&e))?;
-                    MountSource::Bind(path)
-                }
-                VolumeSource::ConfigMap { files, .. }
-                | VolumeSource::Secret { files, .. }
-                | VolumeSource::DownwardApi { files }
-                | VolumeSource::Projected { files } => {
-                    // The kubelet's wrappers: a memory emptyDir for secret, downwardAPI and
-                    // projected volumes (secret data never on disk), a disk one for configMap.
-                    let medium = if matches!(v.source, VolumeSource::ConfigMap { .. }) {
-                        volumes::ProjectedMedium::Disk
-                    } else {
-                        volumes::ProjectedMedium::Memory
-                    };
-                    let files: Vec<ProjectedFile> = files
-                        .iter()
-                        .map(|f| ProjectedFile {
-                            path: f.path.clone(),
-                            data: f.data.clone(),
-                            mode: f.mode,
-                        })
-                        .collect();
-                    let path = volumes::project_files(&dir, &v.name, &files, medium)
-                        .map_err(|e| what(&e))?;
-                    ownership(&path, true)?;
-                    MountSource::Bind(path)
-                }
-            };
-            self.volumes.insert(v.name.clone(), source);
-        }
-        Ok(())
-    }
-
     fn image_for(&self, c: &ContainerPlan) -> Result<Image, StartError> {
         if c.image_pull_policy == PullPolicy::Always {
             log::info!(
@@ -307,182 +231,6 @@ impl ContainerBackend {
                 };
                 StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
             })
-    }
-
-    /// The kubelet's generateContainerConfig: the plan's container + the image config + the
-    /// sandbox → the runtime's container config.
-    fn container_config(
-        &self,
-        c: &ContainerPlan,
-        image: &Image,
-        rootfs: PathBuf,
-        id: &str,
-        termination_log: Option<&Path>,
-    ) -> Result<ContainerConfig, StartError> {
-        let config_error =
-            |message: String| StartError::not_created("CreateContainerConfigError", message);
-        let sandbox = self
-            .sandbox
-            .as_ref()
-            .ok_or_else(|| config_error("the pod sandbox is not ready".into()))?;
-        let defaults = image.defaults();
-        let image_defaults = ImageProcessDefaults {
-            entrypoint: defaults.entrypoint.clone(),
-            cmd: defaults.cmd.clone(),
-            env: defaults.env.clone(),
-            working_dir: defaults.working_dir.clone(),
-            user: defaults.user.clone(),
-        };
-        // status.podIPs / status.hostIPs for the downward API (fieldRef status.podIP, ...).
-        let host_ips: Vec<String> = self.host_ip.iter().cloned().collect();
-        let facts = RuntimeFacts {
-            pod_ips: if self.plan.sandbox.host_network {
-                host_ips.clone()
-            } else {
-                Vec::new()
-            },
-            host_ips,
-        };
-        let hostname =
-            (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
-        let process = resolve_process(c, &facts, hostname, &image_defaults)
-            .map_err(|e| config_error(e.to_string()))?;
-        let env = process
-            .env
-            .iter()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                None => (kv.clone(), String::new()),
-            })
-            .collect();
-        let mut mounts = sandbox.etc_mounts();
-        // The pod's shared /dev/shm; a volume mounted there replaces it (spec mounts: a later
-        // mount at the same destination wins).
-        mounts.push(sandbox.shm_mount());
-        // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
-        let spec_env = if c.mounts.iter().any(|m| m.sub_path_expr.is_some()) {
-            build_env(&c.env, &facts)
-        } else {
-            Vec::new()
-        };
-        for (index, m) in c.mounts.iter().enumerate() {
-            let Some(source) = self.volumes.get(&m.volume_name) else {
-                return Err(config_error(format!(
-                    "volume {:?} of mount {:?} is not prepared",
-                    m.volume_name, m.mount_path
-                )));
-            };
-            let sub_path = match &m.sub_path_expr {
-                Some(expr) => Some(expand_sub_path_expr(expr, &spec_env).map_err(|e| {
-                    config_error(format!(
-                        "volumeMount {:?} of container {:?}: {e}",
-                        m.volume_name, c.name
-                    ))
-                })?),
-                None => m.sub_path.clone(),
-            };
-            let source = match (source, sub_path.as_deref()) {
-                (MountSource::Bind(base), Some(sub)) if !sub.is_empty() => {
-                    let staged = subpath::staging_path(&self.dirs.run_dir, &c.name, index);
-                    // With mountPropagation the volume's own mount must propagate first; the
-                    // staged bind of its subPath then inherits that (see propagation.rs).
-                    let propagation = runtime_propagation(m.propagation);
-                    let propagate = propagation != Propagation::Private;
-                    if propagate {
-                        PodPropagation::new(&self.dirs.pod_dir)
-                            .prepare(base, propagation)
-                            .map_err(|e| {
-                                config_error(format!(
-                                    "volumeMount {:?} of container {:?} (mountPropagation): {e}",
-                                    m.volume_name, c.name
-                                ))
-                            })?;
-                    }
-                    let prepared =
-                        subpath::prepare(base, sub, &staged, propagate).map_err(|e| {
-                            // The kubelet's wording (makeMounts), then what is wrong.
-                            let what = if e.is_create() {
-                                "failed to create subPath directory"
-                            } else {
-                                "failed to prepare subPath"
-                            };
-                            config_error(format!(
-                                "{what} for volumeMount {:?} of container {:?}: {e}",
-                                m.volume_name, c.name
-                            ))
-                        })?;
-                    MountSource::Bind(prepared)
-                }
-                (s, _) => s.clone(),
-            };
-            let destination = if m.mount_path.starts_with('/') {
-                PathBuf::from(&m.mount_path)
-            } else {
-                // kubelet makeMounts: a relative mountPath is taken from the root.
-                Path::new("/").join(&m.mount_path)
-            };
-            mounts.push(Mount {
-                source,
-                destination,
-                read_only: m.read_only,
-                propagation: runtime_propagation(m.propagation),
-            });
-        }
-        if let Some(host) = termination_log {
-            mounts.push(Mount {
-                source: MountSource::Bind(host.to_path_buf()),
-                destination: Path::new("/").join(&c.termination_message_path),
-                read_only: false,
-                propagation: Propagation::Private,
-            });
-        }
-        let security = security_config(
-            &c.security_context,
-            self.plan
-                .sandbox
-                .security_context
-                .supplemental_groups
-                .clone(),
-            self.plan.sandbox.security_context.fs_group,
-            &self.plan.sandbox.sysctls,
-            &process.user,
-        );
-        let namespaces: Namespaces = sandbox.namespaces();
-        let mut annotations = BTreeMap::new();
-        annotations.insert(spec::ANNOTATION_POD_NAME.to_owned(), self.plan.name.clone());
-        annotations.insert(
-            spec::ANNOTATION_POD_NAMESPACE.to_owned(),
-            self.plan.namespace.clone(),
-        );
-        annotations.insert(spec::ANNOTATION_POD_UID.to_owned(), self.plan.uid.clone());
-        annotations.insert("io.kubernetes.container.name".into(), c.name.clone());
-        let stop_signal = c
-            .stop_signal
-            .as_deref()
-            .or(defaults.stop_signal.as_deref())
-            .and_then(super::parse_signal)
-            .unwrap_or(Signal::SIGTERM) as i32;
-        Ok(ContainerConfig {
-            id: id.to_owned(),
-            name: c.name.clone(),
-            rootfs,
-            process: ProcessConfig {
-                args: process.args,
-                env,
-                cwd: Some(PathBuf::from(process.cwd)),
-                tty: c.tty,
-                stdin: c.stdin,
-                console_size: None,
-            },
-            security,
-            resources: container_resources(&c.resources),
-            mounts,
-            namespaces,
-            hostname: Some(self.plan.sandbox.hostname.clone()),
-            cgroups_path: sandbox.container_cgroups_path(id),
-            stop_signal,
-            annotations,
-        })
     }
 
     /// Starts `minipod __netcheck ARGS` in the pod's network namespace (or the host's, for
@@ -538,113 +286,6 @@ impl ContainerBackend {
             oom_killed,
             message: rc.termination_log.as_deref().and_then(read_termination_log),
         }
-    }
-}
-
-/// Gives every bind volume with HostToContainer or Bidirectional propagation a host mount
-/// that can propagate (containerd's ensureSharedOrSlave / ensureShared, done the kubelet's
-/// way: see minipod_runtime::propagation).
-fn prepare_propagation(pod_dir: &Path, cfg: &ContainerConfig) -> Result<(), String> {
-    let pod = PodPropagation::new(pod_dir);
-    for m in &cfg.mounts {
-        let MountSource::Bind(source) = &m.source else {
-            continue;
-        };
-        let name = match m.propagation {
-            Propagation::Private => continue,
-            Propagation::HostToContainer => "HostToContainer",
-            Propagation::Bidirectional => "Bidirectional",
-        };
-        pod.prepare(source, m.propagation).map_err(|e| {
-            format!(
-                "container {:?}: mount on {} (mountPropagation {name}): {e}",
-                cfg.name,
-                m.destination.display()
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn runtime_propagation(p: MountPropagation) -> Propagation {
-    match p {
-        MountPropagation::None => Propagation::Private,
-        MountPropagation::HostToContainer => Propagation::HostToContainer,
-        MountPropagation::Bidirectional => Propagation::Bidirectional,
-    }
-}
-
-fn host_path_type(t: HostPathType) -> volumes::HostPathType {
-    match t {
-        HostPathType::Unset => volumes::HostPathType::Unset,
-        HostPathType::DirectoryOrCreate => volumes::HostPathType::DirectoryOrCreate,
-        HostPathType::Directory => volumes::HostPathType::Directory,
-        HostPathType::FileOrCreate => volumes::HostPathType::FileOrCreate,
-        HostPathType::File => volumes::HostPathType::File,
-        HostPathType::Socket => volumes::HostPathType::Socket,
-        HostPathType::CharDevice => volumes::HostPathType::CharDevice,
-        HostPathType::BlockDevice => volumes::HostPathType::BlockDevice,
-    }
-}
-
-/// The kubelet's cgroup values from requests and limits (pkg/kubelet/cm/helpers_linux.go
-/// MilliCPUToShares / MilliCPUToQuota with the 100 ms CFS period).
-fn container_resources(r: &minipod_manifest::Resources) -> Resources {
-    const PERIOD: u64 = 100_000;
-    let shares = r
-        .cpu_request_millis
-        .map(|m| ((m.max(0) as u64) * 1024 / 1000).max(2));
-    let quota = r.cpu_limit_millis.map(|m| {
-        let q = m.max(0) * PERIOD as i64 / 1000;
-        q.max(1000) // kubelet's MinQuotaPeriod
-    });
-    Resources {
-        cpu_shares: shares,
-        cpu_quota: quota,
-        cpu_period: quota.map(|_| PERIOD),
-        memory_limit: r.memory_limit_bytes,
-        pids_limit: None,
-    }
-}
-
-fn security_config(
-    sc: &SecurityContext,
-    supplemental_groups: Option<Vec<i64>>,
-    fs_group: Option<i64>,
-    sysctls: &[(String, String)],
-    user: &minipod_manifest::ProcessUser,
-) -> SecurityConfig {
-    let caps = sc.capabilities.clone().unwrap_or_default();
-    let seccomp = match sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()) {
-        Some("RuntimeDefault") => Seccomp::RuntimeDefault,
-        Some("Localhost") => Seccomp::Localhost(PathBuf::from(
-            sc.seccomp_profile
-                .as_ref()
-                .and_then(|p| p.localhost_profile.clone())
-                .unwrap_or_default(),
-        )),
-        _ => Seccomp::Unconfined,
-    };
-    SecurityConfig {
-        privileged: sc.privileged.unwrap_or(false),
-        capabilities_add: caps.add.unwrap_or_default(),
-        capabilities_drop: caps.drop.unwrap_or_default(),
-        read_only_root_filesystem: sc.read_only_root_filesystem.unwrap_or(false),
-        allow_privilege_escalation: sc.allow_privilege_escalation,
-        seccomp,
-        proc_mount: match sc.proc_mount.as_deref() {
-            Some("Unmasked") => ProcMount::Unmasked,
-            _ => ProcMount::Default,
-        },
-        sysctls: sysctls.to_vec(),
-        user: UserRequest {
-            run_as_user: user.uid.or(sc.run_as_user),
-            run_as_group: user.gid.or(sc.run_as_group),
-            image_user: user.image_user.clone(),
-            supplemental_groups: supplemental_groups.unwrap_or_default(),
-            fs_group,
-            run_as_non_root: sc.run_as_non_root.unwrap_or(false),
-        },
     }
 }
 
