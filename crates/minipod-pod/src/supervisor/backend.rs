@@ -33,38 +33,76 @@ pub struct StartedContainer {
     pub stop_signal: Option<String>,
 }
 
-/// Why a container could not be started; `reason` is the kubelet's `waiting.reason`
-/// (CreateContainerConfigError, CreateContainerError, RunContainerError, ErrImagePull...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartError {
-    pub reason: String,
-    pub message: String,
-    /// Set when the runtime had created the container (`<runtime>://<id>`) but its process
-    /// could not run: containerd's StartContainer failing (runc create or start: a missing
-    /// executable, a failed mount). That instance exists and exited with 128 `StartError`;
-    /// without an id nothing was created and the start is simply retried.
-    pub container_id: Option<String>,
+/// Why a container could not be started, by the kubelet's `waiting.reason`
+/// (kuberuntime_container.go startContainer, images.go EnsureImageExists).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The image is not in the store (`imagePullPolicy` other than Never).
+    #[error("{0}")]
+    ErrImagePull(String),
+    /// The image is not in the store and `imagePullPolicy` is Never.
+    #[error("{0}")]
+    ErrImageNeverPull(String),
+    /// The container's config cannot be made (subPath, env, the runtime spec).
+    #[error("{0}")]
+    CreateContainerConfigError(String),
+    /// The runtime could not create the container (root filesystem, stdio, mounts).
+    #[error("{0}")]
+    CreateContainerError(String),
+    /// The runtime had created the container (`<runtime>://<id>`) but its process could not
+    /// run: containerd's StartContainer failing (runc create or start: a missing executable,
+    /// a failed mount). That instance exists and exited with 128 `StartError`; for the other
+    /// variants nothing was created and the start is simply retried.
+    #[error("{message}")]
+    RunContainerError {
+        container_id: String,
+        message: String,
+    },
 }
 
 impl StartError {
-    /// Nothing was created (image, config or create errors).
-    pub fn not_created(reason: &str, message: String) -> StartError {
-        StartError {
-            reason: reason.to_string(),
-            message,
-            container_id: None,
+    /// The container's `waiting.reason` while it is not running.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StartError::ErrImagePull(_) => "ErrImagePull",
+            StartError::ErrImageNeverPull(_) => "ErrImageNeverPull",
+            StartError::CreateContainerConfigError(_) => "CreateContainerConfigError",
+            StartError::CreateContainerError(_) => "CreateContainerError",
+            StartError::RunContainerError { .. } => "RunContainerError",
         }
     }
 
-    /// The container `container_id` exists but its process could not run
-    /// (kubelet: `RunContainerError`).
-    pub fn process_failed(container_id: String, message: String) -> StartError {
-        StartError {
-            reason: "RunContainerError".to_string(),
-            message,
-            container_id: Some(container_id),
+    pub fn message(&self) -> &str {
+        match self {
+            StartError::ErrImagePull(m)
+            | StartError::ErrImageNeverPull(m)
+            | StartError::CreateContainerConfigError(m)
+            | StartError::CreateContainerError(m)
+            | StartError::RunContainerError { message: m, .. } => m,
         }
     }
+
+    /// The instance that exists although its process never ran, if any.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            StartError::RunContainerError { container_id, .. } => Some(container_id),
+            _ => None,
+        }
+    }
+}
+
+/// Why another backend call failed; each keeps the kubelet step it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// RunPodSandbox or the pod's volumes (event `FailedCreatePodSandBox`).
+    #[error("{0}")]
+    CreatePodSandbox(String),
+    /// StopContainer: the stop signal or SIGKILL could not be sent.
+    #[error("{0}")]
+    KillContainer(String),
+    /// KillPodSandbox and the clean-up of the pod's volumes and mounts.
+    #[error("{0}")]
+    KillPodSandbox(String),
 }
 
 /// Which lifecycle hook.
@@ -105,7 +143,7 @@ pub struct ExitDetails {
 /// Side effects the supervisor asks for. Every call happens on the supervisor's one thread.
 pub trait PodBackend {
     /// Creates the pod sandbox (namespaces, volumes); returns the pod IP if it has one.
-    fn create_sandbox(&mut self) -> Result<Option<String>, String>;
+    fn create_sandbox(&mut self) -> Result<Option<String>, BackendError>;
     /// The node's address for `status.hostIP` (the kubelet reports it from the node's
     /// addresses for every pod); `None` when it has none.
     fn host_ip(&self) -> Option<String> {
@@ -129,10 +167,10 @@ pub trait PodBackend {
     /// owns it.
     fn handler_exited(&mut self, name: &str, hook: Hook);
     /// Sends `signal` to the container's init process.
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), BackendError>;
     /// The instance of `name` exited: collect what is known and release its resources
     /// (the rootfs mount, the runtime state). Logs and volumes stay.
     fn container_exited(&mut self, name: &str) -> ExitDetails;
     /// The pod is done: remove everything the backend made for it.
-    fn teardown(&mut self) -> Result<(), String>;
+    fn teardown(&mut self) -> Result<(), BackendError>;
 }

@@ -19,7 +19,8 @@ use minipod_runtime::volumes;
 use nix::sys::signal::Signal;
 
 use super::{
-    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+    BackendError, ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer,
+    StartedProcess,
 };
 use crate::handlers::{self, Purpose};
 use crate::spec::ContainerKind;
@@ -169,7 +170,7 @@ impl ContainerBackend {
         _images: ImageStore,
         dirs: PodDirs,
         cfg: &SandboxConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), BackendError> {
         let mut errors = Vec::new();
         let names = plan
             .init_containers
@@ -208,7 +209,7 @@ impl ContainerBackend {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(BackendError::KillPodSandbox(errors.join("; ")))
         }
     }
 
@@ -224,12 +225,12 @@ impl ContainerBackend {
         self.images
             .lease_image(&self.plan.uid, &c.image)
             .map_err(|e| {
-                let reason = if c.image_pull_policy == PullPolicy::Never {
-                    "ErrImageNeverPull"
+                let message = format!("image {:?} is not present: {e}", c.image);
+                if c.image_pull_policy == PullPolicy::Never {
+                    StartError::ErrImageNeverPull(message)
                 } else {
-                    "ErrImagePull"
-                };
-                StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
+                    StartError::ErrImagePull(message)
+                }
             })
     }
 
@@ -290,12 +291,13 @@ impl ContainerBackend {
 }
 
 impl PodBackend for ContainerBackend {
-    fn create_sandbox(&mut self) -> Result<Option<String>, String> {
-        let sandbox = PodSandbox::create(&self.sandbox_config).map_err(|e| e.to_string())?;
+    fn create_sandbox(&mut self) -> Result<Option<String>, BackendError> {
+        let sandbox = PodSandbox::create(&self.sandbox_config)
+            .map_err(|e| BackendError::CreatePodSandbox(e.to_string()))?;
         self.sandbox = Some(sandbox);
         if let Err(e) = self.prepare_volumes() {
             self.teardown().ok();
-            return Err(e);
+            return Err(BackendError::CreatePodSandbox(e));
         }
         // With its own network namespace the pod has only loopback: there is no pod network
         // on one host, so no pod IP is reported (as `podman kube play --network none`).
@@ -318,8 +320,7 @@ impl PodBackend for ContainerBackend {
         _index: usize,
         attempt: i32,
     ) -> Result<StartedContainer, StartError> {
-        let create_error =
-            |message: String| StartError::not_created("CreateContainerError", message);
+        let create_error = StartError::CreateContainerError;
         let c = self
             .plan
             .container(name)
@@ -373,7 +374,7 @@ impl PodBackend for ContainerBackend {
         };
         let built = spec::prepare_inputs(&cfg)
             .and_then(|inputs| spec::build_spec(&cfg, &inputs, &self.host))
-            .map_err(|e| StartError::not_created("CreateContainerConfigError", e.to_string()));
+            .map_err(|e| StartError::CreateContainerConfigError(e.to_string()));
         let spec = match built {
             Ok(s) => s,
             Err(e) => {
@@ -407,13 +408,19 @@ impl PodBackend for ContainerBackend {
             Ok(c) => c,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
-                return Err(StartError::process_failed(container_id, e.to_string()));
+                return Err(StartError::RunContainerError {
+                    container_id,
+                    message: e.to_string(),
+                });
             }
         };
         if let Err(e) = container.start() {
             let _ = container.delete();
             cleanup_rootfs(&rootfs_dir);
-            return Err(StartError::process_failed(container_id, e.to_string()));
+            return Err(StartError::RunContainerError {
+                container_id,
+                message: e.to_string(),
+            });
         }
         let pid = container.pid();
         let stop_signal = c.stop_signal.clone().or(image.defaults().stop_signal);
@@ -541,14 +548,14 @@ impl PodBackend for ContainerBackend {
         }
     }
 
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), BackendError> {
         match self.running.get_mut(name) {
             // The whole container on SIGKILL (stragglers included), its init otherwise: the
             // kubelet's StopContainer semantics.
             Some(rc) => rc
                 .container
                 .signal(signal, signal == Signal::SIGKILL)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| BackendError::KillContainer(e.to_string())),
             None => Ok(()),
         }
     }
@@ -571,7 +578,7 @@ impl PodBackend for ContainerBackend {
         self.teardown_container(name)
     }
 
-    fn teardown(&mut self) -> Result<(), String> {
+    fn teardown(&mut self) -> Result<(), BackendError> {
         let names: Vec<String> = self.running.keys().cloned().collect();
         for name in names {
             self.container_exited(&name);
@@ -598,7 +605,7 @@ impl PodBackend for ContainerBackend {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(BackendError::KillPodSandbox(errors.join("; ")))
         }
     }
 }

@@ -1,18 +1,22 @@
 //! The per-pod supervisor: the one process that performs a pod's plan.
 //!
-//! It is level-triggered like the kubelet's `SyncPod`. Each pass:
+//! It is level-triggered like the kubelet's `SyncPod`. Each pass (the `// Step N` comments
+//! of [`Supervisor::run`]):
 //!
-//! 1. Step 1 — plan: `compute_pod_actions(pod, observed, probes, now)` (pure), logged once.
-//! 2. Step 2 — execute the actions in order through a [`PodBackend`]; every result is recorded
-//!    in the [`ObservedPod`] with its `record_*` methods; the first failure ends the pass (the
-//!    next pass retries, as the kubelet does).
-//! 3. Step 0, at the top of the next pass — publish: build the `PodStatus` (pure) and, when
-//!    it changed, write it atomically, before planning on it.
-//! 4. Step 4 — wait in one `poll(2)` for a process exit, container output, a signal or the
-//!    plan's next deadline, and record what happened.
+//! 1. publish: build the `PodStatus` (pure) from what was observed and, when it changed,
+//!    write it atomically, before planning on it;
+//! 2. probes: run the probes that are due (`probes.rs`), like the kubelet's prober workers;
+//! 3. plan: `compute_pod_actions(plan, observed, probes, now)` (pure), logged once;
+//! 4. execute the actions in order through a [`PodBackend`] (`sync.rs`): each outcome is
+//!    recorded in one place, in the [`ObservedPod`] and the events, like the kubelet's
+//!    `SyncResult`; the first failure ends the pass (the next pass retries, as the kubelet
+//!    does);
+//! 5. wait in one `poll(2)` for a process exit, container output, a signal or the plan's next
+//!    deadline, and record what happened.
 //!
-//! The backend is a trait so that the whole loop runs in tests with plain processes instead of
-//! containers; the real one (containers through minipod-runtime) lives beside the CLI.
+//! Everything reads the pod's one typed view, the [`PodPlan`] stored when it was accepted.
+//! The backend is a trait (`backend.rs`) so that the whole loop runs in tests with plain
+//! processes instead of containers; the real one is [`containers::ContainerBackend`].
 
 mod backend;
 pub mod containers;
@@ -20,11 +24,14 @@ mod hooks;
 pub mod launch;
 mod probes;
 pub mod reactor;
+mod sync;
 
 pub use backend::{
-    ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+    BackendError, ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer,
+    StartedProcess,
 };
 use hooks::{HookRun, MAX_HOOK_OUTPUT};
+pub use sync::SyncError;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,14 +42,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use minipod_runtime::logs::{CriLogWriter, LogStream, RotationPolicy};
 use nix::sys::signal::Signal;
 
-use crate::action::{Action, WaitReason};
 use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
 use crate::observed::{ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
 use crate::plan::compute_pod_actions;
 use crate::probe::ProbeWorker;
-use crate::spec::{self, ContainerKind, PodPhase};
+use crate::spec::{self, PodPhase};
 use crate::status::build_pod_status;
 use crate::store::{PodStore, StatusMeta, StoreError};
 use crate::time::{k8s_time, since, Timestamp};
@@ -204,34 +210,24 @@ impl<B: PodBackend> Supervisor<B> {
         }
         loop {
             let now = Timestamp::now();
-            // Step 0: publish what was observed before acting on it, as the kubelet's sync
+            // Step 1: publish what was observed before acting on it, as the kubelet's sync
             // does (generateAPIPodStatus, then SyncPod): a watcher sees `PodInitializing`
             // between the last init container's exit and the app containers' start.
             self.publish(now)?;
-            // Probes run beside the plan, like the kubelet's prober workers; their verdicts are
-            // inputs of the plan and the status.
+            // Step 2: probes run beside the plan, like the kubelet's prober workers; their
+            // verdicts are inputs of the plan and the status.
             self.tick_probes(now);
-            // Step 1: plan.
+            // Step 3: plan.
             let plan = compute_pod_actions(&self.pod, &self.observed, &self.probes, now);
             log::debug!("pod {}: plan {:?}", self.uid, plan.actions);
-            // Step 2: execute, stopping at the first failure.
-            let mut done = None;
-            let mut failed = false;
-            for action in &plan.actions {
-                match self.execute(action, now) {
-                    Ok(Some(phase)) => done = Some(phase),
-                    Ok(None) => {}
-                    Err(()) => {
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if let Some(phase) = done {
+            // Step 4: execute, stopping at the first failure.
+            let result = self.sync(&plan.actions, now);
+            if let Some(phase) = result.done {
                 self.finish(phase)?;
                 return Ok(Outcome::Finished(phase));
             }
-            // Step 4: wait for something to happen. A pass that acted plans again at once
+            let failed = result.error.is_some();
+            // Step 5: wait for something to happen. A pass that acted plans again at once
             // (level-triggered: its effects may enable the next step); one that failed waits a
             // little so that a persistent failure does not spin.
             let deadline = if failed {
@@ -250,145 +246,6 @@ impl<B: PodBackend> Supervisor<B> {
             self.expire_probe_runs();
             for ev in events {
                 self.observe(ev)?;
-            }
-        }
-    }
-
-    /// Executes one action. `Ok(Some(phase))` ends the pod; `Err(())` ends this pass.
-    fn execute(&mut self, action: &Action, now: Timestamp) -> Result<Option<PodPhase>, ()> {
-        if let Some(ev) = events::for_action(&self.pod, action) {
-            // A back-off is planned again on every pass while it lasts: report it once.
-            let repeat = match action {
-                Action::WaitUntil {
-                    at,
-                    reason: WaitReason::BackOff { name, .. },
-                } => self.backoff_reported.insert(name.clone(), *at) == Some(*at),
-                _ => false,
-            };
-            if !repeat {
-                self.report(ev, now);
-            }
-        }
-        match action {
-            Action::CreateSandbox => match self.backend.create_sandbox() {
-                Ok(ip) => self.observed.pod_ip = ip,
-                Err(message) => {
-                    self.report(
-                        PodEvent {
-                            type_: events::EventType::Warning,
-                            reason: "FailedCreatePodSandBox",
-                            message: format!("Failed to create pod sandbox: {message}"),
-                            field_path: None,
-                        },
-                        now,
-                    );
-                    return Err(());
-                }
-            },
-            Action::StartContainer {
-                name,
-                kind,
-                index,
-                attempt,
-            } => {
-                return self
-                    .start_container(name, *kind, *index, *attempt, now)
-                    .map(|()| None)
-            }
-            // Recorded first: a hook that finishes at once must find its state Running.
-            Action::RunPostStart { name } => {
-                self.observed.record_action(action, now);
-                self.launch_hook(name, Hook::PostStart, now);
-                return Ok(None);
-            }
-            Action::KillContainer {
-                name, run_pre_stop, ..
-            } => {
-                self.observed.record_action(action, now);
-                if *run_pre_stop {
-                    self.launch_hook(name, Hook::PreStop, now);
-                }
-                return Ok(None);
-            }
-            Action::StopContainer { name, signal, .. } => {
-                let sig = signal
-                    .clone()
-                    .or_else(|| self.stop_signals.get(name).cloned())
-                    .as_deref()
-                    .and_then(parse_signal)
-                    .unwrap_or(Signal::SIGTERM);
-                if let Err(e) = self.backend.signal(name, sig) {
-                    log::warn!("stop container {name:?}: {e}");
-                }
-            }
-            Action::ForceKill { name } => {
-                if let Err(e) = self.backend.signal(name, Signal::SIGKILL) {
-                    log::warn!("kill container {name:?}: {e}");
-                }
-            }
-            Action::TerminatePod { .. } | Action::WaitUntil { .. } => {}
-            Action::PodDone { phase } => {
-                self.observed.record_action(action, now);
-                return Ok(Some(*phase));
-            }
-        }
-        self.observed.record_action(action, now);
-        Ok(None)
-    }
-
-    fn start_container(
-        &mut self,
-        name: &str,
-        kind: ContainerKind,
-        index: usize,
-        attempt: i32,
-        now: Timestamp,
-    ) -> Result<(), ()> {
-        match self.backend.start_container(name, kind, index, attempt) {
-            Ok(started) => {
-                let token = self.token(Watched::Container(name.to_owned()));
-                let log_dir = self.pod_dir().join("logs").join(name);
-                let log_path = log_dir.join(format!("{attempt}.log"));
-                remove_old_attempt_logs(&log_dir, attempt);
-                match CriLogWriter::create(&log_path) {
-                    Ok(w) => {
-                        self.logs
-                            .insert(name.to_owned(), w.with_rotation(self.log_policy));
-                    }
-                    Err(e) => log::warn!("open log {}: {e}", log_path.display()),
-                }
-                self.watch_process(token, started.process);
-                match started.stop_signal {
-                    Some(sig) => self.stop_signals.insert(name.to_owned(), sig),
-                    None => self.stop_signals.remove(name),
-                };
-                self.observed.record_started(
-                    name,
-                    Some(started.container_id),
-                    started.image_id,
-                    now,
-                );
-                self.report(events::created(kind, name), now);
-                self.report(events::started(kind, name), now);
-                Ok(())
-            }
-            Err(e) => {
-                match e.container_id {
-                    // kubelet startContainer: the container was created (event Created),
-                    // StartContainer failed (event Failed); the runtime reports it exited.
-                    Some(id) => {
-                        self.report(events::created(kind, name), now);
-                        self.report(events::failed(kind, name, &e.message), now);
-                        self.observed
-                            .record_start_error(name, Some(id), &e.message, now);
-                    }
-                    None => {
-                        self.report(events::failed(kind, name, &e.message), now);
-                        self.observed
-                            .record_start_failure(name, &e.reason, &e.message, now);
-                    }
-                }
-                Err(())
             }
         }
     }
@@ -429,7 +286,7 @@ impl<B: PodBackend> Supervisor<B> {
         self.tokens.get(&token).map(|(w, _)| w.clone())
     }
 
-    /// Step 4's bookkeeping: record one event from the loop.
+    /// Step 5's bookkeeping: record one event from the loop.
     fn observe(&mut self, ev: LoopEvent) -> Result<(), SuperviseError> {
         let now = Timestamp::now();
         match ev {
@@ -582,7 +439,7 @@ impl<B: PodBackend> Supervisor<B> {
         times.into_iter().flatten().min()
     }
 
-    /// Step 3: write the status when it changed.
+    /// Step 1: write the status when it changed.
     fn publish(&mut self, now: Timestamp) -> Result<(), SuperviseError> {
         let status = build_pod_status(
             &self.pod,

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 
 use k8s_openapi::api::core::v1::Pod;
 use minipod_manifest::ContainerPlan;
+
+use crate::spec::ContainerKind;
 use serde_json::json;
 
 use super::*;
@@ -49,7 +51,7 @@ impl HostProcesses {
 }
 
 impl PodBackend for HostProcesses {
-    fn create_sandbox(&mut self) -> Result<Option<String>, String> {
+    fn create_sandbox(&mut self) -> Result<Option<String>, BackendError> {
         Ok(Some("10.0.0.2".into()))
     }
 
@@ -65,9 +67,12 @@ impl PodBackend for HostProcesses {
         argv.extend(c.args.clone().unwrap_or_default());
         // A command that cannot be executed: the runtime's container exists, its process
         // does not (containerd's StartError).
-        let p = self.spawn(&argv).map_err(|e| {
-            StartError::process_failed(format!("test://{name}-{attempt}"), e.to_string())
-        })?;
+        let p = self
+            .spawn(&argv)
+            .map_err(|e| StartError::RunContainerError {
+                container_id: format!("test://{name}-{attempt}"),
+                message: e.to_string(),
+            })?;
         self.pids.insert(name.to_owned(), p.pid);
         Ok(StartedContainer {
             process: p,
@@ -97,16 +102,17 @@ impl PodBackend for HostProcesses {
 
     fn kill_handler(&mut self, _name: &str, _hook: Hook) {}
 
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), BackendError> {
         let pid = self.pids[name];
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal).map_err(|e| e.to_string())
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal)
+            .map_err(|e| BackendError::KillContainer(e.to_string()))
     }
 
     fn container_exited(&mut self, _name: &str) -> ExitDetails {
         ExitDetails::default()
     }
 
-    fn teardown(&mut self) -> Result<(), String> {
+    fn teardown(&mut self) -> Result<(), BackendError> {
         self.torn_down = true;
         Ok(())
     }

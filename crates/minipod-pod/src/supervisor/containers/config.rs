@@ -34,8 +34,7 @@ impl ContainerBackend {
         id: &str,
         termination_log: Option<&Path>,
     ) -> Result<ContainerConfig, StartError> {
-        let config_error =
-            |message: String| StartError::not_created("CreateContainerConfigError", message);
+        let config_error = StartError::CreateContainerConfigError;
         let sandbox = self
             .sandbox
             .as_ref()
