@@ -34,24 +34,23 @@ pub fn container_statuses(
     observed: &ObservedPod,
     probes: &ProbeResults,
 ) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
-    let spec = pod;
     let ctx = StatusContext {
-        spec,
+        pod,
         observed,
         probes,
-        has_init: !spec.init_containers.is_empty(),
+        has_init: !pod.init_containers.is_empty(),
     };
-    let init: Vec<ContainerStatus> = spec
+    let init: Vec<ContainerStatus> = pod
         .init_containers
         .iter()
         .map(|c| ctx.status(&c.container, c.kind))
         .collect();
-    let mut regular: Vec<ContainerStatus> = spec
+    let mut regular: Vec<ContainerStatus> = pod
         .containers
         .iter()
         .map(|c| ctx.status(c, ContainerKind::Regular))
         .collect();
-    if observed.final_phase.is_some() && has_pod_initialized(spec, &init, &regular) {
+    if observed.final_phase.is_some() && has_pod_initialized(pod, &init, &regular) {
         mark_unknown_at_end(&mut regular);
     }
     (init, regular)
@@ -60,11 +59,11 @@ pub fn container_statuses(
 /// status_manager.go hasPodInitialized: no init containers; or a regular container that has
 /// left waiting or terminated before; or the last init container completed with exit code 0.
 fn has_pod_initialized(
-    spec: &PodPlan,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
 ) -> bool {
-    if spec.init_containers.is_empty() {
+    if pod.init_containers.is_empty() {
         return true;
     }
     let left_waiting = regular.iter().any(|st| {
@@ -113,7 +112,7 @@ fn mark_unknown_at_end(regular: &mut [ContainerStatus]) {
 }
 
 struct StatusContext<'a> {
-    spec: &'a PodPlan,
+    pod: &'a PodPlan,
     observed: &'a ObservedPod,
     probes: &'a ProbeResults,
     has_init: bool,
@@ -190,7 +189,7 @@ impl StatusContext<'_> {
                             "back-off {} restarting failed container={} pod={}",
                             go_duration_string(delay),
                             c.name,
-                            spec::format_pod(&self.spec.pod)
+                            spec::format_pod(&self.pod.pod)
                         )),
                     )),
                     // kuberuntime_container.go startContainer returns ErrPostStartHook; the
@@ -233,7 +232,7 @@ impl StatusContext<'_> {
                 if kind == ContainerKind::Sidecar {
                     return true;
                 }
-                let policy = self.spec.restart_policy;
+                let policy = self.pod.restart_policy;
                 if kind == ContainerKind::Regular
                     && matches!(
                         t.kill_reason,

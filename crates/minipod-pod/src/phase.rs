@@ -10,13 +10,12 @@ use crate::spec::{ContainerKind, PodPhase};
 
 /// The phase the pod reports now.
 pub fn pod_phase(pod: &PodPlan, observed: &ObservedPod, probes: &ProbeResults) -> PodPhase {
-    let spec = pod;
     let (init, regular) = container_statuses(pod, observed, probes);
-    phase_of(spec, observed, &init, &regular)
+    phase_of(pod, observed, &init, &regular)
 }
 
 pub(crate) fn phase_of(
-    spec: &PodPlan,
+    pod: &PodPlan,
     observed: &ObservedPod,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
@@ -25,7 +24,7 @@ pub(crate) fn phase_of(
         return p;
     }
     get_phase(
-        spec,
+        pod,
         init,
         regular,
         false,
@@ -36,7 +35,7 @@ pub(crate) fn phase_of(
 /// The phase a pod ends in once every container has stopped: getPhase with
 /// `podIsTerminal`, and Failed when that is still not terminal (a pod deleted before its
 /// containers ran; status_manager.go TerminatePod).
-pub fn final_phase(spec: &PodPlan, observed: &ObservedPod) -> PodPhase {
+pub fn final_phase(pod: &PodPlan, observed: &ObservedPod) -> PodPhase {
     if observed
         .termination
         .as_ref()
@@ -44,9 +43,9 @@ pub fn final_phase(spec: &PodPlan, observed: &ObservedPod) -> PodPhase {
     {
         return PodPhase::Failed;
     }
-    let (init, regular) = container_statuses(spec, observed, &ProbeResults::default());
+    let (init, regular) = container_statuses(pod, observed, &ProbeResults::default());
     let phase = get_phase(
-        spec,
+        pod,
         &init,
         &regular,
         true,
@@ -70,7 +69,7 @@ fn has_active_regular_container(observed: &ObservedPod) -> bool {
 
 /// kubelet_pods.go getPhase (ContainerRestartRules off, its default).
 pub fn get_phase(
-    spec: &PodPlan,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     pod_is_terminal: bool,
@@ -80,7 +79,7 @@ pub fn get_phase(
     let mut pending_regular_init = 0;
     let mut failed_initialization = 0;
 
-    for c in &spec.init_containers {
+    for c in &pod.init_containers {
         if c.kind == ContainerKind::Sidecar {
             continue;
         }
@@ -111,7 +110,7 @@ pub fn get_phase(
     }
 
     let (mut unknown, mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0, 0);
-    for c in &spec.init_containers {
+    for c in &pod.init_containers {
         if c.kind != ContainerKind::Sidecar {
             continue;
         }
@@ -139,7 +138,7 @@ pub fn get_phase(
         }
     }
 
-    for c in &spec.containers {
+    for c in &pod.containers {
         let Some(s) = find(init, regular, &c.name) else {
             unknown += 1;
             continue;
@@ -163,7 +162,7 @@ pub fn get_phase(
         }
     }
 
-    let policy = spec.restart_policy;
+    let policy = pod.restart_policy;
     if failed_initialization > 0 && policy == RestartPolicy::Never {
         return PodPhase::Failed;
     }

@@ -115,9 +115,8 @@ pub fn compute_pod_actions(
     probes: &ProbeResults,
     now: Timestamp,
 ) -> PodActions {
-    let spec = pod;
     let mut p = Planner {
-        spec,
+        pod,
         observed,
         probes,
         now,
@@ -144,11 +143,11 @@ pub fn compute_pod_actions(
 
     // kubelet: active_deadline.go — past spec.activeDeadlineSeconds the pod is failed
     // (DeadlineExceeded) and killed.
-    if let Some(deadline) = spec::active_deadline(spec, observed.start_time) {
+    if let Some(deadline) = spec::active_deadline(pod, observed.start_time) {
         if now >= deadline {
             p.actions.push(Action::TerminatePod {
                 reason: PodTerminationReason::DeadlineExceeded,
-                grace: spec::pod_grace_period(spec),
+                grace: spec::pod_grace_period(pod),
             });
             return PodActions {
                 init: p.plan_init().step,
@@ -180,14 +179,14 @@ pub fn compute_pod_actions(
     // kubelet: kuberuntime_container.go computeInitContainerActions.
     let init = p.plan_init();
     for &(i, reason) in &init.kills {
-        let c = &spec.init_containers[i];
+        let c = &pod.init_containers[i];
         p.kill(&c.container, c.kind, reason);
     }
     if let InitStep::Failed(_) = init.step {
         // kubelet: KillPod when an init container failed under restartPolicy Never.
         p.actions.push(Action::TerminatePod {
             reason: PodTerminationReason::InitFailed,
-            grace: spec::pod_grace_period(spec),
+            grace: spec::pod_grace_period(pod),
         });
         return PodActions {
             init: init.step,
@@ -199,7 +198,7 @@ pub fn compute_pod_actions(
     if init.step == InitStep::Done {
         // kubelet: computePodActions, the loop over pod.Spec.Containers.
         let mut keep = 0usize;
-        for (idx, c) in spec.containers.iter().enumerate() {
+        for (idx, c) in pod.containers.iter().enumerate() {
             let o = p.regular(idx, c);
             match o.map(|o| &o.state) {
                 None | Some(ContainerState::Waiting) | Some(ContainerState::Terminated(_)) => {
@@ -216,7 +215,7 @@ pub fn compute_pod_actions(
                         p.kill(c, ContainerKind::Regular, reason);
                         // kubelet: the container is restarted after the kill unless
                         // restartPolicy is Never; postStart failures follow the exit code.
-                        if spec.restart_on_failure() || reason == KillReason::FailedPostStartHook {
+                        if pod.restart_on_failure() || reason == KillReason::FailedPostStartHook {
                             keep += 1;
                         }
                     } else {
@@ -230,7 +229,7 @@ pub fn compute_pod_actions(
             // keep the pod alive and are not restarted.
             p.actions.push(Action::TerminatePod {
                 reason: PodTerminationReason::Completed,
-                grace: spec::pod_grace_period(spec),
+                grace: spec::pod_grace_period(pod),
             });
             return PodActions {
                 init: init.step,
@@ -246,14 +245,14 @@ pub fn compute_pod_actions(
         let mut starts: Vec<(ContainerKind, usize)> = init
             .to_start
             .iter()
-            .map(|&i| (spec.init_containers[i].kind, i))
+            .map(|&i| (pod.init_containers[i].kind, i))
             .collect();
         starts.extend(app_to_start.iter().map(|&i| (ContainerKind::Regular, i)));
         for (kind, idx) in starts {
             let c = if kind.is_init_list() {
-                &spec.init_containers[idx].container
+                &pod.init_containers[idx].container
             } else {
-                &spec.containers[idx]
+                &pod.containers[idx]
             };
             match p.start(c, kind, idx) {
                 Start::Started { post_start: true } => break,
@@ -286,7 +285,7 @@ enum Start {
 }
 
 struct Planner<'a> {
-    spec: &'a PodPlan,
+    pod: &'a PodPlan,
     observed: &'a ObservedPod,
     probes: &'a ProbeResults,
     now: Timestamp,
@@ -328,7 +327,7 @@ impl<'a> Planner<'a> {
     /// status, Running, Terminated ≙ Exited). It walks the init containers backwards from the
     /// last one that has a status, because that one tells how far initialization got.
     fn plan_init(&self) -> InitPlan {
-        let init = &self.spec.init_containers;
+        let init = &self.pod.init_containers;
         let n = init.len();
         let mut plan = InitPlan {
             step: InitStep::Done,
@@ -349,7 +348,7 @@ impl<'a> Planner<'a> {
             .iter()
             .any(|o| !matches!(o.state, ContainerState::Waiting));
         let mut previously_initialized = pod_has_initialized;
-        let restart_on_failure = self.spec.restart_on_failure();
+        let restart_on_failure = self.pod.restart_on_failure();
         let mut waiting_for: Option<usize> = None;
 
         for i in (0..n).rev() {
@@ -473,7 +472,7 @@ impl<'a> Planner<'a> {
             ContainerState::Waiting => true,
             ContainerState::Running(_) => false,
             ContainerState::Terminated(t) => {
-                let policy = self.spec.restart_policy;
+                let policy = self.pod.restart_policy;
                 if matches!(
                     t.kill_reason,
                     Some(KillReason::LivenessProbe | KillReason::StartupProbe)
@@ -519,11 +518,11 @@ impl<'a> Planner<'a> {
             Some(r) if r.stopping.is_none() => {}
             _ => return,
         }
-        let grace = kill_grace_period(self.spec, c, reason);
+        let grace = kill_grace_period(self.pod, c, reason);
         let restart = match reason {
             KillReason::PodTermination => false,
             KillReason::FailedPostStartHook => false,
-            _ => kind == ContainerKind::Sidecar || self.spec.restart_on_failure(),
+            _ => kind == ContainerKind::Sidecar || self.pod.restart_on_failure(),
         };
         let what = match kind {
             ContainerKind::Regular => "Container",
@@ -560,7 +559,7 @@ impl<'a> Planner<'a> {
     }
 
     fn spec_container(&self, name: &str) -> Option<&'a ContainerPlan> {
-        self.spec.container(name)
+        self.pod.container(name)
     }
 
     /// `RunPostStart` for running instances whose hook was never launched.
@@ -680,7 +679,7 @@ impl<'a> Planner<'a> {
             }
         }
         if running.is_empty() {
-            let phase = crate::phase::final_phase(self.spec, self.observed);
+            let phase = crate::phase::final_phase(self.pod, self.observed);
             self.actions.push(Action::PodDone { phase });
         }
     }
@@ -758,7 +757,7 @@ impl<'a> Planner<'a> {
 
 /// Grace budget of a single-container kill. kubelet: setTerminationGracePeriod — probe
 /// kills use the probe's `terminationGracePeriodSeconds` when set, else the pod's.
-pub fn kill_grace_period(spec: &PodPlan, c: &ContainerPlan, reason: KillReason) -> Duration {
+pub fn kill_grace_period(pod: &PodPlan, c: &ContainerPlan, reason: KillReason) -> Duration {
     let probe = match reason {
         KillReason::LivenessProbe => c.liveness_probe.as_ref(),
         KillReason::StartupProbe => c.startup_probe.as_ref(),
@@ -766,7 +765,7 @@ pub fn kill_grace_period(spec: &PodPlan, c: &ContainerPlan, reason: KillReason) 
     };
     match probe.and_then(|p| p.termination_grace_period_seconds) {
         Some(s) => Duration::from_secs(s.max(0) as u64),
-        None => spec::pod_grace_period(spec),
+        None => spec::pod_grace_period(pod),
     }
 }
 

@@ -39,15 +39,14 @@ pub fn build_pod_status(
     previous: Option<&PodStatus>,
     now: Timestamp,
 ) -> PodStatus {
-    let spec = pod;
     let (init, regular) = container_statuses(pod, observed, probes);
-    let deadline_exceeded = deadline_exceeded(spec, observed, now);
+    let deadline_exceeded = deadline_exceeded(pod, observed, now);
     let phase = if deadline_exceeded {
         PodPhase::Failed
     } else {
-        phase_of(spec, observed, &init, &regular)
+        phase_of(pod, observed, &init, &regular)
     };
-    let conditions = conditions(spec, observed, &init, &regular, phase, previous, now);
+    let conditions = conditions(pod, observed, &init, &regular, phase, previous, now);
     let (reason, message) = if deadline_exceeded {
         (
             Some(DEADLINE_EXCEEDED.to_string()),
@@ -86,12 +85,12 @@ pub const DEADLINE_EXCEEDED_MESSAGE: &str =
     "Pod was active on the node longer than the specified deadline";
 
 /// The pod ran past `spec.activeDeadlineSeconds` (or is being terminated for it).
-fn deadline_exceeded(spec: &PodPlan, observed: &ObservedPod, now: Timestamp) -> bool {
+fn deadline_exceeded(pod: &PodPlan, observed: &ObservedPod, now: Timestamp) -> bool {
     let terminating_for_it = observed
         .termination
         .as_ref()
         .is_some_and(|t| t.reason == PodTerminationReason::DeadlineExceeded);
-    let past = spec::active_deadline(spec, observed.start_time).is_some_and(|d| now >= d);
+    let past = spec::active_deadline(pod, observed.start_time).is_some_and(|d| now >= d);
     terminating_for_it || (past && observed.final_phase.is_none())
 }
 
@@ -131,7 +130,7 @@ fn is_kubelet_condition(type_: &str) -> bool {
 /// The pod's conditions in the kubelet's order: foreign conditions (from `previous`),
 /// PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled.
 pub fn conditions(
-    spec: &PodPlan,
+    pod: &PodPlan,
     observed: &ObservedPod,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
@@ -156,9 +155,9 @@ pub fn conditions(
         None,
         None,
     ));
-    out.push(initialized_condition(spec, init, regular, phase));
-    let containers_ready = containers_ready_condition(spec, init, regular, phase);
-    out.push(ready_condition(spec, &containers_ready, &out));
+    out.push(initialized_condition(pod, init, regular, phase));
+    let containers_ready = containers_ready_condition(pod, init, regular, phase);
+    out.push(ready_condition(pod, &containers_ready, &out));
     out.push(containers_ready);
     out.push(condition(POD_SCHEDULED, true, None, None));
 
@@ -176,14 +175,14 @@ pub fn conditions(
 
 /// generate.go GeneratePodInitializedCondition.
 fn initialized_condition(
-    spec: &PodPlan,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut incomplete = Vec::new();
     let mut unknown = Vec::new();
-    for i in &spec.init_containers {
+    for i in &pod.init_containers {
         let c = &i.container;
         let Some(s) = find(init, regular, &c.name) else {
             unknown.push(c.name.clone());
@@ -202,7 +201,7 @@ fn initialized_condition(
         return condition(POD_INITIALIZED, true, Some(POD_COMPLETED), None);
     }
     // HasAnyRegularContainerStarted: initialized before, even if sidecars are restarting.
-    let regular_started = spec.containers.iter().any(|c| {
+    let regular_started = pod.containers.iter().any(|c| {
         find(init, regular, &c.name).is_some_and(|s| {
             s.state
                 .as_ref()
@@ -239,19 +238,19 @@ fn initialized_condition(
 
 /// generate.go GenerateContainersReadyCondition (sidecars count).
 fn containers_ready_condition(
-    spec: &PodPlan,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
-    let sidecars = spec
+    let sidecars = pod
         .init_containers
         .iter()
         .filter(|c| c.kind == ContainerKind::Sidecar)
         .map(|c| &c.container);
-    for c in sidecars.chain(spec.containers.iter()) {
+    for c in sidecars.chain(pod.containers.iter()) {
         match find(init, regular, &c.name) {
             Some(s) if !s.ready => unready.push(c.name.clone()),
             Some(_) => {}
@@ -293,7 +292,7 @@ fn containers_ready_condition(
 
 /// generate.go GeneratePodReadyCondition: ContainersReady plus readiness gates.
 fn ready_condition(
-    spec: &PodPlan,
+    pod: &PodPlan,
     containers_ready: &PodCondition,
     conditions: &[PodCondition],
 ) -> PodCondition {
@@ -304,7 +303,7 @@ fn ready_condition(
         };
     }
     let mut messages = Vec::new();
-    for gate in spec
+    for gate in pod
         .pod
         .spec
         .as_ref()
