@@ -1001,51 +1001,13 @@ fn describe_events(w: &mut Page, events: &[Event], now: Timestamp) {
     }
 }
 
-/// The pod's QoS class: status.qosClass when the kubelet set it, else computed like
-/// pkg/apis/core/helper/qos GetPodQOS (cpu and memory only).
+/// The pod's QoS class: status.qosClass when the kubelet set it, else computed as the
+/// supervisor computes it (pkg/apis/core/helper/qos GetPodQOS).
 fn qos_class(pod: &Pod) -> String {
     if let Some(class) = pod.status.as_ref().and_then(|s| non_empty(&s.qos_class)) {
         return class.to_owned();
     }
-    let spec = pod.spec.clone().unwrap_or_default();
-    let containers = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.as_deref().unwrap_or_default());
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in containers {
-        let resources = c.resources.clone().unwrap_or_default();
-        let limits = resources.limits.unwrap_or_default();
-        let requests = resources.requests.unwrap_or_default();
-        for name in ["cpu", "memory"] {
-            let limit = limits.get(name).and_then(|q| parse_quantity(&q.0));
-            let request = requests.get(name).and_then(|q| parse_quantity(&q.0));
-            if limit.is_some_and(|v| v > 0.0) || request.is_some_and(|v| v > 0.0) {
-                any = true;
-            }
-            match (limit, request) {
-                (Some(l), None) if l > 0.0 => {}
-                (Some(l), Some(r)) if l > 0.0 && (l - r).abs() <= f64::EPSILON * l.abs() => {}
-                _ => guaranteed = false,
-            }
-        }
-    }
-    if !any {
-        "BestEffort".to_owned()
-    } else if guaranteed {
-        "Guaranteed".to_owned()
-    } else {
-        "Burstable".to_owned()
-    }
-}
-
-/// A resource quantity's value (`100m`, `1.5`, `128Mi`, `1G`, `1e3`), for comparisons only.
-fn parse_quantity(s: &str) -> Option<f64> {
-    // One parser for the workspace: the manifest crate's, which the API server's rules shaped.
-    minipod_manifest::Quantity::parse(s)
-        .ok()
-        .map(|q| q.milli_value() as f64 / 1000.0)
+    minipod_manifest::qos_class(&pod.spec.clone().unwrap_or_default()).to_owned()
 }
 
 #[cfg(test)]
@@ -1075,14 +1037,6 @@ mod tests {
             text.contains("Ephemeral Containers:\n  debugger:\n    Image:  "),
             "{text}"
         );
-    }
-
-    #[test]
-    fn quantities_compare_across_units() {
-        assert_eq!(parse_quantity("100m"), Some(0.1));
-        assert_eq!(parse_quantity("1Gi"), Some(1073741824.0));
-        assert_eq!(parse_quantity("1e3"), Some(1000.0));
-        assert_eq!(parse_quantity("x"), None);
     }
 
     #[test]

@@ -84,24 +84,9 @@ pub fn manifest_of(source: &PodSource) -> anyhow::Result<Manifest> {
     load(&inputs, &options).map_err(|r| anyhow::anyhow!("the stored manifest no longer loads: {r}"))
 }
 
-/// The plan of a stored pod, re-derived from the input it was accepted from.
+/// The plan of a stored pod, as it was stored when the pod was accepted.
 pub fn plan_of(record: &PodRecord) -> anyhow::Result<PodPlan> {
-    let source = launch::load_source(&record.dir)?;
-    let manifest = manifest_of(&source)?;
-    let uid = record.uid();
-    if let Some(plan) = manifest.pods.iter().find(|p| p.uid == uid) {
-        return Ok(plan.clone());
-    }
-    // A pod its workload's controller made later.
-    let w = source
-        .workload
-        .as_ref()
-        .with_context(|| format!("pod {uid} is not in its stored manifest"))?;
-    let plan = manifest
-        .new_pod(w.workload, w.sequence, w.attempt)
-        .map_err(|r| anyhow::anyhow!("the stored workload pod no longer plans: {r}"))?;
-    anyhow::ensure!(plan.uid == uid, "pod {uid} is not in its stored manifest");
-    Ok(plan)
+    Ok(launch::load_plan(&record.dir)?)
 }
 
 pub fn run_dir_of(global: &GlobalArgs, uid: &str) -> std::path::PathBuf {
@@ -300,7 +285,8 @@ pub fn create_pod(
     Ok(record)
 }
 
-/// Everything after the record exists: first status, source, image leases, supervisor.
+/// Everything after the record exists: first status, plan, source, image leases,
+/// supervisor.
 fn start_pod(
     store: &PodStore,
     images: &ImageStore,
@@ -323,6 +309,7 @@ fn start_pod(
             ..Default::default()
         };
         store.write_status(record.uid(), &pending, &StatusMeta::default())?;
+        launch::save_plan(&record.dir, plan)?;
         launch::save_source(&record.dir, source)?;
         for c in plan
             .init_containers

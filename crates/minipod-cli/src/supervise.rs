@@ -55,9 +55,10 @@ fn supervise(uid: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         pod_dir: record.dir.clone(),
         run_dir: pods::run_dir_of(global, uid),
     };
-    let backend = ContainerBackend::new(plan, images, dirs).map_err(|e| anyhow::anyhow!(e))?;
+    let backend =
+        ContainerBackend::new(plan.clone(), images, dirs).map_err(|e| anyhow::anyhow!(e))?;
     let policy = BackoffPolicy::from_initial_ms(std::env::var(INITIAL_BACKOFF_ENV).ok().as_deref());
-    let Outcome::Finished(phase) = Supervisor::new(store, uid, backend, policy)?.run()?;
+    let Outcome::Finished(phase) = Supervisor::new(store, plan, backend, policy)?.run()?;
     log::info!("pod {uid} ended {}", phase.as_str());
     Ok(ExitCode::SUCCESS)
 }

@@ -54,11 +54,11 @@ pub use load::{
 };
 pub use parse::{parse_str, Object, ParsedFile};
 pub use plan::{
-    build_env, expand_sub_path_expr, ContainerPlan, ControllerRef, EnvValue, EnvVarPlan, Handler,
-    HostPathType, InitContainerPlan, InitKind, MountPlan, MountPropagation, NodeInfo, PodPlan,
-    PortPlan, ProbePlan, Protocol, PullPolicy, Resources, RestartPolicy, RuntimeFacts,
-    SandboxOptions, Scheme, StorageMedium, TerminationMessagePolicy, VolumeFile, VolumePlan,
-    VolumeSource,
+    build_env, expand_sub_path_expr, qos_class, ContainerKind, ContainerPlan, ControllerRef,
+    EnvValue, EnvVarPlan, Handler, HostPathType, InitContainerPlan, MountPlan, MountPropagation,
+    NodeInfo, PodPlan, PortPlan, ProbePlan, Protocol, PullPolicy, Resources, RestartPolicy,
+    RuntimeFacts, SandboxOptions, Scheme, StorageMedium, TerminationMessagePolicy, VolumeFile,
+    VolumePlan, VolumeSource,
 };
 pub use process::{
     merge_env, resolve_args, resolve_process, ImageProcessDefaults, Process, ProcessError,

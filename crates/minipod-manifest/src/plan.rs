@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, HostAlias, Pod, PodDNSConfig, PodSecurityContext, SecurityContext,
+    Container, HostAlias, Pod, PodDNSConfig, PodSecurityContext, PodSpec, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, Warning};
 use crate::path::FieldPath;
@@ -16,7 +17,7 @@ use crate::resolve::Resolver;
 
 /// Facts about the host minipod runs on that end up in pods (spec.nodeName, resource
 /// limits of unlimited containers as the downward API reports them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
     /// `spec.nodeName` (the host's name).
     pub name: String,
@@ -43,7 +44,7 @@ impl Default for NodeInfo {
 }
 
 /// Pod-level restart policy (`spec.restartPolicy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RestartPolicy {
     Always,
     OnFailure,
@@ -51,29 +52,42 @@ pub enum RestartPolicy {
 }
 
 /// `imagePullPolicy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PullPolicy {
     Always,
     IfNotPresent,
     Never,
 }
 
-/// An init container runs to completion (`Regular`) or is a native sidecar that keeps running
-/// (`restartPolicy: Always`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitKind {
-    Regular,
+/// Which list a container comes from, and whether it is a native sidecar
+/// (api/v1/pod IsRestartableInitContainer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ContainerKind {
+    /// `spec.initContainers[i]` without `restartPolicy: Always`: runs to completion, in order.
+    Init,
+    /// `spec.initContainers[i]` with `restartPolicy: Always` (a native sidecar).
     Sidecar,
+    /// `spec.containers[i]`.
+    Regular,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl ContainerKind {
+    /// True for both kinds of `spec.initContainers` entries.
+    pub fn is_init_list(self) -> bool {
+        matches!(self, ContainerKind::Init | ContainerKind::Sidecar)
+    }
+}
+
+/// An entry of `spec.initContainers`: `kind` is [`ContainerKind::Init`] or
+/// [`ContainerKind::Sidecar`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InitContainerPlan {
-    pub kind: InitKind,
+    pub kind: ContainerKind,
     pub container: ContainerPlan,
 }
 
 /// `terminationMessagePolicy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TerminationMessagePolicy {
     File,
     FallbackToLogsOnError,
@@ -81,7 +95,7 @@ pub enum TerminationMessagePolicy {
 
 /// One container, typed. `spec` is the defaulted k8s-openapi container for anything not
 /// lifted out here.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerPlan {
     pub name: String,
     pub image: String,
@@ -117,13 +131,13 @@ pub struct ContainerPlan {
 }
 
 /// One environment variable's source, resolved as far as possible at plan time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvVarPlan {
     pub name: String,
     pub value: EnvValue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EnvValue {
     /// `env[].value`: `$(VAR)` references are expanded against the variables before it.
     Template(String),
@@ -141,7 +155,7 @@ pub enum EnvValue {
 }
 
 /// Addresses known only once the pod sandbox exists.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeFacts {
     pub pod_ips: Vec<String>,
     pub host_ips: Vec<String>,
@@ -213,7 +227,7 @@ pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<Stri
 }
 
 /// Resources in numbers (None = not set). Requests default to limits (SetDefaults_Pod).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
     pub cpu_request_millis: Option<i64>,
     pub cpu_limit_millis: Option<i64>,
@@ -260,14 +274,14 @@ impl Resources {
 }
 
 /// `mountPropagation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MountPropagation {
     None,
     HostToContainer,
     Bidirectional,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountPlan {
     /// Index into [`PodPlan::volumes`].
     pub volume: usize,
@@ -282,14 +296,14 @@ pub struct MountPlan {
     pub propagation: MountPropagation,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Protocol {
     Tcp,
     Udp,
     Sctp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortPlan {
     pub name: Option<String>,
     pub container_port: u16,
@@ -298,14 +312,14 @@ pub struct PortPlan {
     pub protocol: Protocol,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scheme {
     Http,
     Https,
 }
 
 /// A hook or probe action, with a named port resolved against the container's ports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Handler {
     /// Run in the container; not `$(VAR)`-expanded (kubelet handlers.go).
     Exec {
@@ -333,7 +347,7 @@ pub enum Handler {
 }
 
 /// A probe with its (defaulted) timings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbePlan {
     pub handler: Handler,
     pub initial_delay_seconds: i32,
@@ -345,7 +359,7 @@ pub struct ProbePlan {
 }
 
 /// `emptyDir.medium`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StorageMedium {
     /// The node's disk (a directory under the pod's state).
     Default,
@@ -356,7 +370,7 @@ pub enum StorageMedium {
 }
 
 /// `hostPath.type`: the check (or creation) done before mounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostPathType {
     /// `""`: no check.
     Unset,
@@ -370,7 +384,7 @@ pub enum HostPathType {
 }
 
 /// A file to write into a configMap/secret/downwardAPI/projected volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeFile {
     /// Relative path inside the volume (may contain `/`).
     pub path: String,
@@ -379,7 +393,7 @@ pub struct VolumeFile {
     pub mode: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VolumeSource {
     EmptyDir {
         medium: StorageMedium,
@@ -411,14 +425,14 @@ pub enum VolumeSource {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumePlan {
     pub name: String,
     pub source: VolumeSource,
 }
 
 /// Namespaces and names of the pod sandbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SandboxOptions {
     pub host_network: bool,
     pub host_pid: bool,
@@ -441,7 +455,7 @@ pub struct SandboxOptions {
 }
 
 /// The workload a pod was made from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControllerRef {
     /// `Deployment`, `ReplicaSet`, `StatefulSet`, `DaemonSet` or `Job`.
     pub kind: String,
@@ -452,7 +466,7 @@ pub struct ControllerRef {
 }
 
 /// Everything about one pod to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PodPlan {
     /// The accepted pod: defaulted, named, with uid, labels and (for workload pods)
     /// ownerReferences; `status` is None.
@@ -476,12 +490,97 @@ pub struct PodPlan {
 impl PodPlan {
     /// Every container (init, then app) by name.
     pub fn container(&self, name: &str) -> Option<&ContainerPlan> {
-        self.init_containers
-            .iter()
-            .map(|i| &i.container)
-            .chain(self.containers.iter())
+        self.all_containers()
+            .map(|(_, c)| c)
             .find(|c| c.name == name)
     }
+
+    /// Every container with its kind: `spec.initContainers` in order, then `spec.containers`.
+    pub fn all_containers(&self) -> impl Iterator<Item = (ContainerKind, &ContainerPlan)> {
+        self.init_containers
+            .iter()
+            .map(|i| (i.kind, &i.container))
+            .chain(self.containers.iter().map(|c| (ContainerKind::Regular, c)))
+    }
+
+    /// `spec.restartPolicy` is not Never (kubelet kuberuntime_manager.go
+    /// shouldRestartOnFailure).
+    pub fn restart_on_failure(&self) -> bool {
+        self.restart_policy != RestartPolicy::Never
+    }
+
+    /// `status.qosClass` of this pod.
+    pub fn qos_class(&self) -> &'static str {
+        qos_class(self.pod.spec.as_ref().unwrap_or(&PodSpec::default()))
+    }
+}
+
+/// `status.qosClass` (pkg/apis/core/v1/helper/qos GetPodQOS, cpu and memory only): what the
+/// pod status reports and what `describe` shows for a pod that has no status yet.
+pub fn qos_class(spec: &PodSpec) -> &'static str {
+    let mut requests: [Option<f64>; 2] = [None, None];
+    let mut limits: [Option<f64>; 2] = [None, None];
+    let mut guaranteed = true;
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+    {
+        let res = c.resources.as_ref();
+        let mut limits_found = [false, false];
+        for (i, name) in ["cpu", "memory"].iter().enumerate() {
+            if let Some(q) = res
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|m| m.get(*name))
+                .and_then(|q| quantity_value(&q.0))
+            {
+                if q != 0.0 {
+                    requests[i] = Some(requests[i].unwrap_or(0.0) + q);
+                }
+            }
+            if let Some(q) = res
+                .and_then(|r| r.limits.as_ref())
+                .and_then(|m| m.get(*name))
+                .and_then(|q| quantity_value(&q.0))
+            {
+                if q != 0.0 {
+                    limits[i] = Some(limits[i].unwrap_or(0.0) + q);
+                    limits_found[i] = true;
+                }
+            }
+        }
+        if !(limits_found[0] && limits_found[1]) {
+            guaranteed = false;
+        }
+    }
+    if requests.iter().all(Option::is_none) && limits.iter().all(Option::is_none) {
+        return "BestEffort";
+    }
+    if guaranteed {
+        for i in 0..2 {
+            if let Some(r) = requests[i] {
+                match limits[i] {
+                    Some(l) if (l - r).abs() <= f64::EPSILON * l.abs().max(1.0) => {}
+                    _ => guaranteed = false,
+                }
+            }
+        }
+    }
+    let n_req = requests.iter().filter(|r| r.is_some()).count();
+    let n_lim = limits.iter().filter(|l| l.is_some()).count();
+    if guaranteed && n_req == n_lim {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+/// A resource quantity as a number (`500m`, `1Gi`, `2e3`, `1.5`), for comparisons only.
+fn quantity_value(s: &str) -> Option<f64> {
+    Quantity::parse(s)
+        .ok()
+        .map(|q| q.milli_value() as f64 / 1000.0)
 }
 
 /// kubelet GeneratePodHostNameAndDomain + truncatePodHostnameIfNeeded.
@@ -595,9 +694,9 @@ pub(crate) fn build(
     for (i, c) in spec.init_containers.iter().flatten().enumerate() {
         if let Some(plan) = make(c, spec_path.child("initContainers").index(i)) {
             let kind = if c.restart_policy.as_deref() == Some("Always") {
-                InitKind::Sidecar
+                ContainerKind::Sidecar
             } else {
-                InitKind::Regular
+                ContainerKind::Init
             };
             init_containers.push(InitContainerPlan {
                 kind,

@@ -1,38 +1,14 @@
-//! What a lifecycle hook or probe handler asks the supervisor to do, resolved from the spec
-//! (pkg/kubelet/lifecycle/handlers.go, pkg/probe/http/request.go, pkg/probe/util.go), and
-//! how its outcome is judged. Pure: the supervisor performs the exec / HTTP / TCP / gRPC call.
+//! How a hook or probe handler of the plan ([`Handler`]: built once with the pod's plan,
+//! named ports resolved) goes on the wire, and how its outcome is judged
+//! (pkg/kubelet/lifecycle/handlers.go, pkg/probe/http/request.go). Pure: the supervisor and
+//! its backend perform the exec / HTTP / TCP call.
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, HTTPGetAction, LifecycleHandler, Probe};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use minipod_manifest::{Handler, Scheme};
 
 /// The Kubernetes minor version minipod's API types follow (User-Agent of probes and hooks).
 pub const KUBE_VERSION: &str = "1.35";
-
-/// A resolved handler.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HandlerAction {
-    /// Run `command` inside the container (no shell, no `$(VAR)` expansion; no timeout for
-    /// hooks, `timeoutSeconds` for probes).
-    Exec {
-        command: Vec<String>,
-    },
-    HttpGet(HttpGetRequest),
-    /// Probes only: connect, then close.
-    TcpSocket {
-        host: String,
-        port: u16,
-    },
-    /// Probes only: grpc.health.v1 Check on the pod IP.
-    Grpc {
-        host: String,
-        port: u16,
-        service: String,
-    },
-    /// Hooks only: wait, in the supervisor (not in the container).
-    Sleep(Duration),
-}
 
 /// An HTTP GET as the kubelet sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,21 +49,12 @@ impl HttpGetRequest {
     }
 }
 
-/// Why a handler cannot be run.
+/// Why a handler of the plan cannot be run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
-    #[error("invalid handler: no action set")]
-    NoAction,
+    /// handlers.go Run: tcpSocket passes validation but is no lifecycle action.
     #[error("invalid handler: tcpSocket is not supported as a lifecycle hook")]
     TcpSocketHook,
-    #[error("couldn't find port: {port} in container {container:?}")]
-    PortNotFound { port: String, container: String },
-    #[error("invalid port number: {0}")]
-    InvalidPort(i64),
-    #[error("exec handler without a command")]
-    NoCommand,
-    #[error("failed to find networking container: the pod has no IP")]
-    NoPodIp,
 }
 
 /// Which of the kubelet's user agents to send.
@@ -105,59 +72,26 @@ pub fn user_agent(purpose: Purpose) -> String {
     }
 }
 
-/// pkg/probe/util.go ResolveContainerPort: a number, or the name of a container port, or a
-/// number written as a string; 1..=65535.
-pub fn resolve_container_port(port: &IntOrString, c: &Container) -> Result<u16, HandlerError> {
-    let n: i64 = match port {
-        IntOrString::Int(n) => i64::from(*n),
-        IntOrString::String(name) => {
-            let by_name = c
-                .ports
-                .iter()
-                .flatten()
-                .find(|p| p.name.as_deref() == Some(name.as_str()))
-                .map(|p| i64::from(p.container_port));
-            match by_name.or_else(|| name.parse::<i64>().ok()) {
-                Some(n) => n,
-                None => {
-                    return Err(HandlerError::PortNotFound {
-                        port: name.clone(),
-                        container: c.name.clone(),
-                    })
-                }
-            }
-        }
-    };
-    if (1..65536).contains(&n) {
-        Ok(n as u16)
-    } else {
-        Err(HandlerError::InvalidPort(n))
-    }
-}
-
-fn http_request(
-    h: &HTTPGetAction,
-    c: &Container,
-    pod_ip: Option<&str>,
+/// The HTTP GET of an httpGet handler (pkg/probe/http/request.go): `default_host` (the pod
+/// IP) when the handler names no host, the spec's headers, then the kubelet's `User-Agent`
+/// and `Accept: */*` unless the spec set them (an empty `Accept` removes it). None for the
+/// other actions.
+pub fn http_get_request(
+    handler: &Handler,
+    default_host: &str,
     purpose: Purpose,
-) -> Result<HttpGetRequest, HandlerError> {
-    let scheme = h
-        .scheme
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("HTTP")
-        .to_ascii_lowercase();
-    let host = match h.host.as_deref().filter(|s| !s.is_empty()) {
-        Some(host) => host.to_string(),
-        None => pod_ip.ok_or(HandlerError::NoPodIp)?.to_string(),
+) -> Option<HttpGetRequest> {
+    let Handler::HttpGet {
+        host,
+        port,
+        path,
+        scheme,
+        headers,
+    } = handler
+    else {
+        return None;
     };
-    let port = resolve_container_port(&h.port, c)?;
-    let mut headers: Vec<(String, String)> = h
-        .http_headers
-        .iter()
-        .flatten()
-        .map(|hh| (hh.name.clone(), hh.value.clone()))
-        .collect();
+    let mut headers = headers.clone();
     let has = |headers: &[(String, String)], name: &str| {
         headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     };
@@ -169,81 +103,45 @@ fn http_request(
     } else {
         headers.retain(|(k, v)| !(k.eq_ignore_ascii_case("Accept") && v.is_empty()));
     }
-    Ok(HttpGetRequest {
-        scheme,
-        host,
-        port,
-        path: h.path.clone().unwrap_or_else(|| "/".into()),
+    Some(HttpGetRequest {
+        scheme: match scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+        .to_string(),
+        host: host.clone().unwrap_or_else(|| default_host.to_string()),
+        port: *port,
+        path: path.clone(),
         headers,
     })
 }
 
-/// A lifecycle hook (postStart / preStop). handlers.go Run: exec, httpGet, sleep; anything
-/// else is an invalid handler at run time (tcpSocket passes validation but fails here).
-pub fn lifecycle_action(
-    handler: &LifecycleHandler,
-    c: &Container,
-    pod_ip: Option<&str>,
-) -> Result<HandlerAction, HandlerError> {
-    if let Some(e) = &handler.exec {
-        let command = e.command.clone().unwrap_or_default();
-        if command.is_empty() {
-            return Err(HandlerError::NoCommand);
-        }
-        return Ok(HandlerAction::Exec { command });
+/// Where a tcpSocket handler connects: its host, else `default_host` (the pod IP).
+pub fn tcp_socket_target(handler: &Handler, default_host: &str) -> Option<(String, u16)> {
+    match handler {
+        Handler::TcpSocket { host, port } => Some((
+            host.clone().unwrap_or_else(|| default_host.to_string()),
+            *port,
+        )),
+        _ => None,
     }
-    if let Some(h) = &handler.http_get {
-        return http_request(h, c, pod_ip, Purpose::Lifecycle).map(HandlerAction::HttpGet);
-    }
-    if let Some(s) = &handler.sleep {
-        return Ok(HandlerAction::Sleep(Duration::from_secs(
-            s.seconds.max(0) as u64
-        )));
-    }
-    if handler.tcp_socket.is_some() {
-        return Err(HandlerError::TcpSocketHook);
-    }
-    Err(HandlerError::NoAction)
 }
 
-/// A probe's action (prober.go runProbe).
-pub fn probe_action(
-    probe: &Probe,
-    c: &Container,
-    pod_ip: Option<&str>,
-) -> Result<HandlerAction, HandlerError> {
-    if let Some(e) = &probe.exec {
-        let command = e.command.clone().unwrap_or_default();
-        if command.is_empty() {
-            return Err(HandlerError::NoCommand);
-        }
-        return Ok(HandlerAction::Exec { command });
+/// A lifecycle hook (postStart / preStop). handlers.go Run: exec, httpGet and sleep; a
+/// tcpSocket hook passes validation but fails here.
+pub fn check_lifecycle(handler: &Handler) -> Result<(), HandlerError> {
+    match handler {
+        Handler::TcpSocket { .. } => Err(HandlerError::TcpSocketHook),
+        _ => Ok(()),
     }
-    if let Some(h) = &probe.http_get {
-        return http_request(h, c, pod_ip, Purpose::Probe).map(HandlerAction::HttpGet);
+}
+
+/// How long a `sleep` hook waits.
+pub fn sleep_duration(handler: &Handler) -> Option<Duration> {
+    match handler {
+        Handler::Sleep { seconds } => Some(Duration::from_secs((*seconds).max(0) as u64)),
+        _ => None,
     }
-    if let Some(t) = &probe.tcp_socket {
-        let host = match t.host.as_deref().filter(|s| !s.is_empty()) {
-            Some(h) => h.to_string(),
-            None => pod_ip.ok_or(HandlerError::NoPodIp)?.to_string(),
-        };
-        return Ok(HandlerAction::TcpSocket {
-            host,
-            port: resolve_container_port(&t.port, c)?,
-        });
-    }
-    if let Some(g) = &probe.grpc {
-        let port = i64::from(g.port);
-        if !(1..65536).contains(&port) {
-            return Err(HandlerError::InvalidPort(port));
-        }
-        return Ok(HandlerAction::Grpc {
-            host: pod_ip.ok_or(HandlerError::NoPodIp)?.to_string(),
-            port: port as u16,
-            service: g.service.clone().unwrap_or_default(),
-        });
-    }
-    Err(HandlerError::NoAction)
 }
 
 /// HTTP probe verdict by status code (pkg/probe/http/http.go: 200 ≤ code < 400).
@@ -260,167 +158,28 @@ pub fn http_hook_success(response_received: bool) -> bool {
 /// The kubelet's message for a failed hook (handlers.go Run), for logs and the container's
 /// `waiting.message` after `PostStartHookError`.
 pub fn hook_failure_message(
-    action: &HandlerAction,
+    handler: &Handler,
     container: &str,
     pod: &str,
     error: &str,
     output: &str,
 ) -> String {
-    match action {
-        HandlerAction::Exec { command } => format!(
+    match handler {
+        Handler::Exec { command } => format!(
             "Exec lifecycle hook ({command:?}) for Container {container:?} in Pod {pod:?} failed - error: {error}, message: {output:?}"
         ),
-        HandlerAction::HttpGet(r) => format!(
-            "HTTP lifecycle hook ({}) for Container {container:?} in Pod {pod:?} failed - error: {error}",
-            r.path
+        Handler::HttpGet { path, .. } => format!(
+            "HTTP lifecycle hook ({path}) for Container {container:?} in Pod {pod:?} failed - error: {error}"
         ),
-        HandlerAction::Sleep(d) => format!(
+        Handler::Sleep { seconds } => format!(
             "Sleep lifecycle hook ({}) for Container {container:?} in Pod {pod:?} failed - error: {error}",
-            d.as_secs()
+            (*seconds).max(0)
         ),
-        HandlerAction::TcpSocket { .. } | HandlerAction::Grpc { .. } => {
+        Handler::TcpSocket { .. } | Handler::Grpc { .. } => {
             format!("Cannot run handler: {error}")
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn container(v: serde_json::Value) -> Container {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn app() -> Container {
-        container(json!({"name": "app", "image": "busybox",
-                         "ports": [{"name": "http", "containerPort": 8080}]}))
-    }
-
-    fn hook(v: serde_json::Value) -> LifecycleHandler {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn ports() {
-        let c = app();
-        let cases: Vec<(IntOrString, Result<u16, HandlerError>)> = vec![
-            (IntOrString::Int(80), Ok(80)),
-            (IntOrString::String("http".into()), Ok(8080)),
-            (IntOrString::String("9090".into()), Ok(9090)),
-            (
-                IntOrString::String("nope".into()),
-                Err(HandlerError::PortNotFound {
-                    port: "nope".into(),
-                    container: "app".into(),
-                }),
-            ),
-            (IntOrString::Int(0), Err(HandlerError::InvalidPort(0))),
-            (
-                IntOrString::Int(70000),
-                Err(HandlerError::InvalidPort(70000)),
-            ),
-        ];
-        for (port, want) in cases {
-            assert_eq!(resolve_container_port(&port, &c), want, "{port:?}");
-        }
-    }
-
-    #[test]
-    fn http_hook_request() {
-        let h = hook(json!({"httpGet": {"path": "/start", "port": "http"}}));
-        let Ok(HandlerAction::HttpGet(r)) = lifecycle_action(&h, &app(), Some("10.88.0.5")) else {
-            panic!("not http");
-        };
-        assert_eq!(r.url(), "http://10.88.0.5:8080/start");
-        assert_eq!(
-            r.headers,
-            vec![
-                ("User-Agent".to_string(), "kube-lifecycle/1.35".to_string()),
-                ("Accept".to_string(), "*/*".to_string())
-            ]
-        );
-        assert_eq!(
-            lifecycle_action(&h, &app(), None),
-            Err(HandlerError::NoPodIp)
-        );
-    }
-
-    #[test]
-    fn http_probe_request_with_host_scheme_and_headers() {
-        let p: Probe = serde_json::from_value(json!({"httpGet": {
-            "host": "::1", "scheme": "HTTPS", "path": "healthz", "port": 8443,
-            "httpHeaders": [{"name": "Host", "value": "example.com"}, {"name": "Accept", "value": ""}]
-        }}))
-        .unwrap();
-        let Ok(HandlerAction::HttpGet(r)) = probe_action(&p, &app(), None) else {
-            panic!("not http");
-        };
-        assert_eq!(r.url(), "https://[::1]:8443/healthz");
-        assert_eq!(r.host_header(), Some("example.com"));
-        assert!(!r.headers.iter().any(|(k, _)| k == "Accept"));
-        assert!(r
-            .headers
-            .contains(&("User-Agent".into(), "kube-probe/1.35".into())));
-    }
-
-    #[test]
-    fn other_actions() {
-        let exec = hook(json!({"exec": {"command": ["sh", "-c", "echo hi"]}}));
-        assert_eq!(
-            lifecycle_action(&exec, &app(), None),
-            Ok(HandlerAction::Exec {
-                command: vec!["sh".into(), "-c".into(), "echo hi".into()]
-            })
-        );
-        let sleep = hook(json!({"sleep": {"seconds": 5}}));
-        assert_eq!(
-            lifecycle_action(&sleep, &app(), None),
-            Ok(HandlerAction::Sleep(Duration::from_secs(5)))
-        );
-        let tcp = hook(json!({"tcpSocket": {"port": 80}}));
-        assert_eq!(
-            lifecycle_action(&tcp, &app(), Some("10.0.0.1")),
-            Err(HandlerError::TcpSocketHook)
-        );
-        assert_eq!(
-            lifecycle_action(&hook(json!({})), &app(), None),
-            Err(HandlerError::NoAction)
-        );
-
-        let p: Probe = serde_json::from_value(json!({"tcpSocket": {"port": "http"}})).unwrap();
-        assert_eq!(
-            probe_action(&p, &app(), Some("10.0.0.1")),
-            Ok(HandlerAction::TcpSocket {
-                host: "10.0.0.1".into(),
-                port: 8080
-            })
-        );
-        let p: Probe = serde_json::from_value(json!({"grpc": {"port": 9000}})).unwrap();
-        assert_eq!(
-            probe_action(&p, &app(), Some("10.0.0.1")),
-            Ok(HandlerAction::Grpc {
-                host: "10.0.0.1".into(),
-                port: 9000,
-                service: String::new()
-            })
-        );
-    }
-
-    #[test]
-    fn verdicts_and_messages() {
-        assert!(http_probe_success(200));
-        assert!(http_probe_success(302));
-        assert!(!http_probe_success(404));
-        assert!(!http_probe_success(199));
-        assert!(http_hook_success(true));
-        let exec = HandlerAction::Exec {
-            command: vec!["false".into()],
-        };
-        assert_eq!(
-            hook_failure_message(&exec, "app", "pod_default(uid1)", "command 'false' exited with 1", ""),
-            "Exec lifecycle hook ([\"false\"]) for Container \"app\" in Pod \"pod_default(uid1)\" failed - error: command 'false' exited with 1, message: \"\""
-        );
-    }
-}
+mod tests;

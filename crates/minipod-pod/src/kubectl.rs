@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodCondition};
 use k8s_openapi::jiff::SignedDuration;
 
-use crate::spec;
 use crate::time::Timestamp;
 
 /// `NAME READY STATUS RESTARTS AGE`.
@@ -65,16 +64,19 @@ pub fn print_pod(pod: &Pod, now: Timestamp) -> PodRow {
         }
     }
 
-    let init_specs: HashMap<&str, &Container> = spec::init_containers(pod_spec)
+    let init_specs: HashMap<&str, &Container> = pod_spec
+        .init_containers
+        .as_deref()
+        .unwrap_or(&[])
         .iter()
         .map(|c| (c.name.as_str(), c))
         .collect();
-    for c in spec::init_containers(pod_spec) {
-        if spec::is_sidecar(c) {
+    for c in pod_spec.init_containers.as_deref().unwrap_or(&[]) {
+        if is_restartable_init(c) {
             total += 1;
         }
     }
-    let is_sidecar = |name: &str| init_specs.get(name).is_some_and(|c| spec::is_sidecar(c));
+    let is_sidecar = |name: &str| init_specs.get(name).is_some_and(|c| is_restartable_init(c));
 
     let mut initializing = false;
     let init_statuses: &[ContainerStatus] =
@@ -121,7 +123,10 @@ pub fn print_pod(pod: &Pod, now: Timestamp) -> PodRow {
         {
             reason = format!("Init:{w}");
         } else {
-            reason = format!("Init:{i}/{}", spec::init_containers(pod_spec).len());
+            reason = format!(
+                "Init:{i}/{}",
+                pod_spec.init_containers.as_deref().unwrap_or(&[]).len()
+            );
         }
         initializing = true;
         break;
@@ -275,6 +280,11 @@ pub fn human_duration(d: SignedDuration) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
+/// api/v1/pod IsRestartableInitContainer: an init container with `restartPolicy: Always`
+/// (a native sidecar), read from the stored pod.
+fn is_restartable_init(c: &Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
 #[cfg(test)]
-#[path = "kubectl_tests.rs"]
 mod tests;

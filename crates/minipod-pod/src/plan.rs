@@ -52,15 +52,21 @@
 //!
 //! ```
 //! use minipod_pod::observed::{ObservedPod, ProbeResults, Termination};
-//! use minipod_pod::plan::{compute_pod_actions, Action};
+//! use minipod_pod::action::Action;
+//! use minipod_pod::plan::compute_pod_actions;
 //! use minipod_pod::{BackoffPolicy, PodPhase};
 //! use k8s_openapi::jiff::Timestamp;
 //!
-//! let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
-//!     "metadata": {"name": "hello", "namespace": "default", "uid": "u1"},
-//!     "spec": {"restartPolicy": "Never",
-//!              "containers": [{"name": "app", "image": "busybox"}]},
-//! })).unwrap();
+//! // The pod's plan, as `run` accepts it.
+//! let input = minipod_manifest::Input::new("hello.yaml", "apiVersion: v1
+//! kind: Pod
+//! metadata: {name: hello}
+//! spec:
+//!   restartPolicy: Never
+//!   containers: [{name: app, image: busybox}]
+//! ");
+//! let options = minipod_manifest::LoadOptions::default();
+//! let pod = minipod_manifest::load(&[input], &options).unwrap().pods.remove(0);
 //! let mut observed = ObservedPod::new(&pod, BackoffPolicy::KUBELET);
 //! let probes = ProbeResults::new();
 //! let mut now = Timestamp::from_second(1_700_000_000).unwrap();
@@ -91,147 +97,26 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use minipod_manifest::{ContainerPlan, PodPlan, RestartPolicy};
 
+use crate::action::{Action, InitStep, PodActions, WaitReason};
 use crate::observed::{
     ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTermination,
     PodTerminationReason, ProbeKind, ProbeResult, ProbeResults, SandboxState, Stopping,
     START_RETRY_INTERVAL,
 };
-use crate::spec::{self, ContainerKind, PodPhase, RestartPolicy, MINIMUM_GRACE_PERIOD};
+use crate::spec::{self, ContainerKind, MINIMUM_GRACE_PERIOD};
 use crate::time::{add, since, Timestamp};
 
-/// Where initialization stands (the kubelet's "next init container to start").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InitStep {
-    /// No init containers, or every regular init container exited 0 and every sidecar
-    /// started (or a regular container already ran: init containers never re-run then).
-    Done,
-    /// Init container `i` is to be started now (first run or restart).
-    Start(usize),
-    /// Init container `i` must be (re)started, but not before `until` (crash-loop back-off,
-    /// or the retry of a start that failed before the process ran).
-    BackOff { index: usize, until: Timestamp },
-    /// Waiting for init container `i`: running to completion, or a sidecar not yet started
-    /// (postStart or startupProbe pending), or being restarted.
-    WaitFor(usize),
-    /// Regular init container `i` failed and restartPolicy is Never: the pod fails.
-    Failed(usize),
-}
-
-/// Why the plan wants to be called again at a given time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WaitReason {
-    /// Crash-loop back-off of a container (`waiting.reason=CrashLoopBackOff`, event BackOff).
-    BackOff { name: String, delay: Duration },
-    /// A start failed before the process ran; retry then.
-    StartRetry { name: String },
-    /// preStop of `name` may run until its grace budget ends.
-    PreStop { name: String },
-    /// Sidecar `name` waits for regular containers and later sidecars to stop, at most
-    /// until its grace budget ends.
-    TerminationOrder { name: String },
-    /// SIGKILL is due for `name`.
-    KillDeadline { name: String },
-    /// `spec.activeDeadlineSeconds` runs out.
-    ActiveDeadline,
-}
-
-/// One step for the supervisor; see the module docs for how to execute each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Create the pod sandbox (namespaces, volumes, /etc/hosts).
-    CreateSandbox,
-    /// Create and start a container instance with restart count `attempt`.
-    StartContainer {
-        name: String,
-        kind: ContainerKind,
-        /// Index in `spec.initContainers` or `spec.containers` (per `kind`).
-        index: usize,
-        attempt: i32,
-    },
-    /// Run the postStart hook of the running instance of `name`. Nothing else starts until
-    /// it returns (kubelet: startContainer runs it synchronously).
-    RunPostStart { name: String },
-    /// Begin killing `name`: event `Killing` with `message`, preStop if `run_pre_stop`.
-    KillContainer {
-        name: String,
-        kind: ContainerKind,
-        reason: KillReason,
-        message: String,
-        /// The grace budget from now.
-        grace: Duration,
-        run_pre_stop: bool,
-        /// Part of pod termination: sidecars are stopped after regular containers.
-        ordered: bool,
-    },
-    /// Send the stop signal (`signal`, else the image's STOPSIGNAL, else SIGTERM); SIGKILL
-    /// is due `timeout` later.
-    StopContainer {
-        name: String,
-        signal: Option<String>,
-        timeout: Duration,
-    },
-    /// SIGKILL `name`: its stop timeout ran out.
-    ForceKill { name: String },
-    /// Start terminating the whole pod (kubelet `KillPod`) with this grace budget.
-    TerminatePod {
-        reason: PodTerminationReason,
-        grace: Duration,
-    },
-    /// Nothing to do for this until `at` (unless an event comes first).
-    WaitUntil { at: Timestamp, reason: WaitReason },
-    /// Every container has stopped; the pod ends in `phase`.
-    PodDone { phase: PodPhase },
-}
-
-/// The plan of one pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodActions {
-    pub init: InitStep,
-    /// Steps to execute now, in order.
-    pub actions: Vec<Action>,
-}
-
-impl PodActions {
-    /// The earliest `WaitUntil` time: when to call the plan again if no event comes first.
-    pub fn wake_at(&self) -> Option<Timestamp> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::WaitUntil { at, .. } => Some(*at),
-                _ => None,
-            })
-            .min()
-    }
-
-    /// True when nothing is to be done now (only waits, or nothing at all).
-    pub fn is_idle(&self) -> bool {
-        self.actions
-            .iter()
-            .all(|a| matches!(a, Action::WaitUntil { .. }))
-    }
-
-    /// The pod's final phase, when this plan ends the pod.
-    pub fn done(&self) -> Option<PodPhase> {
-        self.actions.iter().find_map(|a| match a {
-            Action::PodDone { phase } => Some(*phase),
-            _ => None,
-        })
-    }
-}
-
-/// Compute the next steps for `pod` (a defaulted `v1::Pod`). Pure: no I/O, no clock.
+/// Compute the next steps for `pod` (the plan of the accepted pod). Pure: no I/O, no clock.
 pub fn compute_pod_actions(
-    pod: &Pod,
+    pod: &PodPlan,
     observed: &ObservedPod,
     probes: &ProbeResults,
     now: Timestamp,
 ) -> PodActions {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
     let mut p = Planner {
-        spec,
+        pod,
         observed,
         probes,
         now,
@@ -258,11 +143,11 @@ pub fn compute_pod_actions(
 
     // kubelet: active_deadline.go — past spec.activeDeadlineSeconds the pod is failed
     // (DeadlineExceeded) and killed.
-    if let Some(deadline) = spec::active_deadline(spec, observed.start_time) {
+    if let Some(deadline) = spec::active_deadline(pod, observed.start_time) {
         if now >= deadline {
             p.actions.push(Action::TerminatePod {
                 reason: PodTerminationReason::DeadlineExceeded,
-                grace: spec::pod_grace_period(spec),
+                grace: spec::pod_grace_period(pod),
             });
             return PodActions {
                 init: p.plan_init().step,
@@ -294,14 +179,14 @@ pub fn compute_pod_actions(
     // kubelet: kuberuntime_container.go computeInitContainerActions.
     let init = p.plan_init();
     for &(i, reason) in &init.kills {
-        let c = &spec::init_containers(spec)[i];
-        p.kill(c, ContainerKind::from_init(c), reason);
+        let c = &pod.init_containers[i];
+        p.kill(&c.container, c.kind, reason);
     }
     if let InitStep::Failed(_) = init.step {
         // kubelet: KillPod when an init container failed under restartPolicy Never.
         p.actions.push(Action::TerminatePod {
             reason: PodTerminationReason::InitFailed,
-            grace: spec::pod_grace_period(spec),
+            grace: spec::pod_grace_period(pod),
         });
         return PodActions {
             init: init.step,
@@ -313,7 +198,7 @@ pub fn compute_pod_actions(
     if init.step == InitStep::Done {
         // kubelet: computePodActions, the loop over pod.Spec.Containers.
         let mut keep = 0usize;
-        for (idx, c) in spec.containers.iter().enumerate() {
+        for (idx, c) in pod.containers.iter().enumerate() {
             let o = p.regular(idx, c);
             match o.map(|o| &o.state) {
                 None | Some(ContainerState::Waiting) | Some(ContainerState::Terminated(_)) => {
@@ -330,9 +215,7 @@ pub fn compute_pod_actions(
                         p.kill(c, ContainerKind::Regular, reason);
                         // kubelet: the container is restarted after the kill unless
                         // restartPolicy is Never; postStart failures follow the exit code.
-                        if spec::restart_on_failure(spec)
-                            || reason == KillReason::FailedPostStartHook
-                        {
+                        if pod.restart_on_failure() || reason == KillReason::FailedPostStartHook {
                             keep += 1;
                         }
                     } else {
@@ -346,7 +229,7 @@ pub fn compute_pod_actions(
             // keep the pod alive and are not restarted.
             p.actions.push(Action::TerminatePod {
                 reason: PodTerminationReason::Completed,
-                grace: spec::pod_grace_period(spec),
+                grace: spec::pod_grace_period(pod),
             });
             return PodActions {
                 init: init.step,
@@ -362,14 +245,14 @@ pub fn compute_pod_actions(
         let mut starts: Vec<(ContainerKind, usize)> = init
             .to_start
             .iter()
-            .map(|&i| (ContainerKind::from_init(&spec::init_containers(spec)[i]), i))
+            .map(|&i| (pod.init_containers[i].kind, i))
             .collect();
         starts.extend(app_to_start.iter().map(|&i| (ContainerKind::Regular, i)));
         for (kind, idx) in starts {
             let c = if kind.is_init_list() {
-                &spec::init_containers(spec)[idx]
+                &pod.init_containers[idx].container
             } else {
-                &spec.containers[idx]
+                &pod.containers[idx]
             };
             match p.start(c, kind, idx) {
                 Start::Started { post_start: true } => break,
@@ -388,12 +271,6 @@ pub fn compute_pod_actions(
     }
 }
 
-impl ContainerKind {
-    fn from_init(c: &Container) -> ContainerKind {
-        spec::init_kind(c)
-    }
-}
-
 /// The result of the init-container pass.
 struct InitPlan {
     step: InitStep,
@@ -408,7 +285,7 @@ enum Start {
 }
 
 struct Planner<'a> {
-    spec: &'a PodSpec,
+    pod: &'a PodPlan,
     observed: &'a ObservedPod,
     probes: &'a ProbeResults,
     now: Timestamp,
@@ -416,11 +293,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn spec_init(&self) -> &'a [Container] {
-        spec::init_containers(self.spec)
-    }
-
-    fn init_obs(&self, i: usize, c: &Container) -> Option<&'a ObservedContainer> {
+    fn init_obs(&self, i: usize, c: &ContainerPlan) -> Option<&'a ObservedContainer> {
         self.observed
             .init_containers
             .get(i)
@@ -433,7 +306,7 @@ impl<'a> Planner<'a> {
             })
     }
 
-    fn regular(&self, i: usize, c: &Container) -> Option<&'a ObservedContainer> {
+    fn regular(&self, i: usize, c: &ContainerPlan) -> Option<&'a ObservedContainer> {
         self.observed
             .containers
             .get(i)
@@ -446,15 +319,15 @@ impl<'a> Planner<'a> {
     }
 
     /// postStart finished successfully, or the spec has none.
-    fn post_start_done(c: &Container, r: &crate::observed::RunningState) -> bool {
-        !spec::has_post_start(c) || r.post_start == HookState::Succeeded
+    fn post_start_done(c: &ContainerPlan, r: &crate::observed::RunningState) -> bool {
+        c.post_start.is_none() || r.post_start == HookState::Succeeded
     }
 
     /// kubelet: computeInitContainerActions, ported to the observed states (Waiting ≙ no
     /// status, Running, Terminated ≙ Exited). It walks the init containers backwards from the
     /// last one that has a status, because that one tells how far initialization got.
     fn plan_init(&self) -> InitPlan {
-        let init = self.spec_init();
+        let init = &self.pod.init_containers;
         let n = init.len();
         let mut plan = InitPlan {
             step: InitStep::Done,
@@ -475,12 +348,12 @@ impl<'a> Planner<'a> {
             .iter()
             .any(|o| !matches!(o.state, ContainerState::Waiting));
         let mut previously_initialized = pod_has_initialized;
-        let restart_on_failure = spec::restart_on_failure(self.spec);
+        let restart_on_failure = self.pod.restart_on_failure();
         let mut waiting_for: Option<usize> = None;
 
         for i in (0..n).rev() {
-            let c = &init[i];
-            let sidecar = spec::is_sidecar(c);
+            let c = &init[i].container;
+            let sidecar = init[i].kind == ContainerKind::Sidecar;
             let o = self.init_obs(i, c);
             let state = o.map(|o| &o.state).unwrap_or(&ContainerState::Waiting);
             if let ContainerState::Waiting = state {
@@ -576,7 +449,7 @@ impl<'a> Planner<'a> {
                 .max(waiting_for)
                 .unwrap_or(0);
             if plan.to_start.contains(&frontier) {
-                let c = &init[frontier];
+                let c = &init[frontier].container;
                 match self.start_held_until(self.init_obs(frontier, c)) {
                     Some((until, _)) => InitStep::BackOff {
                         index: frontier,
@@ -593,13 +466,13 @@ impl<'a> Planner<'a> {
 
     /// kubelet: container/helpers.go ShouldContainerBeRestarted (for regular containers),
     /// plus the restart the kubelet schedules right after a probe kill.
-    fn should_restart(&self, _c: &Container, o: Option<&ObservedContainer>) -> bool {
+    fn should_restart(&self, _c: &ContainerPlan, o: Option<&ObservedContainer>) -> bool {
         let Some(o) = o else { return true };
         match &o.state {
             ContainerState::Waiting => true,
             ContainerState::Running(_) => false,
             ContainerState::Terminated(t) => {
-                let policy = spec::restart_policy(self.spec);
+                let policy = self.pod.restart_policy;
                 if matches!(
                     t.kill_reason,
                     Some(KillReason::LivenessProbe | KillReason::StartupProbe)
@@ -619,11 +492,11 @@ impl<'a> Planner<'a> {
     /// kubelet: computePodActions, "the container is running, but kill the container if...".
     fn kill_reason_for(
         &self,
-        c: &Container,
+        c: &ContainerPlan,
         o: &ObservedContainer,
         r: &crate::observed::RunningState,
     ) -> Option<KillReason> {
-        if spec::has_post_start(c) && r.post_start == HookState::Failed {
+        if c.post_start.is_some() && r.post_start == HookState::Failed {
             return Some(KillReason::FailedPostStartHook);
         }
         if self.probe(o, ProbeKind::Liveness) == Some(ProbeResult::Failure) {
@@ -637,7 +510,7 @@ impl<'a> Planner<'a> {
 
     /// Emit `KillContainer` for a single-container kill (probe or postStart failure).
     /// kubelet: kuberuntime_container.go killContainer + setTerminationGracePeriod.
-    fn kill(&mut self, c: &Container, kind: ContainerKind, reason: KillReason) {
+    fn kill(&mut self, c: &ContainerPlan, kind: ContainerKind, reason: KillReason) {
         let Some(o) = self.observed.container(&c.name) else {
             return;
         };
@@ -645,11 +518,11 @@ impl<'a> Planner<'a> {
             Some(r) if r.stopping.is_none() => {}
             _ => return,
         }
-        let grace = kill_grace_period(self.spec, c, reason);
+        let grace = kill_grace_period(self.pod, c, reason);
         let restart = match reason {
             KillReason::PodTermination => false,
             KillReason::FailedPostStartHook => false,
-            _ => kind == ContainerKind::Sidecar || spec::restart_on_failure(self.spec),
+            _ => kind == ContainerKind::Sidecar || self.pod.restart_on_failure(),
         };
         let what = match kind {
             ContainerKind::Regular => "Container",
@@ -670,7 +543,7 @@ impl<'a> Planner<'a> {
             reason,
             message,
             grace,
-            run_pre_stop: spec::has_pre_stop(c) && !grace.is_zero(),
+            run_pre_stop: c.pre_stop.is_some() && !grace.is_zero(),
             ordered: false,
         });
     }
@@ -685,11 +558,8 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn spec_container(&self, name: &str) -> Option<&'a Container> {
-        self.spec_init()
-            .iter()
-            .chain(self.spec.containers.iter())
-            .find(|c| c.name == name)
+    fn spec_container(&self, name: &str) -> Option<&'a ContainerPlan> {
+        self.pod.container(name)
     }
 
     /// `RunPostStart` for running instances whose hook was never launched.
@@ -699,7 +569,7 @@ impl<'a> Planner<'a> {
             let Some(c) = self.spec_container(&o.name) else {
                 continue;
             };
-            if r.stopping.is_none() && spec::has_post_start(c) && r.post_start == HookState::Pending
+            if r.stopping.is_none() && c.post_start.is_some() && r.post_start == HookState::Pending
             {
                 self.actions.push(Action::RunPostStart {
                     name: o.name.clone(),
@@ -724,7 +594,7 @@ impl<'a> Planner<'a> {
                     return true;
                 }
                 self.spec_container(&o.name)
-                    .is_some_and(|c| spec::has_post_start(c) && !r.post_start.finished())
+                    .is_some_and(|c| c.post_start.is_some() && !r.post_start.finished())
             })
     }
 
@@ -759,7 +629,7 @@ impl<'a> Planner<'a> {
         None
     }
 
-    fn start(&mut self, c: &Container, kind: ContainerKind, index: usize) -> Start {
+    fn start(&mut self, c: &ContainerPlan, kind: ContainerKind, index: usize) -> Start {
         let o = self.observed.container(&c.name);
         if let Some((at, reason)) = self.start_held_until(o) {
             self.actions.push(Action::WaitUntil { at, reason });
@@ -772,7 +642,7 @@ impl<'a> Planner<'a> {
             index,
             attempt,
         });
-        let post_start = spec::has_post_start(c);
+        let post_start = c.post_start.is_some();
         if post_start {
             self.actions.push(Action::RunPostStart {
                 name: c.name.clone(),
@@ -794,7 +664,7 @@ impl<'a> Planner<'a> {
             let Some(r) = o.running() else { continue };
             match &r.stopping {
                 None => {
-                    let has_pre_stop = c.is_some_and(spec::has_pre_stop);
+                    let has_pre_stop = c.is_some_and(|c| c.pre_stop.is_some());
                     self.actions.push(Action::KillContainer {
                         name: o.name.clone(),
                         kind: o.kind,
@@ -809,7 +679,7 @@ impl<'a> Planner<'a> {
             }
         }
         if running.is_empty() {
-            let phase = crate::status::final_phase(self.spec, self.observed);
+            let phase = crate::phase::final_phase(self.pod, self.observed);
             self.actions.push(Action::PodDone { phase });
         }
     }
@@ -817,7 +687,7 @@ impl<'a> Planner<'a> {
     /// The steps of one kill after `KillContainer`: wait for preStop (at most the grace
     /// budget), wait for the turn (sidecars in a pod termination), send the stop signal with
     /// the rest of the budget (at least 2 s), SIGKILL when that runs out.
-    fn stop_progress(&mut self, o: &ObservedContainer, c: Option<&Container>, s: &Stopping) {
+    fn stop_progress(&mut self, o: &ObservedContainer, c: Option<&ContainerPlan>, s: &Stopping) {
         if s.force_killed {
             return;
         }
@@ -864,7 +734,7 @@ impl<'a> Planner<'a> {
         let timeout = since(budget_end, self.now).max(MINIMUM_GRACE_PERIOD);
         self.actions.push(Action::StopContainer {
             name: o.name.clone(),
-            signal: c.and_then(spec::stop_signal),
+            signal: c.and_then(|c| c.stop_signal.clone()),
             timeout,
         });
     }
@@ -887,7 +757,7 @@ impl<'a> Planner<'a> {
 
 /// Grace budget of a single-container kill. kubelet: setTerminationGracePeriod — probe
 /// kills use the probe's `terminationGracePeriodSeconds` when set, else the pod's.
-pub fn kill_grace_period(spec: &PodSpec, c: &Container, reason: KillReason) -> Duration {
+pub fn kill_grace_period(pod: &PodPlan, c: &ContainerPlan, reason: KillReason) -> Duration {
     let probe = match reason {
         KillReason::LivenessProbe => c.liveness_probe.as_ref(),
         KillReason::StartupProbe => c.startup_probe.as_ref(),
@@ -895,10 +765,9 @@ pub fn kill_grace_period(spec: &PodSpec, c: &Container, reason: KillReason) -> D
     };
     match probe.and_then(|p| p.termination_grace_period_seconds) {
         Some(s) => Duration::from_secs(s.max(0) as u64),
-        None => spec::pod_grace_period(spec),
+        None => spec::pod_grace_period(pod),
     }
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

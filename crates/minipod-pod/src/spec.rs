@@ -1,35 +1,19 @@
-//! Read-only views of the (defaulted) `v1::PodSpec` that the plan and the status need.
+//! The pod phase, the grace-period constants, and the few values the plan and the status
+//! compute from a [`PodPlan`] (the typed view of the accepted pod).
 
 use std::fmt;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::Pod;
+use minipod_manifest::PodPlan;
 use serde::{Deserialize, Serialize};
-
-/// The kubelet's default `terminationGracePeriodSeconds` (pkg/apis/core/v1/defaults.go).
-pub const DEFAULT_TERMINATION_GRACE_PERIOD: Duration = Duration::from_secs(30);
 
 /// The kubelet's minimum stop window: `StopContainer` never gets less than this
 /// (kuberuntime_manager.go `minimumGracePeriodInSeconds`).
 pub const MINIMUM_GRACE_PERIOD: Duration = Duration::from_secs(2);
 
-/// Which list a container comes from, and whether it is a native sidecar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ContainerKind {
-    /// `spec.initContainers[i]` without `restartPolicy: Always`: runs to completion, in order.
-    Init,
-    /// `spec.initContainers[i]` with `restartPolicy: Always` (a native sidecar).
-    Sidecar,
-    /// `spec.containers[i]`.
-    Regular,
-}
-
-impl ContainerKind {
-    /// True for both kinds of `spec.initContainers` entries.
-    pub fn is_init_list(self) -> bool {
-        matches!(self, ContainerKind::Init | ContainerKind::Sidecar)
-    }
-}
+/// One container-kind enum for the workspace: the plan's.
+pub use minipod_manifest::ContainerKind;
 
 /// `status.phase`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,73 +59,19 @@ impl fmt::Display for PodPhase {
     }
 }
 
-/// The pod-level `restartPolicy` (defaulted to Always).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RestartPolicy {
-    Always,
-    OnFailure,
-    Never,
-}
-
-pub fn restart_policy(spec: &PodSpec) -> RestartPolicy {
-    match spec.restart_policy.as_deref() {
-        Some("Never") => RestartPolicy::Never,
-        Some("OnFailure") => RestartPolicy::OnFailure,
-        _ => RestartPolicy::Always,
-    }
-}
-
-/// kubelet: kuberuntime_manager.go shouldRestartOnFailure.
-pub fn restart_on_failure(spec: &PodSpec) -> bool {
-    restart_policy(spec) != RestartPolicy::Never
-}
-
-/// api/v1/pod IsRestartableInitContainer.
-pub fn is_sidecar(c: &Container) -> bool {
-    c.restart_policy.as_deref() == Some("Always")
-}
-
-pub fn init_containers(spec: &PodSpec) -> &[Container] {
-    spec.init_containers.as_deref().unwrap_or(&[])
-}
-
-pub fn init_kind(c: &Container) -> ContainerKind {
-    if is_sidecar(c) {
-        ContainerKind::Sidecar
-    } else {
-        ContainerKind::Init
-    }
-}
-
-pub fn has_post_start(c: &Container) -> bool {
-    c.lifecycle.as_ref().is_some_and(|l| l.post_start.is_some())
-}
-
-pub fn has_pre_stop(c: &Container) -> bool {
-    c.lifecycle.as_ref().is_some_and(|l| l.pre_stop.is_some())
-}
-
-/// `lifecycle.stopSignal` if the spec sets one; otherwise the image's STOPSIGNAL or SIGTERM,
-/// which only the supervisor knows.
-pub fn stop_signal(c: &Container) -> Option<String> {
-    c.lifecycle.as_ref().and_then(|l| l.stop_signal.clone())
-}
-
-/// The pod's `terminationGracePeriodSeconds`, defaulted to 30 s; negative values count as 0.
-pub fn pod_grace_period(spec: &PodSpec) -> Duration {
-    match spec.termination_grace_period_seconds {
-        Some(s) => Duration::from_secs(s.max(0) as u64),
-        None => DEFAULT_TERMINATION_GRACE_PERIOD,
-    }
+/// The pod's `terminationGracePeriodSeconds` (defaulted to 30 s when the plan was built);
+/// negative values count as 0.
+pub fn pod_grace_period(plan: &PodPlan) -> Duration {
+    Duration::from_secs(plan.termination_grace_period_seconds.max(0) as u64)
 }
 
 /// When `spec.activeDeadlineSeconds` runs out for a pod started at `start_time`
 /// (kubelet active_deadline.go pastActiveDeadline: `now - startTime >= deadline`).
 pub fn active_deadline(
-    spec: &PodSpec,
+    plan: &PodPlan,
     start_time: Option<crate::time::Timestamp>,
 ) -> Option<crate::time::Timestamp> {
-    let secs = spec.active_deadline_seconds?;
+    let secs = plan.active_deadline_seconds?;
     Some(crate::time::add(
         start_time?,
         Duration::from_secs(secs.max(0) as u64),

@@ -1,27 +1,21 @@
-//! `core/v1.PodStatus` from the spec and the observed state, as the kubelet builds it:
-//! container statuses (pkg/kubelet/kubelet_pods.go convertToAPIContainerStatuses, with
-//! `started`/`ready` as prober_manager.go UpdatePodStatus sets them), the phase
-//! (kubelet_pods.go getPhase) and the conditions (pkg/kubelet/status/generate.go).
+//! `core/v1.PodStatus` from the plan and the observed state, as the kubelet builds it: the
+//! container statuses ([`crate::container_status`]), the phase ([`crate::phase`]), the
+//! conditions (pkg/kubelet/status/generate.go), the active deadline's reason and the QoS
+//! class.
 
-use k8s_openapi::api::core::v1::{
-    Container, ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus,
+use k8s_openapi::api::core::v1::{ContainerStatus, HostIP, PodCondition, PodIP, PodStatus};
+use minipod_manifest::PodPlan;
+
+use crate::container_status::find;
+pub use crate::container_status::{
+    container_started, container_statuses, CONTAINER_CREATING, CONTAINER_STATUS_UNKNOWN,
+    CRASH_LOOP_BACK_OFF, POD_INITIALIZING, POST_START_HOOK_ERROR, RUN_CONTAINER_ERROR,
 };
-
-use crate::observed::{
-    ContainerState, HookState, KillReason, ObservedContainer, ObservedPod, PodTerminationReason,
-    ProbeKind, ProbeResult, ProbeResults, SandboxState, Termination, START_ERROR_REASON,
-};
-use crate::spec::{self, ContainerKind, PodPhase, RestartPolicy};
-use crate::time::{go_duration_string, k8s_time, Timestamp};
-
-/// Default `waiting.reason` of a container that has not run yet.
-pub const POD_INITIALIZING: &str = "PodInitializing";
-pub const CONTAINER_CREATING: &str = "ContainerCreating";
-pub const CRASH_LOOP_BACK_OFF: &str = "CrashLoopBackOff";
-pub const POST_START_HOOK_ERROR: &str = "PostStartHookError";
-/// kubelet: ErrRunContainer, shown after the runtime's StartContainer failed.
-pub const RUN_CONTAINER_ERROR: &str = "RunContainerError";
+use crate::observed::{ObservedPod, PodTerminationReason, ProbeResults, SandboxState};
+use crate::phase::phase_of;
+pub use crate::phase::{final_phase, get_phase, pod_phase};
+use crate::spec::{self, ContainerKind, PodPhase};
+use crate::time::{k8s_time, Timestamp};
 
 /// Condition types and reasons (core/v1 types.go, status/generate.go).
 pub const POD_READY_TO_START_CONTAINERS: &str = "PodReadyToStartContainers";
@@ -35,30 +29,24 @@ pub const POD_COMPLETED: &str = "PodCompleted";
 pub const POD_FAILED: &str = "PodFailed";
 pub const READINESS_GATES_NOT_READY: &str = "ReadinessGatesNotReady";
 
-/// Reason given to containers that never reported a termination when the pod ended
-/// (status_manager.go TerminatePod).
-pub const CONTAINER_STATUS_UNKNOWN: &str = "ContainerStatusUnknown";
-
 /// The full `status` of `pod`. `previous` (the last written status) keeps condition
 /// `lastTransitionTime`s stable and carries conditions the kubelet does not own (readiness
 /// gates). `now` stamps transitions. Pure.
 pub fn build_pod_status(
-    pod: &Pod,
+    pod: &PodPlan,
     observed: &ObservedPod,
     probes: &ProbeResults,
     previous: Option<&PodStatus>,
     now: Timestamp,
 ) -> PodStatus {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
     let (init, regular) = container_statuses(pod, observed, probes);
-    let deadline_exceeded = deadline_exceeded(spec, observed, now);
+    let deadline_exceeded = deadline_exceeded(pod, observed, now);
     let phase = if deadline_exceeded {
         PodPhase::Failed
     } else {
-        phase_of(spec, observed, &init, &regular)
+        phase_of(pod, observed, &init, &regular)
     };
-    let conditions = conditions(spec, observed, &init, &regular, phase, previous, now);
+    let conditions = conditions(pod, observed, &init, &regular, phase, previous, now);
     let (reason, message) = if deadline_exceeded {
         (
             Some(DEADLINE_EXCEEDED.to_string()),
@@ -85,7 +73,7 @@ pub fn build_pod_status(
             .host_ip
             .as_ref()
             .map(|ip| vec![HostIP { ip: ip.clone() }]),
-        qos_class: Some(qos_class(spec).to_string()),
+        qos_class: Some(pod.qos_class().to_string()),
         ..PodStatus::default()
     }
 }
@@ -97,487 +85,13 @@ pub const DEADLINE_EXCEEDED_MESSAGE: &str =
     "Pod was active on the node longer than the specified deadline";
 
 /// The pod ran past `spec.activeDeadlineSeconds` (or is being terminated for it).
-fn deadline_exceeded(spec: &PodSpec, observed: &ObservedPod, now: Timestamp) -> bool {
+fn deadline_exceeded(pod: &PodPlan, observed: &ObservedPod, now: Timestamp) -> bool {
     let terminating_for_it = observed
         .termination
         .as_ref()
         .is_some_and(|t| t.reason == PodTerminationReason::DeadlineExceeded);
-    let past = spec::active_deadline(spec, observed.start_time).is_some_and(|d| now >= d);
+    let past = spec::active_deadline(pod, observed.start_time).is_some_and(|d| now >= d);
     terminating_for_it || (past && observed.final_phase.is_none())
-}
-
-/// The phase the pod reports now.
-pub fn pod_phase(pod: &Pod, observed: &ObservedPod, probes: &ProbeResults) -> PodPhase {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
-    let (init, regular) = container_statuses(pod, observed, probes);
-    phase_of(spec, observed, &init, &regular)
-}
-
-fn phase_of(
-    spec: &PodSpec,
-    observed: &ObservedPod,
-    init: &[ContainerStatus],
-    regular: &[ContainerStatus],
-) -> PodPhase {
-    if let Some(p) = observed.final_phase {
-        return p;
-    }
-    get_phase(
-        spec,
-        init,
-        regular,
-        false,
-        has_active_regular_container(observed),
-    )
-}
-
-/// The phase a pod ends in once every container has stopped: getPhase with
-/// `podIsTerminal`, and Failed when that is still not terminal (a pod deleted before its
-/// containers ran; status_manager.go TerminatePod).
-pub fn final_phase(spec: &PodSpec, observed: &ObservedPod) -> PodPhase {
-    let pod = Pod {
-        spec: Some(spec.clone()),
-        ..Pod::default()
-    };
-    if observed
-        .termination
-        .as_ref()
-        .is_some_and(|t| t.reason == PodTerminationReason::DeadlineExceeded)
-    {
-        return PodPhase::Failed;
-    }
-    let (init, regular) = container_statuses(&pod, observed, &ProbeResults::default());
-    let phase = get_phase(
-        spec,
-        &init,
-        &regular,
-        true,
-        has_active_regular_container(observed),
-    );
-    if phase.is_terminal() {
-        phase
-    } else {
-        PodPhase::Failed
-    }
-}
-
-/// kubelet: HasAnyActiveRegularContainerStarted — a regular container has an instance in
-/// this sandbox.
-fn has_active_regular_container(observed: &ObservedPod) -> bool {
-    observed
-        .containers
-        .iter()
-        .any(|o| !matches!(o.state, ContainerState::Waiting))
-}
-
-/// Statuses of `spec.initContainers` and `spec.containers`, in spec order.
-pub fn container_statuses(
-    pod: &Pod,
-    observed: &ObservedPod,
-    probes: &ProbeResults,
-) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
-    let empty = PodSpec::default();
-    let spec = pod.spec.as_ref().unwrap_or(&empty);
-    let ctx = StatusContext {
-        pod,
-        spec,
-        observed,
-        probes,
-        has_init: !spec::init_containers(spec).is_empty(),
-    };
-    let init: Vec<ContainerStatus> = spec::init_containers(spec)
-        .iter()
-        .map(|c| ctx.status(c, spec::init_kind(c)))
-        .collect();
-    let mut regular: Vec<ContainerStatus> = spec
-        .containers
-        .iter()
-        .map(|c| ctx.status(c, ContainerKind::Regular))
-        .collect();
-    if observed.final_phase.is_some() && has_pod_initialized(spec, &init, &regular) {
-        mark_unknown_at_end(&mut regular);
-    }
-    (init, regular)
-}
-
-/// status_manager.go hasPodInitialized: no init containers; or a regular container that has
-/// left waiting or terminated before; or the last init container completed with exit code 0.
-fn has_pod_initialized(
-    spec: &PodSpec,
-    init: &[ContainerStatus],
-    regular: &[ContainerStatus],
-) -> bool {
-    if spec::init_containers(spec).is_empty() {
-        return true;
-    }
-    let left_waiting = regular.iter().any(|st| {
-        let waiting = st.state.as_ref().is_none_or(|s| s.waiting.is_some());
-        let terminated_before = st
-            .last_state
-            .as_ref()
-            .is_some_and(|s| s.terminated.is_some());
-        terminated_before || !waiting
-    });
-    // A sidecar (restartable init container) counts once it runs and has started.
-    let last_init_succeeded = init.last().is_some_and(|st| {
-        let state = st.state.as_ref();
-        let completed = state
-            .and_then(|s| s.terminated.as_ref())
-            .is_some_and(|t| t.exit_code == 0);
-        let started_sidecar =
-            state.is_some_and(|s| s.running.is_some()) && st.started == Some(true);
-        completed || started_sidecar
-    });
-    left_waiting || last_init_succeeded
-}
-
-/// status_manager.go TerminatePod: once the pod has initialized, regular containers with no
-/// termination are reported as failed.
-fn mark_unknown_at_end(regular: &mut [ContainerStatus]) {
-    for st in regular.iter_mut() {
-        let terminated = st.state.as_ref().is_some_and(|s| s.terminated.is_some());
-        if terminated {
-            continue;
-        }
-        st.state = Some(ApiState {
-            terminated: Some(ContainerStateTerminated {
-                exit_code: 137,
-                reason: Some(CONTAINER_STATUS_UNKNOWN.to_string()),
-                message: Some(
-                    "The container could not be located when the pod was terminated".to_string(),
-                ),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-        st.ready = false;
-        st.started = Some(false);
-    }
-}
-
-struct StatusContext<'a> {
-    pod: &'a Pod,
-    spec: &'a PodSpec,
-    observed: &'a ObservedPod,
-    probes: &'a ProbeResults,
-    has_init: bool,
-}
-
-impl StatusContext<'_> {
-    fn status(&self, c: &Container, kind: ContainerKind) -> ContainerStatus {
-        let fallback;
-        let o = match self.observed.container(&c.name) {
-            Some(o) => o,
-            None => {
-                fallback = ObservedContainer::new(&c.name, kind, Default::default());
-                &fallback
-            }
-        };
-        let default_waiting = if self.has_init {
-            POD_INITIALIZING
-        } else {
-            CONTAINER_CREATING
-        };
-        let mut st = ContainerStatus {
-            name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
-            image_id: o.image_id.clone().unwrap_or_default(),
-            restart_count: o.restart_count,
-            ready: false,
-            started: Some(false),
-            last_state: Some(
-                o.last_termination
-                    .as_ref()
-                    .map(terminated_state)
-                    .unwrap_or_default(),
-            ),
-            ..ContainerStatus::default()
-        };
-        match &o.state {
-            ContainerState::Waiting => {
-                st.state = Some(waiting_state(default_waiting, None));
-            }
-            ContainerState::Running(r) => {
-                st.container_id = o.container_id.clone();
-                st.state = Some(ApiState {
-                    running: Some(ContainerStateRunning {
-                        started_at: Some(k8s_time(r.started_at)),
-                    }),
-                    ..Default::default()
-                });
-                let started = container_started(c, o, self.probes);
-                st.started = Some(started);
-                // Regular init containers are ready only once they exited 0.
-                st.ready = kind != ContainerKind::Init
-                    && started
-                    && (c.readiness_probe.is_none()
-                        || self.probe(o, ProbeKind::Readiness) == Some(ProbeResult::Success));
-            }
-            ContainerState::Terminated(t) => {
-                st.container_id = t.container_id.clone().or_else(|| o.container_id.clone());
-                st.state = Some(terminated_state(t));
-                st.ready = kind == ContainerKind::Init && t.exit_code == 0;
-            }
-        }
-        // kubelet_pods.go: "Handle the containers failed to be started, which should be in
-        // Waiting state" — a container that will be restarted shows why it is not running.
-        let completed_init =
-            kind == ContainerKind::Init && o.terminated().is_some_and(|t| t.exit_code == 0);
-        if !completed_init && self.observed.termination.is_none() && self.will_restart(kind, o) {
-            let waiting = if let Some(f) = &o.start_failure {
-                Some(waiting_state(&f.reason, Some(f.message.clone())))
-            } else if let Some(t) = o.terminated() {
-                match o.backoff.current_delay(t.finished_at) {
-                    Some(delay) => Some(waiting_state(
-                        CRASH_LOOP_BACK_OFF,
-                        Some(format!(
-                            "back-off {} restarting failed container={} pod={}",
-                            go_duration_string(delay),
-                            c.name,
-                            spec::format_pod(self.pod)
-                        )),
-                    )),
-                    // kuberuntime_container.go startContainer returns ErrPostStartHook; the
-                    // reason is shown until the (immediate) restart.
-                    None if t.kill_reason == Some(KillReason::FailedPostStartHook) => Some(
-                        waiting_state(POST_START_HOOK_ERROR, o.post_start_error.clone()),
-                    ),
-                    // startContainer returns ErrRunContainer with the runtime's message
-                    // when StartContainer failed.
-                    None if t.reason.as_deref() == Some(START_ERROR_REASON) => {
-                        Some(waiting_state(RUN_CONTAINER_ERROR, t.message.clone()))
-                    }
-                    None => None,
-                }
-            } else {
-                None
-            };
-            if let Some(w) = waiting {
-                if let Some(t) = o.terminated() {
-                    st.last_state = Some(terminated_state(t));
-                }
-                st.state = Some(w);
-                st.ready = false;
-                st.started = Some(false);
-            }
-        }
-        st
-    }
-
-    fn probe(&self, o: &ObservedContainer, kind: ProbeKind) -> Option<ProbeResult> {
-        self.probes.get(&o.name, o.restart_count, kind)
-    }
-
-    /// kubelet: ShouldContainerBeRestarted (restartable init containers always restart).
-    fn will_restart(&self, kind: ContainerKind, o: &ObservedContainer) -> bool {
-        match &o.state {
-            ContainerState::Waiting => true,
-            ContainerState::Running(_) => false,
-            ContainerState::Terminated(t) => {
-                if kind == ContainerKind::Sidecar {
-                    return true;
-                }
-                let policy = spec::restart_policy(self.spec);
-                if kind == ContainerKind::Regular
-                    && matches!(
-                        t.kill_reason,
-                        Some(KillReason::LivenessProbe | KillReason::StartupProbe)
-                    )
-                    && policy != RestartPolicy::Never
-                {
-                    return true;
-                }
-                match policy {
-                    RestartPolicy::Never => false,
-                    RestartPolicy::OnFailure => t.exit_code != 0,
-                    RestartPolicy::Always => true,
-                }
-            }
-        }
-    }
-}
-
-/// `started` of a container: prober_manager.go isContainerStarted — running, and the
-/// startup probe (if any) succeeded; the postStart hook must also have returned (the kubelet
-/// reports the container only after startContainer, hook included, is done). Probe workers
-/// use it to gate liveness/readiness.
-pub fn container_started(c: &Container, o: &ObservedContainer, probes: &ProbeResults) -> bool {
-    let Some(r) = o.running() else { return false };
-    let post_start_done = !spec::has_post_start(c) || r.post_start == HookState::Succeeded;
-    post_start_done
-        && (c.startup_probe.is_none()
-            || probes.get(&o.name, o.restart_count, ProbeKind::Startup)
-                == Some(ProbeResult::Success))
-}
-
-fn waiting_state(reason: &str, message: Option<String>) -> ApiState {
-    ApiState {
-        waiting: Some(ContainerStateWaiting {
-            reason: Some(reason.to_string()),
-            message,
-        }),
-        ..Default::default()
-    }
-}
-
-fn terminated_state(t: &Termination) -> ApiState {
-    ApiState {
-        terminated: Some(ContainerStateTerminated {
-            exit_code: t.exit_code,
-            reason: t.reason.clone(),
-            message: t.message.clone(),
-            started_at: t.started_at.map(k8s_time),
-            finished_at: Some(k8s_time(t.finished_at)),
-            container_id: t.container_id.clone(),
-            signal: None,
-        }),
-        ..Default::default()
-    }
-}
-
-fn find<'a>(
-    init: &'a [ContainerStatus],
-    regular: &'a [ContainerStatus],
-    name: &str,
-) -> Option<&'a ContainerStatus> {
-    regular.iter().chain(init.iter()).find(|s| s.name == name)
-}
-
-fn state_of(s: &ContainerStatus) -> ApiState {
-    s.state.clone().unwrap_or_default()
-}
-
-fn last_terminated(s: &ContainerStatus) -> Option<&ContainerStateTerminated> {
-    s.last_state.as_ref().and_then(|l| l.terminated.as_ref())
-}
-
-/// kubelet_pods.go getPhase (ContainerRestartRules off, its default).
-pub fn get_phase(
-    spec: &PodSpec,
-    init: &[ContainerStatus],
-    regular: &[ContainerStatus],
-    pod_is_terminal: bool,
-    pod_has_initialized: bool,
-) -> PodPhase {
-    let mut pending_restartable_init = 0;
-    let mut pending_regular_init = 0;
-    let mut failed_initialization = 0;
-
-    for c in spec::init_containers(spec) {
-        if spec::is_sidecar(c) {
-            continue;
-        }
-        let Some(s) = find(init, regular, &c.name) else {
-            pending_regular_init += 1;
-            continue;
-        };
-        let state = state_of(s);
-        if state.running.is_some() {
-            pending_regular_init += 1;
-        } else if let Some(t) = &state.terminated {
-            if t.exit_code != 0 {
-                failed_initialization += 1;
-            }
-        } else if state.waiting.is_some() {
-            match last_terminated(s) {
-                Some(t) => {
-                    if t.exit_code != 0 {
-                        failed_initialization += 1;
-                    }
-                }
-                None => pending_regular_init += 1,
-            }
-        } else {
-            pending_regular_init += 1;
-        }
-    }
-
-    let (mut unknown, mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0, 0);
-    for c in spec::init_containers(spec) {
-        if !spec::is_sidecar(c) {
-            continue;
-        }
-        let Some(s) = find(init, regular, &c.name) else {
-            unknown += 1;
-            continue;
-        };
-        let state = state_of(s);
-        if state.running.is_some() {
-            if s.started != Some(true) {
-                pending_restartable_init += 1;
-            }
-            running += 1;
-        } else if state.terminated.is_some() {
-            // Terminated sidecars do not count towards the phase.
-        } else if state.waiting.is_some() {
-            if last_terminated(s).is_none() {
-                pending_restartable_init += 1;
-                waiting += 1;
-            }
-        } else {
-            pending_restartable_init += 1;
-            unknown += 1;
-        }
-    }
-
-    for c in &spec.containers {
-        let Some(s) = find(init, regular, &c.name) else {
-            unknown += 1;
-            continue;
-        };
-        let state = state_of(s);
-        if state.running.is_some() {
-            running += 1;
-        } else if let Some(t) = &state.terminated {
-            stopped += 1;
-            if t.exit_code == 0 {
-                succeeded += 1;
-            }
-        } else if state.waiting.is_some() {
-            if last_terminated(s).is_some() {
-                stopped += 1;
-            } else {
-                waiting += 1;
-            }
-        } else {
-            unknown += 1;
-        }
-    }
-
-    let policy = spec::restart_policy(spec);
-    if failed_initialization > 0 && policy == RestartPolicy::Never {
-        return PodPhase::Failed;
-    }
-    if pending_regular_init > 0 || (pending_restartable_init > 0 && !pod_has_initialized) {
-        return PodPhase::Pending;
-    }
-    if waiting > 0 {
-        return PodPhase::Pending;
-    }
-    if running > 0 && unknown == 0 {
-        return PodPhase::Running;
-    }
-    if running == 0 && stopped > 0 && unknown == 0 {
-        if pod_is_terminal {
-            return if stopped == succeeded {
-                PodPhase::Succeeded
-            } else {
-                PodPhase::Failed
-            };
-        }
-        if policy == RestartPolicy::Always {
-            return PodPhase::Running;
-        }
-        if stopped == succeeded {
-            return PodPhase::Succeeded;
-        }
-        if policy == RestartPolicy::Never {
-            return PodPhase::Failed;
-        }
-        return PodPhase::Running;
-    }
-    PodPhase::Pending
 }
 
 fn condition(
@@ -616,7 +130,7 @@ fn is_kubelet_condition(type_: &str) -> bool {
 /// The pod's conditions in the kubelet's order: foreign conditions (from `previous`),
 /// PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled.
 pub fn conditions(
-    spec: &PodSpec,
+    pod: &PodPlan,
     observed: &ObservedPod,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
@@ -641,9 +155,9 @@ pub fn conditions(
         None,
         None,
     ));
-    out.push(initialized_condition(spec, init, regular, phase));
-    let containers_ready = containers_ready_condition(spec, init, regular, phase);
-    out.push(ready_condition(spec, &containers_ready, &out));
+    out.push(initialized_condition(pod, init, regular, phase));
+    let containers_ready = containers_ready_condition(pod, init, regular, phase);
+    out.push(ready_condition(pod, &containers_ready, &out));
     out.push(containers_ready);
     out.push(condition(POD_SCHEDULED, true, None, None));
 
@@ -661,19 +175,20 @@ pub fn conditions(
 
 /// generate.go GeneratePodInitializedCondition.
 fn initialized_condition(
-    spec: &PodSpec,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut incomplete = Vec::new();
     let mut unknown = Vec::new();
-    for c in spec::init_containers(spec) {
+    for i in &pod.init_containers {
+        let c = &i.container;
         let Some(s) = find(init, regular, &c.name) else {
             unknown.push(c.name.clone());
             continue;
         };
-        let initialized = if spec::is_sidecar(c) {
+        let initialized = if i.kind == ContainerKind::Sidecar {
             s.started == Some(true)
         } else {
             s.ready
@@ -686,7 +201,7 @@ fn initialized_condition(
         return condition(POD_INITIALIZED, true, Some(POD_COMPLETED), None);
     }
     // HasAnyRegularContainerStarted: initialized before, even if sidecars are restarting.
-    let regular_started = spec.containers.iter().any(|c| {
+    let regular_started = pod.containers.iter().any(|c| {
         find(init, regular, &c.name).is_some_and(|s| {
             s.state
                 .as_ref()
@@ -723,17 +238,19 @@ fn initialized_condition(
 
 /// generate.go GenerateContainersReadyCondition (sidecars count).
 fn containers_ready_condition(
-    spec: &PodSpec,
+    pod: &PodPlan,
     init: &[ContainerStatus],
     regular: &[ContainerStatus],
     phase: PodPhase,
 ) -> PodCondition {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
-    let sidecars = spec::init_containers(spec)
+    let sidecars = pod
+        .init_containers
         .iter()
-        .filter(|c| spec::is_sidecar(c));
-    for c in sidecars.chain(spec.containers.iter()) {
+        .filter(|c| c.kind == ContainerKind::Sidecar)
+        .map(|c| &c.container);
+    for c in sidecars.chain(pod.containers.iter()) {
         match find(init, regular, &c.name) {
             Some(s) if !s.ready => unready.push(c.name.clone()),
             Some(_) => {}
@@ -775,7 +292,7 @@ fn containers_ready_condition(
 
 /// generate.go GeneratePodReadyCondition: ContainersReady plus readiness gates.
 fn ready_condition(
-    spec: &PodSpec,
+    pod: &PodPlan,
     containers_ready: &PodCondition,
     conditions: &[PodCondition],
 ) -> PodCondition {
@@ -786,7 +303,13 @@ fn ready_condition(
         };
     }
     let mut messages = Vec::new();
-    for gate in spec.readiness_gates.as_deref().unwrap_or(&[]) {
+    for gate in pod
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_deref())
+        .unwrap_or(&[])
+    {
         match conditions.iter().find(|c| c.type_ == gate.condition_type) {
             None => messages.push(format!(
                 "corresponding condition of pod readiness gate {:?} does not exist.",
@@ -811,72 +334,8 @@ fn ready_condition(
     }
 }
 
-/// `status.qosClass` (pkg/apis/core/v1/helper/qos GetPodQOS, cpu and memory only).
-pub fn qos_class(spec: &PodSpec) -> &'static str {
-    let mut requests: [Option<f64>; 2] = [None, None];
-    let mut limits: [Option<f64>; 2] = [None, None];
-    let mut guaranteed = true;
-    for c in spec::init_containers(spec)
-        .iter()
-        .chain(spec.containers.iter())
-    {
-        let res = c.resources.as_ref();
-        let mut limits_found = [false, false];
-        for (i, name) in ["cpu", "memory"].iter().enumerate() {
-            if let Some(q) = res
-                .and_then(|r| r.requests.as_ref())
-                .and_then(|m| m.get(*name))
-                .and_then(|q| parse_quantity(&q.0))
-            {
-                if q != 0.0 {
-                    requests[i] = Some(requests[i].unwrap_or(0.0) + q);
-                }
-            }
-            if let Some(q) = res
-                .and_then(|r| r.limits.as_ref())
-                .and_then(|m| m.get(*name))
-                .and_then(|q| parse_quantity(&q.0))
-            {
-                if q != 0.0 {
-                    limits[i] = Some(limits[i].unwrap_or(0.0) + q);
-                    limits_found[i] = true;
-                }
-            }
-        }
-        if !(limits_found[0] && limits_found[1]) {
-            guaranteed = false;
-        }
-    }
-    if requests.iter().all(Option::is_none) && limits.iter().all(Option::is_none) {
-        return "BestEffort";
-    }
-    if guaranteed {
-        for i in 0..2 {
-            if let Some(r) = requests[i] {
-                match limits[i] {
-                    Some(l) if (l - r).abs() <= f64::EPSILON * l.abs().max(1.0) => {}
-                    _ => guaranteed = false,
-                }
-            }
-        }
-    }
-    let n_req = requests.iter().filter(|r| r.is_some()).count();
-    let n_lim = limits.iter().filter(|l| l.is_some()).count();
-    if guaranteed && n_req == n_lim {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
-}
-
-/// A resource quantity as a number (`500m`, `1Gi`, `2e3`, `1.5`).
-fn parse_quantity(s: &str) -> Option<f64> {
-    // One parser for the workspace: the manifest crate's, which the API server's rules shaped.
-    minipod_manifest::Quantity::parse(s)
-        .ok()
-        .map(|q| q.milli_value() as f64 / 1000.0)
-}
+/// `status.qosClass`: one computation for the workspace, the manifest crate's.
+pub use minipod_manifest::qos_class;
 
 #[cfg(test)]
-#[path = "status_tests.rs"]
 mod tests;

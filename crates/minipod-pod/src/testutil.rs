@@ -1,11 +1,11 @@
 //! Fixtures shared by the table tests.
 
-use k8s_openapi::api::core::v1::Pod;
+use minipod_manifest::PodPlan;
 use serde_json::{json, Value};
 
+use crate::action::{Action, InitStep, WaitReason};
 use crate::backoff::BackoffPolicy;
 use crate::observed::{HookState, ObservedPod, SandboxState, Termination};
-use crate::plan::{Action, InitStep, WaitReason};
 use crate::time::Timestamp;
 
 pub const BASE: i64 = 1_700_000_000;
@@ -23,20 +23,31 @@ pub fn sidecar(name: &str) -> Value {
     json!({"name": name, "image": "busybox", "restartPolicy": "Always"})
 }
 
-/// A pod named `pod` in `default` with uid `uid1` and the given JSON spec fields.
-pub fn pod(spec: Value) -> Pod {
+/// A pod named `pod` in `default` with uid `uid1` and the given JSON spec fields, accepted
+/// through the manifest crate as `run` accepts one: its [`PodPlan`].
+pub fn pod(spec: Value) -> PodPlan {
     let mut spec = spec;
     if spec.get("restartPolicy").is_none() {
         spec["restartPolicy"] = json!("Always");
     }
-    serde_json::from_value(json!({
+    let input = json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "pod", "namespace": "default", "uid": "uid1",
-                     "creationTimestamp": "2023-11-14T22:13:20Z"},
+        "metadata": {"name": "pod", "namespace": "default"},
         "spec": spec,
-    }))
-    .unwrap()
+    });
+    let manifest = minipod_manifest::load(
+        &[minipod_manifest::Input::new("pod.json", input.to_string())],
+        &minipod_manifest::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut plan = manifest.pods.into_iter().next().expect("one pod");
+    // The store's metadata, fixed so that messages and rows stay the same.
+    plan.uid = "uid1".to_string();
+    plan.pod.metadata.uid = Some("uid1".to_string());
+    plan.pod.metadata.creation_timestamp =
+        Some(serde_json::from_value(json!("2023-11-14T22:13:20Z")).unwrap());
+    plan
 }
 
 /// Three regular containers foo1..foo3 (the kubelet tests' base pod).
@@ -80,7 +91,7 @@ pub fn set(mut v: Value, path: &str, value: Value) -> Value {
     v
 }
 
-pub fn observed(p: &Pod) -> ObservedPod {
+pub fn observed(p: &PodPlan) -> ObservedPod {
     let mut o = ObservedPod::new(p, BackoffPolicy::KUBELET);
     o.sandbox = SandboxState::Ready;
     o.start_time = Some(t(0));

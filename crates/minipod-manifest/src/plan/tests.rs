@@ -26,7 +26,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn init_containers_are_classified() {
     let p = plan(&pod("{initContainers: [{name: a, image: x}, {name: s, image: x, restartPolicy: Always}, {name: b, image: x}], containers: [{name: c, image: x}, {name: d, image: x}]}"));
-    let kinds: Vec<(&str, InitKind)> = p
+    let kinds: Vec<(&str, ContainerKind)> = p
         .init_containers
         .iter()
         .map(|i| (i.container.name.as_str(), i.kind))
@@ -34,9 +34,9 @@ fn init_containers_are_classified() {
     assert_eq!(
         kinds,
         [
-            ("a", InitKind::Regular),
-            ("s", InitKind::Sidecar),
-            ("b", InitKind::Regular)
+            ("a", ContainerKind::Init),
+            ("s", ContainerKind::Sidecar),
+            ("b", ContainerKind::Init)
         ]
     );
     let names: Vec<&str> = p.containers.iter().map(|c| c.name.as_str()).collect();
@@ -625,4 +625,23 @@ fn sub_path_expr_expansion() {
     );
     assert!(expand_sub_path_expr("$(UP)/x", &env).is_err());
     assert!(expand_sub_path_expr("$(ABS)", &env).is_err());
+}
+
+#[test]
+fn quantities_compare_across_units() {
+    assert_eq!(quantity_value("100m"), Some(0.1));
+    assert_eq!(quantity_value("1Gi"), Some(1073741824.0));
+    assert_eq!(quantity_value("1e3"), Some(1000.0));
+    assert_eq!(quantity_value("x"), None);
+}
+
+#[test]
+fn a_plan_survives_its_json_round_trip() {
+    let p = plan(&format!(
+        "{SECRET}{}",
+        pod("{initContainers: [{name: s, image: x, restartPolicy: Always}], containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}], readinessProbe: {httpGet: {port: http}}, lifecycle: {preStop: {sleep: {seconds: 1}}}, env: [{name: P, valueFrom: {secretKeyRef: {name: creds, key: password}}}], volumeMounts: [{name: s, mountPath: /s}]}], volumes: [{name: s, secret: {secretName: creds}}]}")
+    ));
+    let json = serde_json::to_string(&p).unwrap();
+    let back: PodPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
 }

@@ -1,34 +1,34 @@
 //! The real [`PodBackend`]: containers through minipod-runtime on root filesystems from
-//! minipod-image. This is where a Kubernetes container (a [`ContainerPlan`]) becomes the
-//! runtime's plain [`ContainerConfig`] — the kubelet's `generateContainerConfig` step.
+//! minipod-image — the sandbox, container start (image lease, root filesystem, termination
+//! log), exec and network handlers, signals and teardown. A container of the plan (a
+//! [`ContainerPlan`]) becomes the runtime's plain config in `containers/config.rs` (the kubelet's
+//! `generateContainerConfig`); the pod's volumes are prepared in `containers/pod_volumes.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use minipod_image::{unmount_rootfs, Image, ImageStore, RootfsDirs};
-use minipod_manifest::k8s_openapi::api::core::v1::SecurityContext;
-use minipod_manifest::{
-    build_env, expand_sub_path_expr, resolve_process, ContainerPlan, HostPathType,
-    ImageProcessDefaults, MountPropagation, PodPlan, PullPolicy, RuntimeFacts, StorageMedium,
-    VolumeSource,
-};
-use minipod_runtime::config::{
-    ContainerConfig, Mount, MountSource, Namespaces, ProcMount, ProcessConfig, Propagation,
-    Resources, SandboxConfig, Seccomp, SecurityConfig, UserRequest,
-};
+use minipod_manifest::{ContainerPlan, Handler, PodPlan, PullPolicy};
+use minipod_runtime::config::{MountSource, ProcessConfig, Resources, SandboxConfig};
 use minipod_runtime::container::{Container, ContainerPaths, ContainerStdio, ExecProcess};
 use minipod_runtime::propagation::PodPropagation;
 use minipod_runtime::sandbox::PodSandbox;
 use minipod_runtime::spec::{self, HostFacts};
 use minipod_runtime::subpath;
-use minipod_runtime::volumes::{self, EmptyDirMedium, ProjectedFile};
+use minipod_runtime::volumes;
 use nix::sys::signal::Signal;
 
 use super::{
-    ExitDetails, Handler, HookLaunch, PodBackend, StartError, StartedContainer, StartedProcess,
+    BackendError, ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer,
+    StartedProcess,
 };
-use crate::handlers::HandlerAction;
+use crate::handlers::{self, Purpose};
 use crate::spec::ContainerKind;
+
+mod config;
+mod pod_volumes;
+
+use config::prepare_propagation;
 
 /// Where a pod's state lives.
 #[derive(Debug, Clone)]
@@ -98,9 +98,9 @@ pub struct ContainerBackend {
     /// Volume name → what is mounted for it.
     volumes: BTreeMap<String, MountSource>,
     running: BTreeMap<String, RunningContainer>,
-    handlers: BTreeMap<(String, Handler), ExecProcess>,
+    handlers: BTreeMap<(String, Hook), ExecProcess>,
     /// httpGet/tcpSocket checks in flight (`minipod __netcheck` processes).
-    net_checks: BTreeMap<(String, Handler), std::process::Child>,
+    net_checks: BTreeMap<(String, Hook), std::process::Child>,
     /// The binary that runs network checks: this process's own executable.
     self_exe: PathBuf,
     /// The node's address (status.hostIP, the downward API), looked up once per pod.
@@ -170,7 +170,7 @@ impl ContainerBackend {
         _images: ImageStore,
         dirs: PodDirs,
         cfg: &SandboxConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), BackendError> {
         let mut errors = Vec::new();
         let names = plan
             .init_containers
@@ -209,83 +209,8 @@ impl ContainerBackend {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(BackendError::KillPodSandbox(errors.join("; ")))
         }
-    }
-
-    fn volumes_dir(&self) -> PathBuf {
-        self.dirs.pod_dir.join("volumes")
-    }
-
-    fn prepare_volumes(&mut self) -> Result<(), String> {
-        let dir = self.volumes_dir();
-        let psc = &self.plan.sandbox.security_context;
-        let fs_group = psc.fs_group.and_then(|g| u32::try_from(g).ok());
-        let policy = match psc.fs_group_change_policy.as_deref() {
-            Some("OnRootMismatch") => volumes::FsGroupChangePolicy::OnRootMismatch,
-            _ => volumes::FsGroupChangePolicy::Always,
-        };
-        for v in &self.plan.volumes {
-            let what = |e: &dyn std::fmt::Display| format!("volume {:?}: {e}", v.name);
-            // The kubelet applies fsGroup to the volume types that support it: not hostPath;
-            // configMap, secret, downwardAPI and projected volumes are read-only ones.
-            let ownership = |path: &Path, read_only: bool| match fs_group {
-                Some(gid) => volumes::set_volume_ownership(&v.name, path, gid, read_only, policy)
-                    .map_err(|e| e.to_string()),
-                None => Ok(()),
-            };
-            let source = match &v.source {
-                VolumeSource::EmptyDir { medium, size_limit } => {
-                    let medium = match medium {
-                        StorageMedium::Memory => EmptyDirMedium::Memory {
-                            size_limit: size_limit.map(|s| s.max(0) as u64),
-                        },
-                        StorageMedium::Default => EmptyDirMedium::Disk,
-                        StorageMedium::HugePages(_) => {
-                            return Err(what(&"hugepages emptyDir is not supported"))
-                        }
-                    };
-                    let source =
-                        volumes::prepare_empty_dir(&dir, &v.name, medium).map_err(|e| what(&e))?;
-                    if let MountSource::Bind(path) = &source {
-                        ownership(path, false)?;
-                    }
-                    source
-                }
-                VolumeSource::HostPath { path, type_ } => {
-                    let path = PathBuf::from(path);
-                    volumes::check_host_path(&path, host_path_type(*type_))
-                        .map_err(|e| what(&e))?;
-                    MountSource::Bind(path)
-                }
-                VolumeSource::ConfigMap { files, .. }
-                | VolumeSource::Secret { files, .. }
-                | VolumeSource::DownwardApi { files }
-                | VolumeSource::Projected { files } => {
-                    // The kubelet's wrappers: a memory emptyDir for secret, downwardAPI and
-                    // projected volumes (secret data never on disk), a disk one for configMap.
-                    let medium = if matches!(v.source, VolumeSource::ConfigMap { .. }) {
-                        volumes::ProjectedMedium::Disk
-                    } else {
-                        volumes::ProjectedMedium::Memory
-                    };
-                    let files: Vec<ProjectedFile> = files
-                        .iter()
-                        .map(|f| ProjectedFile {
-                            path: f.path.clone(),
-                            data: f.data.clone(),
-                            mode: f.mode,
-                        })
-                        .collect();
-                    let path = volumes::project_files(&dir, &v.name, &files, medium)
-                        .map_err(|e| what(&e))?;
-                    ownership(&path, true)?;
-                    MountSource::Bind(path)
-                }
-            };
-            self.volumes.insert(v.name.clone(), source);
-        }
-        Ok(())
     }
 
     fn image_for(&self, c: &ContainerPlan) -> Result<Image, StartError> {
@@ -300,194 +225,18 @@ impl ContainerBackend {
         self.images
             .lease_image(&self.plan.uid, &c.image)
             .map_err(|e| {
-                let reason = if c.image_pull_policy == PullPolicy::Never {
-                    "ErrImageNeverPull"
+                let message = format!("image {:?} is not present: {e}", c.image);
+                if c.image_pull_policy == PullPolicy::Never {
+                    StartError::ErrImageNeverPull(message)
                 } else {
-                    "ErrImagePull"
-                };
-                StartError::not_created(reason, format!("image {:?} is not present: {e}", c.image))
-            })
-    }
-
-    /// The kubelet's generateContainerConfig: the plan's container + the image config + the
-    /// sandbox → the runtime's container config.
-    fn container_config(
-        &self,
-        c: &ContainerPlan,
-        image: &Image,
-        rootfs: PathBuf,
-        id: &str,
-        termination_log: Option<&Path>,
-    ) -> Result<ContainerConfig, StartError> {
-        let config_error =
-            |message: String| StartError::not_created("CreateContainerConfigError", message);
-        let sandbox = self
-            .sandbox
-            .as_ref()
-            .ok_or_else(|| config_error("the pod sandbox is not ready".into()))?;
-        let defaults = image.defaults();
-        let image_defaults = ImageProcessDefaults {
-            entrypoint: defaults.entrypoint.clone(),
-            cmd: defaults.cmd.clone(),
-            env: defaults.env.clone(),
-            working_dir: defaults.working_dir.clone(),
-            user: defaults.user.clone(),
-        };
-        // status.podIPs / status.hostIPs for the downward API (fieldRef status.podIP, ...).
-        let host_ips: Vec<String> = self.host_ip.iter().cloned().collect();
-        let facts = RuntimeFacts {
-            pod_ips: if self.plan.sandbox.host_network {
-                host_ips.clone()
-            } else {
-                Vec::new()
-            },
-            host_ips,
-        };
-        let hostname =
-            (!self.plan.sandbox.host_network).then_some(self.plan.sandbox.hostname.as_str());
-        let process = resolve_process(c, &facts, hostname, &image_defaults)
-            .map_err(|e| config_error(e.to_string()))?;
-        let env = process
-            .env
-            .iter()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                None => (kv.clone(), String::new()),
-            })
-            .collect();
-        let mut mounts = sandbox.etc_mounts();
-        // The pod's shared /dev/shm; a volume mounted there replaces it (spec mounts: a later
-        // mount at the same destination wins).
-        mounts.push(sandbox.shm_mount());
-        // The container's own env (not the image's) expands subPathExpr, as in the kubelet.
-        let spec_env = if c.mounts.iter().any(|m| m.sub_path_expr.is_some()) {
-            build_env(&c.env, &facts)
-        } else {
-            Vec::new()
-        };
-        for (index, m) in c.mounts.iter().enumerate() {
-            let Some(source) = self.volumes.get(&m.volume_name) else {
-                return Err(config_error(format!(
-                    "volume {:?} of mount {:?} is not prepared",
-                    m.volume_name, m.mount_path
-                )));
-            };
-            let sub_path = match &m.sub_path_expr {
-                Some(expr) => Some(expand_sub_path_expr(expr, &spec_env).map_err(|e| {
-                    config_error(format!(
-                        "volumeMount {:?} of container {:?}: {e}",
-                        m.volume_name, c.name
-                    ))
-                })?),
-                None => m.sub_path.clone(),
-            };
-            let source = match (source, sub_path.as_deref()) {
-                (MountSource::Bind(base), Some(sub)) if !sub.is_empty() => {
-                    let staged = subpath::staging_path(&self.dirs.run_dir, &c.name, index);
-                    // With mountPropagation the volume's own mount must propagate first; the
-                    // staged bind of its subPath then inherits that (see propagation.rs).
-                    let propagation = runtime_propagation(m.propagation);
-                    let propagate = propagation != Propagation::Private;
-                    if propagate {
-                        PodPropagation::new(&self.dirs.pod_dir)
-                            .prepare(base, propagation)
-                            .map_err(|e| {
-                                config_error(format!(
-                                    "volumeMount {:?} of container {:?} (mountPropagation): {e}",
-                                    m.volume_name, c.name
-                                ))
-                            })?;
-                    }
-                    let prepared =
-                        subpath::prepare(base, sub, &staged, propagate).map_err(|e| {
-                            // The kubelet's wording (makeMounts), then what is wrong.
-                            let what = if e.is_create() {
-                                "failed to create subPath directory"
-                            } else {
-                                "failed to prepare subPath"
-                            };
-                            config_error(format!(
-                                "{what} for volumeMount {:?} of container {:?}: {e}",
-                                m.volume_name, c.name
-                            ))
-                        })?;
-                    MountSource::Bind(prepared)
+                    StartError::ErrImagePull(message)
                 }
-                (s, _) => s.clone(),
-            };
-            let destination = if m.mount_path.starts_with('/') {
-                PathBuf::from(&m.mount_path)
-            } else {
-                // kubelet makeMounts: a relative mountPath is taken from the root.
-                Path::new("/").join(&m.mount_path)
-            };
-            mounts.push(Mount {
-                source,
-                destination,
-                read_only: m.read_only,
-                propagation: runtime_propagation(m.propagation),
-            });
-        }
-        if let Some(host) = termination_log {
-            mounts.push(Mount {
-                source: MountSource::Bind(host.to_path_buf()),
-                destination: Path::new("/").join(&c.termination_message_path),
-                read_only: false,
-                propagation: Propagation::Private,
-            });
-        }
-        let security = security_config(
-            &c.security_context,
-            self.plan
-                .sandbox
-                .security_context
-                .supplemental_groups
-                .clone(),
-            self.plan.sandbox.security_context.fs_group,
-            &self.plan.sandbox.sysctls,
-            &process.user,
-        );
-        let namespaces: Namespaces = sandbox.namespaces();
-        let mut annotations = BTreeMap::new();
-        annotations.insert(spec::ANNOTATION_POD_NAME.to_owned(), self.plan.name.clone());
-        annotations.insert(
-            spec::ANNOTATION_POD_NAMESPACE.to_owned(),
-            self.plan.namespace.clone(),
-        );
-        annotations.insert(spec::ANNOTATION_POD_UID.to_owned(), self.plan.uid.clone());
-        annotations.insert("io.kubernetes.container.name".into(), c.name.clone());
-        let stop_signal = c
-            .stop_signal
-            .as_deref()
-            .or(defaults.stop_signal.as_deref())
-            .and_then(super::parse_signal)
-            .unwrap_or(Signal::SIGTERM) as i32;
-        Ok(ContainerConfig {
-            id: id.to_owned(),
-            name: c.name.clone(),
-            rootfs,
-            process: ProcessConfig {
-                args: process.args,
-                env,
-                cwd: Some(PathBuf::from(process.cwd)),
-                tty: c.tty,
-                stdin: c.stdin,
-                console_size: None,
-            },
-            security,
-            resources: container_resources(&c.resources),
-            mounts,
-            namespaces,
-            hostname: Some(self.plan.sandbox.hostname.clone()),
-            cgroups_path: sandbox.container_cgroups_path(id),
-            stop_signal,
-            annotations,
-        })
+            })
     }
 
     /// Starts `minipod __netcheck ARGS` in the pod's network namespace (or the host's, for
     /// hostNetwork pods); its exit status is the verdict, its stdout the output.
-    fn net_check(&mut self, name: &str, hook: Handler, args: Vec<String>) -> HookLaunch {
+    fn net_check(&mut self, name: &str, hook: Hook, args: Vec<String>) -> HookLaunch {
         let mut cmd = std::process::Command::new(&self.self_exe);
         cmd.arg("__netcheck");
         if let Some(sandbox) = self
@@ -541,120 +290,14 @@ impl ContainerBackend {
     }
 }
 
-/// Gives every bind volume with HostToContainer or Bidirectional propagation a host mount
-/// that can propagate (containerd's ensureSharedOrSlave / ensureShared, done the kubelet's
-/// way: see minipod_runtime::propagation).
-fn prepare_propagation(pod_dir: &Path, cfg: &ContainerConfig) -> Result<(), String> {
-    let pod = PodPropagation::new(pod_dir);
-    for m in &cfg.mounts {
-        let MountSource::Bind(source) = &m.source else {
-            continue;
-        };
-        let name = match m.propagation {
-            Propagation::Private => continue,
-            Propagation::HostToContainer => "HostToContainer",
-            Propagation::Bidirectional => "Bidirectional",
-        };
-        pod.prepare(source, m.propagation).map_err(|e| {
-            format!(
-                "container {:?}: mount on {} (mountPropagation {name}): {e}",
-                cfg.name,
-                m.destination.display()
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn runtime_propagation(p: MountPropagation) -> Propagation {
-    match p {
-        MountPropagation::None => Propagation::Private,
-        MountPropagation::HostToContainer => Propagation::HostToContainer,
-        MountPropagation::Bidirectional => Propagation::Bidirectional,
-    }
-}
-
-fn host_path_type(t: HostPathType) -> volumes::HostPathType {
-    match t {
-        HostPathType::Unset => volumes::HostPathType::Unset,
-        HostPathType::DirectoryOrCreate => volumes::HostPathType::DirectoryOrCreate,
-        HostPathType::Directory => volumes::HostPathType::Directory,
-        HostPathType::FileOrCreate => volumes::HostPathType::FileOrCreate,
-        HostPathType::File => volumes::HostPathType::File,
-        HostPathType::Socket => volumes::HostPathType::Socket,
-        HostPathType::CharDevice => volumes::HostPathType::CharDevice,
-        HostPathType::BlockDevice => volumes::HostPathType::BlockDevice,
-    }
-}
-
-/// The kubelet's cgroup values from requests and limits (pkg/kubelet/cm/helpers_linux.go
-/// MilliCPUToShares / MilliCPUToQuota with the 100 ms CFS period).
-fn container_resources(r: &minipod_manifest::Resources) -> Resources {
-    const PERIOD: u64 = 100_000;
-    let shares = r
-        .cpu_request_millis
-        .map(|m| ((m.max(0) as u64) * 1024 / 1000).max(2));
-    let quota = r.cpu_limit_millis.map(|m| {
-        let q = m.max(0) * PERIOD as i64 / 1000;
-        q.max(1000) // kubelet's MinQuotaPeriod
-    });
-    Resources {
-        cpu_shares: shares,
-        cpu_quota: quota,
-        cpu_period: quota.map(|_| PERIOD),
-        memory_limit: r.memory_limit_bytes,
-        pids_limit: None,
-    }
-}
-
-fn security_config(
-    sc: &SecurityContext,
-    supplemental_groups: Option<Vec<i64>>,
-    fs_group: Option<i64>,
-    sysctls: &[(String, String)],
-    user: &minipod_manifest::ProcessUser,
-) -> SecurityConfig {
-    let caps = sc.capabilities.clone().unwrap_or_default();
-    let seccomp = match sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()) {
-        Some("RuntimeDefault") => Seccomp::RuntimeDefault,
-        Some("Localhost") => Seccomp::Localhost(PathBuf::from(
-            sc.seccomp_profile
-                .as_ref()
-                .and_then(|p| p.localhost_profile.clone())
-                .unwrap_or_default(),
-        )),
-        _ => Seccomp::Unconfined,
-    };
-    SecurityConfig {
-        privileged: sc.privileged.unwrap_or(false),
-        capabilities_add: caps.add.unwrap_or_default(),
-        capabilities_drop: caps.drop.unwrap_or_default(),
-        read_only_root_filesystem: sc.read_only_root_filesystem.unwrap_or(false),
-        allow_privilege_escalation: sc.allow_privilege_escalation,
-        seccomp,
-        proc_mount: match sc.proc_mount.as_deref() {
-            Some("Unmasked") => ProcMount::Unmasked,
-            _ => ProcMount::Default,
-        },
-        sysctls: sysctls.to_vec(),
-        user: UserRequest {
-            run_as_user: user.uid.or(sc.run_as_user),
-            run_as_group: user.gid.or(sc.run_as_group),
-            image_user: user.image_user.clone(),
-            supplemental_groups: supplemental_groups.unwrap_or_default(),
-            fs_group,
-            run_as_non_root: sc.run_as_non_root.unwrap_or(false),
-        },
-    }
-}
-
 impl PodBackend for ContainerBackend {
-    fn create_sandbox(&mut self) -> Result<Option<String>, String> {
-        let sandbox = PodSandbox::create(&self.sandbox_config).map_err(|e| e.to_string())?;
+    fn create_sandbox(&mut self) -> Result<Option<String>, BackendError> {
+        let sandbox = PodSandbox::create(&self.sandbox_config)
+            .map_err(|e| BackendError::CreatePodSandbox(e.to_string()))?;
         self.sandbox = Some(sandbox);
         if let Err(e) = self.prepare_volumes() {
             self.teardown().ok();
-            return Err(e);
+            return Err(BackendError::CreatePodSandbox(e));
         }
         // With its own network namespace the pod has only loopback: there is no pod network
         // on one host, so no pod IP is reported (as `podman kube play --network none`).
@@ -677,8 +320,7 @@ impl PodBackend for ContainerBackend {
         _index: usize,
         attempt: i32,
     ) -> Result<StartedContainer, StartError> {
-        let create_error =
-            |message: String| StartError::not_created("CreateContainerError", message);
+        let create_error = StartError::CreateContainerError;
         let c = self
             .plan
             .container(name)
@@ -732,7 +374,7 @@ impl PodBackend for ContainerBackend {
         };
         let built = spec::prepare_inputs(&cfg)
             .and_then(|inputs| spec::build_spec(&cfg, &inputs, &self.host))
-            .map_err(|e| StartError::not_created("CreateContainerConfigError", e.to_string()));
+            .map_err(|e| StartError::CreateContainerConfigError(e.to_string()));
         let spec = match built {
             Ok(s) => s,
             Err(e) => {
@@ -766,13 +408,19 @@ impl PodBackend for ContainerBackend {
             Ok(c) => c,
             Err(e) => {
                 cleanup_rootfs(&rootfs_dir);
-                return Err(StartError::process_failed(container_id, e.to_string()));
+                return Err(StartError::RunContainerError {
+                    container_id,
+                    message: e.to_string(),
+                });
             }
         };
         if let Err(e) = container.start() {
             let _ = container.delete();
             cleanup_rootfs(&rootfs_dir);
-            return Err(StartError::process_failed(container_id, e.to_string()));
+            return Err(StartError::RunContainerError {
+                container_id,
+                message: e.to_string(),
+            });
         }
         let pid = container.pid();
         let stop_signal = c.stop_signal.clone().or(image.defaults().stop_signal);
@@ -797,12 +445,16 @@ impl PodBackend for ContainerBackend {
         })
     }
 
-    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch {
+    fn run_handler(&mut self, name: &str, hook: Hook, handler: &Handler, host: &str) -> HookLaunch {
         let Some(rc) = self.running.get(name) else {
             return HookLaunch::Finished(Err(format!("container {name:?} is not running")));
         };
-        match action {
-            HandlerAction::Exec { command } => {
+        let purpose = match hook {
+            Hook::Probe(_) => Purpose::Probe,
+            Hook::PostStart | Hook::PreStop => Purpose::Lifecycle,
+        };
+        match handler {
+            Handler::Exec { command } => {
                 let process = ProcessConfig {
                     args: command.clone(),
                     env: Vec::new(),
@@ -833,10 +485,13 @@ impl PodBackend for ContainerBackend {
                     Err(e) => HookLaunch::Finished(Err(e)),
                 }
             }
-            HandlerAction::HttpGet(req) => {
+            Handler::HttpGet { .. } => {
+                let Some(req) = handlers::http_get_request(handler, host, purpose) else {
+                    return HookLaunch::Finished(Err("not an httpGet handler".into()));
+                };
                 if req.scheme != "http" {
                     // kubelet: an HTTPS hook falls back to HTTP (LifecycleHTTPFallback).
-                    if matches!(hook, Handler::Probe(_)) {
+                    if matches!(hook, Hook::Probe(_)) {
                         return HookLaunch::Finished(Err(format!(
                             "{} probes are not supported by minipod yet",
                             req.scheme
@@ -852,23 +507,28 @@ impl PodBackend for ContainerBackend {
                 for (k, v) in &req.headers {
                     args.push(format!("--header={k}: {v}"));
                 }
-                if matches!(hook, Handler::PostStart | Handler::PreStop) {
+                if matches!(hook, Hook::PostStart | Hook::PreStop) {
                     args.push("--any-response".into());
                 }
                 self.net_check(name, hook, args)
             }
-            HandlerAction::TcpSocket { host, port } => self.net_check(
-                name,
-                hook,
-                vec!["tcp".into(), host.clone(), port.to_string()],
-            ),
-            other => {
-                HookLaunch::Finished(Err(format!("{other:?} is not supported by minipod yet")))
+            Handler::TcpSocket { .. } => {
+                let Some((host, port)) = handlers::tcp_socket_target(handler, host) else {
+                    return HookLaunch::Finished(Err("not a tcpSocket handler".into()));
+                };
+                self.net_check(name, hook, vec!["tcp".into(), host, port.to_string()])
             }
+            Handler::Grpc { port, service } => HookLaunch::Finished(Err(format!(
+                "gRPC probes (port {port}, service {:?}) are not supported by minipod yet",
+                service.as_deref().unwrap_or_default()
+            ))),
+            Handler::Sleep { seconds } => HookLaunch::Finished(Err(format!(
+                "sleep {seconds}: the supervisor runs sleep hooks itself"
+            ))),
         }
     }
 
-    fn kill_handler(&mut self, name: &str, hook: Handler) {
+    fn kill_handler(&mut self, name: &str, hook: Hook) {
         let key = (name.to_owned(), hook);
         if let Some(exec) = self.handlers.get(&key) {
             let _ = exec.kill(Signal::SIGKILL);
@@ -877,7 +537,7 @@ impl PodBackend for ContainerBackend {
         }
     }
 
-    fn handler_exited(&mut self, name: &str, hook: Handler) {
+    fn handler_exited(&mut self, name: &str, hook: Hook) {
         if let Some(mut child) = self.net_checks.remove(&(name.to_owned(), hook)) {
             let _ = child.wait();
         }
@@ -888,21 +548,21 @@ impl PodBackend for ContainerBackend {
         }
     }
 
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), BackendError> {
         match self.running.get_mut(name) {
             // The whole container on SIGKILL (stragglers included), its init otherwise: the
             // kubelet's StopContainer semantics.
             Some(rc) => rc
                 .container
                 .signal(signal, signal == Signal::SIGKILL)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| BackendError::KillContainer(e.to_string())),
             None => Ok(()),
         }
     }
 
     fn container_exited(&mut self, name: &str) -> ExitDetails {
         // Hooks still running in this container die with it; reap them.
-        let hooks: Vec<(String, Handler)> = self
+        let hooks: Vec<(String, Hook)> = self
             .handlers
             .keys()
             .filter(|(n, _)| n == name)
@@ -918,7 +578,7 @@ impl PodBackend for ContainerBackend {
         self.teardown_container(name)
     }
 
-    fn teardown(&mut self) -> Result<(), String> {
+    fn teardown(&mut self) -> Result<(), BackendError> {
         let names: Vec<String> = self.running.keys().cloned().collect();
         for name in names {
             self.container_exited(&name);
@@ -945,7 +605,7 @@ impl PodBackend for ContainerBackend {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(BackendError::KillPodSandbox(errors.join("; ")))
         }
     }
 }

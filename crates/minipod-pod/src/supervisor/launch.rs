@@ -1,9 +1,12 @@
 //! Starting a pod's supervisor and finding it again: the files in the pod directory that
 //! link the CLI verbs to the supervisor process.
 //!
-//! - `source.json`: the manifest text and the seed it was accepted with. The supervisor
-//!   re-derives the pod plan from it (ConfigMap and Secret contents included), so nothing but
-//!   the user's own input needs a serialised form.
+//! - `plan.json` (0600: it holds resolved ConfigMap and Secret values): the pod's
+//!   [`PodPlan`], built once when the pod was accepted. The supervisor loads it at start
+//!   and nothing derives it again.
+//! - `source.json`: the manifest text and the seed it was accepted with, and for a pod a
+//!   workload controller made, which pod of which workload it is. Read by `delete -f` (which
+//!   files a pod came from) and by the workload controllers (their pods' identities).
 //! - `supervisor.lock`: held (flock) by the live supervisor for its whole life, with its pid
 //!   inside. A lock that can be taken means no supervisor runs, whatever the pid file says.
 //! - `supervisor.log`: the supervisor's stderr.
@@ -17,8 +20,11 @@ use std::process::{Command, Stdio};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use minipod_manifest::PodPlan;
+
 use crate::store::{write_json_atomic, StoreError};
 
+pub const PLAN_FILE: &str = "plan.json";
 pub const SOURCE_FILE: &str = "source.json";
 pub const LOCK_FILE: &str = "supervisor.lock";
 pub const LOG_FILE: &str = "supervisor.log";
@@ -63,7 +69,7 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
-    #[error("{path} is not a valid pod source")]
+    #[error("{path} is not a valid pod source or plan")]
     Decode {
         path: PathBuf,
         #[source]
@@ -85,6 +91,21 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Stores the pod's plan (0600, atomically).
+pub fn save_plan(pod_dir: &Path, plan: &PodPlan) -> Result<(), LaunchError> {
+    Ok(write_json_atomic(&pod_dir.join(PLAN_FILE), plan)?)
+}
+
+/// The plan stored when the pod was accepted.
+pub fn load_plan(pod_dir: &Path) -> Result<PodPlan, LaunchError> {
+    let path = pod_dir.join(PLAN_FILE);
+    let bytes = fs::read(&path).map_err(|source| LaunchError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| LaunchError::Decode { path, source })
 }
 
 pub fn save_source(pod_dir: &Path, source: &PodSource) -> Result<(), LaunchError> {

@@ -1,29 +1,43 @@
 //! The per-pod supervisor: the one process that performs a pod's plan.
 //!
-//! It is level-triggered like the kubelet's `SyncPod`. Each pass:
+//! It is level-triggered like the kubelet's `SyncPod`. Each pass (the `// Step N` comments
+//! of [`Supervisor::run`]):
 //!
-//! 1. Step 1 — plan: `compute_pod_actions(pod, observed, probes, now)` (pure), logged once.
-//! 2. Step 2 — execute the actions in order through a [`PodBackend`]; every result is recorded
-//!    in the [`ObservedPod`] with its `record_*` methods; the first failure ends the pass (the
-//!    next pass retries, as the kubelet does).
-//! 3. Step 0, at the top of the next pass — publish: build the `PodStatus` (pure) and, when
-//!    it changed, write it atomically, before planning on it.
-//! 4. Step 4 — wait in one `poll(2)` for a process exit, container output, a signal or the
-//!    plan's next deadline, and record what happened.
+//! 1. publish: build the `PodStatus` (pure) from what was observed and, when it changed,
+//!    write it atomically, before planning on it;
+//! 2. probes: run the probes that are due (`probes.rs`), like the kubelet's prober workers;
+//! 3. plan: `compute_pod_actions(plan, observed, probes, now)` (pure), logged once;
+//! 4. execute the actions in order through a [`PodBackend`] (`sync.rs`): each outcome is
+//!    recorded in one place, in the [`ObservedPod`] and the events, like the kubelet's
+//!    `SyncResult`; the first failure ends the pass (the next pass retries, as the kubelet
+//!    does);
+//! 5. wait in one `poll(2)` for a process exit, container output, a signal or the plan's next
+//!    deadline, and record what happened.
 //!
-//! The backend is a trait so that the whole loop runs in tests with plain processes instead of
-//! containers; the real one (containers through minipod-runtime) lives beside the CLI.
+//! Everything reads the pod's one typed view, the [`PodPlan`] stored when it was accepted.
+//! The backend is a trait (`backend.rs`) so that the whole loop runs in tests with plain
+//! processes instead of containers; the real one is [`containers::ContainerBackend`].
 
+mod backend;
 pub mod containers;
+mod hooks;
 pub mod launch;
+mod probes;
 pub mod reactor;
+mod sync;
+
+pub use backend::{
+    BackendError, ExitDetails, Hook, HookLaunch, PodBackend, StartError, StartedContainer,
+    StartedProcess,
+};
+use hooks::{HookRun, MAX_HOOK_OUTPUT};
+pub use sync::SyncError;
 
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use minipod_runtime::logs::{CriLogWriter, LogStream, RotationPolicy};
 use nix::sys::signal::Signal;
@@ -31,154 +45,21 @@ use nix::sys::signal::Signal;
 use crate::admit;
 use crate::backoff::BackoffPolicy;
 use crate::events::{self, PodEvent};
-use crate::handlers::{self, HandlerAction};
-use crate::observed::{HookState, ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
-use crate::plan::{compute_pod_actions, Action, WaitReason};
-use crate::probe::{ProbePoll, ProbeWorker};
-use crate::spec::{self, ContainerKind, PodPhase};
+use crate::observed::{ObservedPod, ProbeKind, ProbeResult, ProbeResults, Termination};
+use crate::plan::compute_pod_actions;
+use crate::probe::ProbeWorker;
+use crate::spec::{self, PodPhase};
 use crate::status::build_pod_status;
 use crate::store::{PodStore, StatusMeta, StoreError};
 use crate::time::{k8s_time, since, Timestamp};
+use minipod_manifest::{ContainerPlan, Handler, PodPlan, TerminationMessagePolicy};
 use reactor::{Event as LoopEvent, ExitStatus, Reactor, ReactorError, Stream, Token};
-
-/// A process the backend started for the supervisor to watch.
-#[derive(Debug)]
-pub struct StartedProcess {
-    pub pid: i32,
-    /// The backend waits for the process itself (in `container_exited`/`handler_exited`);
-    /// otherwise the supervisor's loop reaps it.
-    pub backend_reaps: bool,
-    pub stdout: Option<OwnedFd>,
-    pub stderr: Option<OwnedFd>,
-}
-
-/// A container instance the backend started.
-#[derive(Debug)]
-pub struct StartedContainer {
-    pub process: StartedProcess,
-    /// `<runtime>://<id>`.
-    pub container_id: String,
-    pub image_id: Option<String>,
-    /// The image's STOPSIGNAL (`SIGQUIT`, `3`...), used when the spec sets none.
-    pub stop_signal: Option<String>,
-}
-
-/// Why a container could not be started; `reason` is the kubelet's `waiting.reason`
-/// (CreateContainerConfigError, CreateContainerError, RunContainerError, ErrImagePull...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartError {
-    pub reason: String,
-    pub message: String,
-    /// Set when the runtime had created the container (`<runtime>://<id>`) but its process
-    /// could not run: containerd's StartContainer failing (runc create or start: a missing
-    /// executable, a failed mount). That instance exists and exited with 128 `StartError`;
-    /// without an id nothing was created and the start is simply retried.
-    pub container_id: Option<String>,
-}
-
-impl StartError {
-    /// Nothing was created (image, config or create errors).
-    pub fn not_created(reason: &str, message: String) -> StartError {
-        StartError {
-            reason: reason.to_string(),
-            message,
-            container_id: None,
-        }
-    }
-
-    /// The container `container_id` exists but its process could not run
-    /// (kubelet: `RunContainerError`).
-    pub fn process_failed(container_id: String, message: String) -> StartError {
-        StartError {
-            reason: "RunContainerError".to_string(),
-            message,
-            container_id: Some(container_id),
-        }
-    }
-}
-
-/// Which lifecycle hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Handler {
-    PostStart,
-    PreStop,
-    Probe(ProbeKind),
-}
-
-impl Handler {
-    fn as_str(self) -> &'static str {
-        match self {
-            Handler::PostStart => "PostStartHook",
-            Handler::PreStop => "PreStopHook",
-            Handler::Probe(ProbeKind::Startup) => "startup probe",
-            Handler::Probe(ProbeKind::Liveness) => "liveness probe",
-            Handler::Probe(ProbeKind::Readiness) => "readiness probe",
-        }
-    }
-}
-
-/// How the backend runs a hook: a process to watch, or already finished.
-#[derive(Debug)]
-pub enum HookLaunch {
-    Process(StartedProcess),
-    Finished(Result<(), String>),
-}
-
-/// What the backend knows about an instance that exited.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExitDetails {
-    pub oom_killed: bool,
-    /// A message for `terminated.message` (e.g. the termination-log contents).
-    pub message: Option<String>,
-}
-
-/// Side effects the supervisor asks for. Every call happens on the supervisor's one thread.
-pub trait PodBackend {
-    /// Creates the pod sandbox (namespaces, volumes); returns the pod IP if it has one.
-    fn create_sandbox(&mut self) -> Result<Option<String>, String>;
-    /// The node's address for `status.hostIP` (the kubelet reports it from the node's
-    /// addresses for every pod); `None` when it has none.
-    fn host_ip(&self) -> Option<String> {
-        None
-    }
-    /// Creates and starts instance `attempt` of a container.
-    fn start_container(
-        &mut self,
-        name: &str,
-        kind: ContainerKind,
-        index: usize,
-        attempt: i32,
-    ) -> Result<StartedContainer, StartError>;
-    /// Runs a resolved exec or httpGet handler for the running instance of `name` (`sleep`
-    /// is the supervisor's own timer and never reaches the backend).
-    fn run_handler(&mut self, name: &str, hook: Handler, action: &HandlerAction) -> HookLaunch;
-    /// Stops a handler process that ran out of time.
-    fn kill_handler(&mut self, name: &str, hook: Handler);
-    /// A handler process reported by [`HookLaunch::Process`] exited: reap it if the backend
-    /// owns it.
-    fn handler_exited(&mut self, name: &str, hook: Handler);
-    /// Sends `signal` to the container's init process.
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String>;
-    /// The instance of `name` exited: collect what is known and release its resources
-    /// (the rootfs mount, the runtime state). Logs and volumes stay.
-    fn container_exited(&mut self, name: &str) -> ExitDetails;
-    /// The pod is done: remove everything the backend made for it.
-    fn teardown(&mut self) -> Result<(), String>;
-}
 
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Watched {
     Container(String),
-    Handler(String, Handler),
-}
-
-/// A hook in flight, with the start of its output for the failure message.
-struct HookRun {
-    action: HandlerAction,
-    output: Vec<u8>,
-    /// For the `sleep` action: when it is done.
-    sleep_until: Option<Instant>,
+    Hook(String, Hook),
 }
 
 /// How a supervisor run ended.
@@ -195,8 +76,6 @@ pub enum SuperviseError {
     Reactor(#[from] ReactorError),
     #[error("pod {uid} not found in the store")]
     NotFound { uid: String },
-    #[error("pod {uid} has no spec")]
-    NoSpec { uid: String },
 }
 
 /// How the supervisor is told to delete the pod: `minipod delete` writes this file in the
@@ -212,7 +91,8 @@ pub struct DeletionRequest {
 pub struct Supervisor<B: PodBackend> {
     store: PodStore,
     uid: String,
-    pod: Pod,
+    /// The typed view of the accepted pod, loaded once (`plan.json`).
+    pod: PodPlan,
     backend: B,
     reactor: Reactor,
     observed: ObservedPod,
@@ -221,7 +101,7 @@ pub struct Supervisor<B: PodBackend> {
     /// have not reported their end yet; forgotten at zero.
     tokens: BTreeMap<Token, (Watched, usize)>,
     next_token: Token,
-    hooks: BTreeMap<(String, Handler), HookRun>,
+    hooks: BTreeMap<(String, Hook), HookRun>,
     logs: BTreeMap<String, CriLogWriter>,
     /// containerLogMaxSize / containerLogMaxFiles, from the environment.
     log_policy: RotationPolicy,
@@ -242,35 +122,28 @@ pub struct Supervisor<B: PodBackend> {
     probe_wake: Option<Timestamp>,
 }
 
-const MAX_HOOK_OUTPUT: usize = 4096;
-
 /// How soon a pass whose action failed is retried when nothing else happens first.
 const FAILED_PASS_RETRY: Duration = Duration::from_secs(1);
 
 impl<B: PodBackend> Supervisor<B> {
-    /// Loads the pod and blocks SIGTERM/SIGINT (they become deletion requests).
+    /// Takes the pod's plan, reads its last status from the store and blocks SIGTERM/SIGINT
+    /// (they become deletion requests).
     pub fn new(
         store: PodStore,
-        uid: &str,
+        pod: PodPlan,
         backend: B,
         backoff: BackoffPolicy,
     ) -> Result<Self, SuperviseError> {
-        let record = store.load(uid)?.ok_or_else(|| SuperviseError::NotFound {
-            uid: uid.to_owned(),
-        })?;
-        let mut pod = record.pod;
-        if pod.spec.is_none() {
-            return Err(SuperviseError::NoSpec {
-                uid: uid.to_owned(),
-            });
-        }
-        let last_status = pod.status.take();
+        let uid = pod.uid.clone();
+        let record = store
+            .load(&uid)?
+            .ok_or_else(|| SuperviseError::NotFound { uid: uid.clone() })?;
+        let last_status = record.pod.status;
         let reactor = Reactor::new(&[Signal::SIGTERM, Signal::SIGINT])?;
         let observed = ObservedPod::new(&pod, backoff);
         let probe_workers = pod
-            .spec
-            .iter()
-            .flat_map(|s| spec::init_containers(s).iter().chain(s.containers.iter()))
+            .all_containers()
+            .map(|(_, c)| c)
             .flat_map(|c| {
                 [
                     (ProbeKind::Startup, c.startup_probe.as_ref()),
@@ -283,7 +156,7 @@ impl<B: PodBackend> Supervisor<B> {
             .collect();
         Ok(Supervisor {
             store,
-            uid: uid.to_owned(),
+            uid,
             pod,
             backend,
             reactor,
@@ -321,44 +194,40 @@ impl<B: PodBackend> Supervisor<B> {
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".into());
-        self.report(events::scheduled(&self.pod, &node), now);
+        self.report(events::scheduled(&self.pod.pod, &node), now);
         // kubelet canAdmitPod: a pod the node refuses never gets a sandbox.
         let allowed = std::env::var(admit::ALLOWED_UNSAFE_SYSCTLS_ENV)
             .map(|v| admit::parse_allowed(&v))
             .unwrap_or_default();
-        if let Some(Err(rejection)) = self.pod.spec.as_ref().map(|s| admit::admit(s, &allowed)) {
+        if let Some(Err(rejection)) = self
+            .pod
+            .pod
+            .spec
+            .as_ref()
+            .map(|s| admit::admit(s, &allowed))
+        {
             return self.reject(rejection, now);
         }
         loop {
             let now = Timestamp::now();
-            // Step 0: publish what was observed before acting on it, as the kubelet's sync
+            // Step 1: publish what was observed before acting on it, as the kubelet's sync
             // does (generateAPIPodStatus, then SyncPod): a watcher sees `PodInitializing`
             // between the last init container's exit and the app containers' start.
             self.publish(now)?;
-            // Probes run beside the plan, like the kubelet's prober workers; their verdicts are
-            // inputs of the plan and the status.
+            // Step 2: probes run beside the plan, like the kubelet's prober workers; their
+            // verdicts are inputs of the plan and the status.
             self.tick_probes(now);
-            // Step 1: plan.
+            // Step 3: plan.
             let plan = compute_pod_actions(&self.pod, &self.observed, &self.probes, now);
             log::debug!("pod {}: plan {:?}", self.uid, plan.actions);
-            // Step 2: execute, stopping at the first failure.
-            let mut done = None;
-            let mut failed = false;
-            for action in &plan.actions {
-                match self.execute(action, now) {
-                    Ok(Some(phase)) => done = Some(phase),
-                    Ok(None) => {}
-                    Err(()) => {
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if let Some(phase) = done {
+            // Step 4: execute, stopping at the first failure.
+            let result = self.sync(&plan.actions, now);
+            if let Some(phase) = result.done {
                 self.finish(phase)?;
                 return Ok(Outcome::Finished(phase));
             }
-            // Step 4: wait for something to happen. A pass that acted plans again at once
+            let failed = result.error.is_some();
+            // Step 5: wait for something to happen. A pass that acted plans again at once
             // (level-triggered: its effects may enable the next step); one that failed waits a
             // little so that a persistent failure does not spin.
             let deadline = if failed {
@@ -381,448 +250,8 @@ impl<B: PodBackend> Supervisor<B> {
         }
     }
 
-    /// Executes one action. `Ok(Some(phase))` ends the pod; `Err(())` ends this pass.
-    fn execute(&mut self, action: &Action, now: Timestamp) -> Result<Option<PodPhase>, ()> {
-        if let Some(ev) = events::for_action(&self.pod, action) {
-            // A back-off is planned again on every pass while it lasts: report it once.
-            let repeat = match action {
-                Action::WaitUntil {
-                    at,
-                    reason: WaitReason::BackOff { name, .. },
-                } => self.backoff_reported.insert(name.clone(), *at) == Some(*at),
-                _ => false,
-            };
-            if !repeat {
-                self.report(ev, now);
-            }
-        }
-        match action {
-            Action::CreateSandbox => match self.backend.create_sandbox() {
-                Ok(ip) => self.observed.pod_ip = ip,
-                Err(message) => {
-                    self.report(
-                        PodEvent {
-                            type_: events::EventType::Warning,
-                            reason: "FailedCreatePodSandBox",
-                            message: format!("Failed to create pod sandbox: {message}"),
-                            field_path: None,
-                        },
-                        now,
-                    );
-                    return Err(());
-                }
-            },
-            Action::StartContainer {
-                name,
-                kind,
-                index,
-                attempt,
-            } => {
-                return self
-                    .start_container(name, *kind, *index, *attempt, now)
-                    .map(|()| None)
-            }
-            // Recorded first: a hook that finishes at once must find its state Running.
-            Action::RunPostStart { name } => {
-                self.observed.record_action(action, now);
-                self.launch_hook(name, Handler::PostStart, now);
-                return Ok(None);
-            }
-            Action::KillContainer {
-                name, run_pre_stop, ..
-            } => {
-                self.observed.record_action(action, now);
-                if *run_pre_stop {
-                    self.launch_hook(name, Handler::PreStop, now);
-                }
-                return Ok(None);
-            }
-            Action::StopContainer { name, signal, .. } => {
-                let sig = signal
-                    .clone()
-                    .or_else(|| self.stop_signals.get(name).cloned())
-                    .as_deref()
-                    .and_then(parse_signal)
-                    .unwrap_or(Signal::SIGTERM);
-                if let Err(e) = self.backend.signal(name, sig) {
-                    log::warn!("stop container {name:?}: {e}");
-                }
-            }
-            Action::ForceKill { name } => {
-                if let Err(e) = self.backend.signal(name, Signal::SIGKILL) {
-                    log::warn!("kill container {name:?}: {e}");
-                }
-            }
-            Action::TerminatePod { .. } | Action::WaitUntil { .. } => {}
-            Action::PodDone { phase } => {
-                self.observed.record_action(action, now);
-                return Ok(Some(*phase));
-            }
-        }
-        self.observed.record_action(action, now);
-        Ok(None)
-    }
-
-    fn start_container(
-        &mut self,
-        name: &str,
-        kind: ContainerKind,
-        index: usize,
-        attempt: i32,
-        now: Timestamp,
-    ) -> Result<(), ()> {
-        match self.backend.start_container(name, kind, index, attempt) {
-            Ok(started) => {
-                let token = self.token(Watched::Container(name.to_owned()));
-                let log_dir = self.pod_dir().join("logs").join(name);
-                let log_path = log_dir.join(format!("{attempt}.log"));
-                remove_old_attempt_logs(&log_dir, attempt);
-                match CriLogWriter::create(&log_path) {
-                    Ok(w) => {
-                        self.logs
-                            .insert(name.to_owned(), w.with_rotation(self.log_policy));
-                    }
-                    Err(e) => log::warn!("open log {}: {e}", log_path.display()),
-                }
-                self.watch_process(token, started.process);
-                match started.stop_signal {
-                    Some(sig) => self.stop_signals.insert(name.to_owned(), sig),
-                    None => self.stop_signals.remove(name),
-                };
-                self.observed.record_started(
-                    name,
-                    Some(started.container_id),
-                    started.image_id,
-                    now,
-                );
-                self.report(events::created(kind, name), now);
-                self.report(events::started(kind, name), now);
-                Ok(())
-            }
-            Err(e) => {
-                match e.container_id {
-                    // kubelet startContainer: the container was created (event Created),
-                    // StartContainer failed (event Failed); the runtime reports it exited.
-                    Some(id) => {
-                        self.report(events::created(kind, name), now);
-                        self.report(events::failed(kind, name, &e.message), now);
-                        self.observed
-                            .record_start_error(name, Some(id), &e.message, now);
-                    }
-                    None => {
-                        self.report(events::failed(kind, name, &e.message), now);
-                        self.observed
-                            .record_start_failure(name, &e.reason, &e.message, now);
-                    }
-                }
-                Err(())
-            }
-        }
-    }
-
-    fn launch_hook(&mut self, name: &str, hook: Handler, now: Timestamp) {
-        let Some(container) = self.container_spec(name) else {
-            return;
-        };
-        let handler = container.lifecycle.as_ref().and_then(|l| match hook {
-            Handler::PostStart => l.post_start.as_ref(),
-            Handler::PreStop => l.pre_stop.as_ref(),
-            Handler::Probe(_) => None,
-        });
-        let Some(handler) = handler else {
-            // The plan only asks for hooks the spec has; nothing to run is a success.
-            self.record_hook(name, hook, HookState::Succeeded);
-            return;
-        };
-        let host = self.handler_host();
-        let action = match handlers::lifecycle_action(handler, &container, Some(&host)) {
-            Ok(a) => a,
-            Err(e) => {
-                log::warn!("{} of container {name:?}: {e}", hook.as_str());
-                self.hook_failed_event(name, hook, now);
-                if hook == Handler::PostStart {
-                    // handlers.go Run: the message of an action it cannot run.
-                    let message = format!("Cannot run handler: {e}");
-                    self.observed.record_post_start_failure(name, &message);
-                } else {
-                    self.record_hook(name, hook, HookState::Failed);
-                }
-                return;
-            }
-        };
-        let key = (name.to_owned(), hook);
-        if let HandlerAction::Sleep(d) = action {
-            self.hooks.insert(
-                key,
-                HookRun {
-                    action,
-                    output: Vec::new(),
-                    sleep_until: Some(crate::time::deadline_after(Instant::now(), d)),
-                },
-            );
-            self.record_hook(name, hook, HookState::Running);
-            return;
-        }
-        match self.backend.run_handler(name, hook, &action) {
-            HookLaunch::Process(p) => {
-                let token = self.token(Watched::Handler(name.to_owned(), hook));
-                self.watch_process(token, p);
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        action,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.record_hook(name, hook, HookState::Running);
-            }
-            HookLaunch::Finished(result) => {
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        action,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.hook_finished(name, hook, result, now);
-            }
-        }
-    }
-
-    fn container_spec(&self, name: &str) -> Option<k8s_openapi::api::core::v1::Container> {
-        let spec = self.pod.spec.as_ref()?;
-        spec::init_containers(spec)
-            .iter()
-            .chain(spec.containers.iter())
-            .find(|c| c.name == name)
-            .cloned()
-    }
-
-    fn kind_of(&self, name: &str) -> ContainerKind {
-        self.observed
-            .container(name)
-            .map(|c| c.kind)
-            .unwrap_or(ContainerKind::Regular)
-    }
-
-    fn hook_failed_event(&self, name: &str, hook: Handler, now: Timestamp) {
-        let kind = self.kind_of(name);
-        let ev = match hook {
-            Handler::PostStart => events::failed_post_start_hook(kind, name),
-            Handler::PreStop => events::failed_pre_stop_hook(kind, name),
-            Handler::Probe(_) => return,
-        };
-        self.report(ev, now);
-    }
-
-    fn record_hook(&mut self, name: &str, hook: Handler, state: HookState) {
-        match hook {
-            Handler::PostStart => self.observed.record_post_start(name, state),
-            Handler::PreStop => self.observed.record_pre_stop(name, state),
-            Handler::Probe(_) => false,
-        };
-    }
-
-    fn hook_finished(
-        &mut self,
-        name: &str,
-        hook: Handler,
-        result: Result<(), String>,
-        now: Timestamp,
-    ) {
-        let run = self.hooks.remove(&(name.to_owned(), hook));
-        match result {
-            Ok(()) => self.record_hook(name, hook, HookState::Succeeded),
-            Err(error) => {
-                // The details go to the log and, for postStart, the container's
-                // waiting.message, never to events: the kubelet keeps hook output out of
-                // events so that secrets do not leak (kuberuntime_container.go).
-                let message = run.as_ref().map(|run| {
-                    let output = String::from_utf8_lossy(&run.output);
-                    let pod = spec::format_pod(&self.pod);
-                    handlers::hook_failure_message(&run.action, name, &pod, &error, output.trim())
-                });
-                if let Some(m) = &message {
-                    log::warn!("{m}");
-                }
-                self.hook_failed_event(name, hook, now);
-                match (hook, message) {
-                    (Handler::PostStart, Some(m)) => {
-                        self.observed.record_post_start_failure(name, &m);
-                    }
-                    _ => self.record_hook(name, hook, HookState::Failed),
-                }
-            }
-        }
-    }
-
-    /// Runs the probes that are due; remembers when the next one is.
-    fn tick_probes(&mut self, now: Timestamp) {
-        let terminating = self.observed.termination.is_some();
-        let mut wake: Option<Timestamp> = None;
-        let mut due = Vec::new();
-        let empty = k8s_openapi::api::core::v1::PodSpec::default();
-        let spec = self.pod.spec.as_ref().unwrap_or(&empty);
-        for (i, w) in self.probe_workers.iter_mut().enumerate() {
-            let Some(o) = self.observed.container(&w.name) else {
-                continue;
-            };
-            let Some(c) = spec::init_containers(spec)
-                .iter()
-                .chain(spec.containers.iter())
-                .find(|c| c.name == w.name)
-            else {
-                continue;
-            };
-            let started = crate::status::container_started(c, o, &self.probes);
-            match w.poll(o, started, terminating, now) {
-                ProbePoll::Run => {
-                    if !self.probe_runs.contains_key(&(w.name.clone(), w.kind)) {
-                        due.push(i);
-                    }
-                }
-                ProbePoll::WaitUntil(t) => wake = Some(wake.map_or(t, |w| w.min(t))),
-                ProbePoll::Idle => {}
-                ProbePoll::Stop { verdict } => {
-                    if let Some(v) = verdict {
-                        w.store(&mut self.probes, v);
-                    }
-                }
-            }
-        }
-        self.probe_wake = wake;
-        for i in due {
-            self.launch_probe(i, now);
-        }
-    }
-
-    /// Where httpGet / tcpSocket handlers (probes and hooks alike) connect when the spec
-    /// names no host: the pod IP in the kubelet. Checks run inside the pod's network
-    /// namespace, where the pod is reachable on loopback when it has no address of its own.
-    fn handler_host(&self) -> String {
-        self.observed
-            .pod_ip
-            .clone()
-            .unwrap_or_else(|| "127.0.0.1".into())
-    }
-
-    fn launch_probe(&mut self, worker: usize, now: Timestamp) {
-        let (name, kind, timeout) = {
-            let w = &self.probe_workers[worker];
-            (w.name.clone(), w.kind, w.timing.timeout)
-        };
-        let Some(c) = self.container_spec(&name) else {
-            return;
-        };
-        let probe = match kind {
-            ProbeKind::Startup => c.startup_probe.as_ref(),
-            ProbeKind::Liveness => c.liveness_probe.as_ref(),
-            ProbeKind::Readiness => c.readiness_probe.as_ref(),
-        };
-        let Some(probe) = probe else { return };
-        let ip = self.handler_host();
-        let action = match handlers::probe_action(probe, &c, Some(&ip)) {
-            Ok(a) => a,
-            Err(e) => {
-                self.probe_result(&name, kind, ProbeResult::Failure, &e.to_string(), now);
-                return;
-            }
-        };
-        let handler = Handler::Probe(kind);
-        match self.backend.run_handler(&name, handler, &action) {
-            HookLaunch::Process(p) => {
-                let token = self.token(Watched::Handler(name.clone(), handler));
-                self.watch_process(token, p);
-                self.hooks.insert(
-                    (name.clone(), handler),
-                    HookRun {
-                        action,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.probe_runs.insert(
-                    (name, kind),
-                    crate::time::deadline_after(Instant::now(), timeout),
-                );
-            }
-            HookLaunch::Finished(Ok(())) => {
-                self.probe_result(&name, kind, ProbeResult::Success, "", now)
-            }
-            HookLaunch::Finished(Err(e)) => {
-                self.probe_result(&name, kind, ProbeResult::Failure, &e, now)
-            }
-        }
-    }
-
-    /// Probe runs past their `timeoutSeconds` fail (prober: "command timed out").
-    fn expire_probe_runs(&mut self) {
-        let now = Instant::now();
-        let late: Vec<(String, ProbeKind)> = self
-            .probe_runs
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for (name, kind) in late {
-            self.probe_runs.remove(&(name.clone(), kind));
-            self.backend.kill_handler(&name, Handler::Probe(kind));
-            let timeout = self
-                .probe_workers
-                .iter()
-                .find(|w| w.name == name && w.kind == kind)
-                .map(|w| w.timing.timeout.as_secs())
-                .unwrap_or(1);
-            let message = format!("command timed out after {timeout}s");
-            self.probe_result(
-                &name,
-                kind,
-                ProbeResult::Failure,
-                &message,
-                Timestamp::now(),
-            );
-        }
-    }
-
-    /// One probe run's outcome: the worker applies the thresholds; a failure is reported as
-    /// the kubelet's `Unhealthy` event.
-    fn probe_result(
-        &mut self,
-        name: &str,
-        kind: ProbeKind,
-        outcome: ProbeResult,
-        output: &str,
-        now: Timestamp,
-    ) {
-        let Some(w) = self
-            .probe_workers
-            .iter_mut()
-            .find(|w| w.name == name && w.kind == kind)
-        else {
-            return;
-        };
-        if let Some(verdict) = w.record(outcome, now) {
-            w.store(&mut self.probes, verdict);
-        }
-        if outcome == ProbeResult::Failure {
-            let container_kind = self.kind_of(name);
-            self.report(events::unhealthy(container_kind, name, kind, output), now);
-        }
-    }
-
-    fn expire_sleep_hooks(&mut self) {
-        let now = Instant::now();
-        let due: Vec<(String, Handler)> = self
-            .hooks
-            .iter()
-            .filter(|(_, h)| h.sleep_until.is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for (name, hook) in due {
-            self.hook_finished(&name, hook, Ok(()), Timestamp::now());
-        }
+    fn container_spec(&self, name: &str) -> Option<ContainerPlan> {
+        self.pod.container(name).cloned()
     }
 
     fn watch_process(&mut self, token: Token, p: StartedProcess) {
@@ -857,7 +286,7 @@ impl<B: PodBackend> Supervisor<B> {
         self.tokens.get(&token).map(|(w, _)| w.clone())
     }
 
-    /// Step 4's bookkeeping: record one event from the loop.
+    /// Step 5's bookkeeping: record one event from the loop.
     fn observe(&mut self, ev: LoopEvent) -> Result<(), SuperviseError> {
         let now = Timestamp::now();
         match ev {
@@ -874,7 +303,7 @@ impl<B: PodBackend> Supervisor<B> {
                         }
                     }
                 }
-                Some(Watched::Handler(name, hook)) => {
+                Some(Watched::Hook(name, hook)) => {
                     if let Some(run) = self.hooks.get_mut(&(name, hook)) {
                         let room = MAX_HOOK_OUTPUT.saturating_sub(run.output.len());
                         run.output.extend(bytes.iter().take(room));
@@ -893,11 +322,11 @@ impl<B: PodBackend> Supervisor<B> {
             LoopEvent::Exited { token, status } => {
                 match self.watched(token) {
                     Some(Watched::Container(name)) => self.container_exited(&name, status, now),
-                    Some(Watched::Handler(name, Handler::Probe(kind))) => {
-                        self.backend.handler_exited(&name, Handler::Probe(kind));
+                    Some(Watched::Hook(name, Hook::Probe(kind))) => {
+                        self.backend.handler_exited(&name, Hook::Probe(kind));
                         let output = self
                             .hooks
-                            .remove(&(name.clone(), Handler::Probe(kind)))
+                            .remove(&(name.clone(), Hook::Probe(kind)))
                             .map(|h| String::from_utf8_lossy(&h.output).trim().to_owned())
                             .unwrap_or_default();
                         // A run already judged by its timeout is not judged again.
@@ -909,7 +338,7 @@ impl<B: PodBackend> Supervisor<B> {
                             self.probe_result(&name, kind, outcome, &output, now);
                         }
                     }
-                    Some(Watched::Handler(name, hook)) => {
+                    Some(Watched::Hook(name, hook)) => {
                         self.backend.handler_exited(&name, hook);
                         let result = match status {
                             ExitStatus::Exited(0) => Ok(()),
@@ -940,8 +369,8 @@ impl<B: PodBackend> Supervisor<B> {
         termination.message = details.message.filter(|m| !m.is_empty());
         // kubelet: toKubeContainerStatus — FallbackToLogsOnError takes the end of the log
         // when the container failed without writing its termination message file.
-        let fallback = self.container_spec(name).is_some_and(|c| {
-            c.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
+        let fallback = self.pod.container(name).is_some_and(|c| {
+            c.termination_message_policy == TerminationMessagePolicy::FallbackToLogsOnError
         });
         if termination.message.is_none() && fallback && status.code() != 0 {
             let attempt = self
@@ -962,38 +391,17 @@ impl<B: PodBackend> Supervisor<B> {
                 .filter(|m| !m.is_empty());
         }
         self.observed.record_exit(name, termination);
-        for hook in [Handler::PostStart, Handler::PreStop] {
+        for hook in [Hook::PostStart, Hook::PreStop] {
             let Some(run) = self.hooks.get(&(name.to_owned(), hook)) else {
                 continue;
             };
-            if matches!(run.action, HandlerAction::Exec { .. }) {
+            if matches!(run.handler, Handler::Exec { .. }) {
                 // An exec hook ran in the dead container's namespaces: it died with it.
                 self.hook_finished(name, hook, Err("container exited".into()), now);
             } else {
                 self.abandon_hook(name, hook);
             }
         }
-    }
-
-    /// An httpGet or sleep hook runs outside the container, so the container's exit is not
-    /// its failure (the kubelet would even wait for it). Its instance is gone, so minipod
-    /// stops it without a verdict: no FailedPostStartHook for a hook that never failed,
-    /// and no late result that could be taken for the next instance's hook.
-    fn abandon_hook(&mut self, name: &str, hook: Handler) {
-        self.hooks.remove(&(name.to_owned(), hook));
-        let watched = Watched::Handler(name.to_owned(), hook);
-        let tokens: Vec<Token> = self
-            .tokens
-            .iter()
-            .filter(|(_, (w, _))| *w == watched)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in tokens {
-            self.reactor.unwatch_pid(t);
-            self.tokens.remove(&t);
-        }
-        self.backend.kill_handler(name, hook);
-        self.backend.handler_exited(name, hook);
     }
 
     /// SIGTERM/SIGINT: begin (or shorten) the pod's termination.
@@ -1005,13 +413,7 @@ impl<B: PodBackend> Supervisor<B> {
         let grace = request
             .and_then(|r| r.grace_period_seconds)
             .map(|s| Duration::from_secs(s.max(0) as u64))
-            .unwrap_or_else(|| {
-                self.pod
-                    .spec
-                    .as_ref()
-                    .map(spec::pod_grace_period)
-                    .unwrap_or(spec::DEFAULT_TERMINATION_GRACE_PERIOD)
-            });
+            .unwrap_or_else(|| spec::pod_grace_period(&self.pod));
         self.observed.request_deletion(grace, now);
         if let Some(t) = &self.observed.termination {
             self.status_meta.deletion_timestamp = Some(k8s_time(t.requested_at));
@@ -1037,7 +439,7 @@ impl<B: PodBackend> Supervisor<B> {
         times.into_iter().flatten().min()
     }
 
-    /// Step 3: write the status when it changed.
+    /// Step 1: write the status when it changed.
     fn publish(&mut self, now: Timestamp) -> Result<(), SuperviseError> {
         let status = build_pod_status(
             &self.pod,
@@ -1100,7 +502,7 @@ impl<B: PodBackend> Supervisor<B> {
     /// Appends an event as the kubelet reports one: source kubelet (the scheduler for
     /// `Scheduled`), involvedObject the pod, fieldPath naming the container.
     fn report(&self, ev: PodEvent, now: Timestamp) {
-        let m = &self.pod.metadata;
+        let m = &self.pod.pod.metadata;
         let component = if ev.reason == "Scheduled" {
             "default-scheduler"
         } else {

@@ -3,34 +3,29 @@
 //! root. Each "container" runs its `command` + `args` with `$SHARED` naming a per-test folder.
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::Pod;
+use minipod_manifest::ContainerPlan;
 
-use crate::handlers::HandlerAction;
+use crate::spec::ContainerKind;
 use serde_json::json;
 
 use super::*;
 
 struct HostProcesses {
-    pod: Pod,
+    pod: PodPlan,
     shared: PathBuf,
     pids: BTreeMap<String, i32>,
     torn_down: bool,
 }
 
 impl HostProcesses {
-    fn container(&self, name: &str) -> Container {
-        let spec = self.pod.spec.as_ref().unwrap();
-        spec.init_containers
-            .iter()
-            .flatten()
-            .chain(spec.containers.iter())
-            .find(|c| c.name == name)
-            .unwrap()
-            .clone()
+    fn container(&self, name: &str) -> ContainerPlan {
+        self.pod.container(name).unwrap().clone()
     }
 
     // The supervisor's reactor reaps these children by pidfd, not through std's Child.
@@ -56,7 +51,7 @@ impl HostProcesses {
 }
 
 impl PodBackend for HostProcesses {
-    fn create_sandbox(&mut self) -> Result<Option<String>, String> {
+    fn create_sandbox(&mut self) -> Result<Option<String>, BackendError> {
         Ok(Some("10.0.0.2".into()))
     }
 
@@ -72,9 +67,12 @@ impl PodBackend for HostProcesses {
         argv.extend(c.args.clone().unwrap_or_default());
         // A command that cannot be executed: the runtime's container exists, its process
         // does not (containerd's StartError).
-        let p = self.spawn(&argv).map_err(|e| {
-            StartError::process_failed(format!("test://{name}-{attempt}"), e.to_string())
-        })?;
+        let p = self
+            .spawn(&argv)
+            .map_err(|e| StartError::RunContainerError {
+                container_id: format!("test://{name}-{attempt}"),
+                message: e.to_string(),
+            })?;
         self.pids.insert(name.to_owned(), p.pid);
         Ok(StartedContainer {
             process: p,
@@ -84,9 +82,15 @@ impl PodBackend for HostProcesses {
         })
     }
 
-    fn run_handler(&mut self, _name: &str, _hook: Handler, action: &HandlerAction) -> HookLaunch {
-        let HandlerAction::Exec { command } = action else {
-            return HookLaunch::Finished(Err(format!("unsupported in tests: {action:?}")));
+    fn run_handler(
+        &mut self,
+        _name: &str,
+        _hook: Hook,
+        handler: &Handler,
+        _host: &str,
+    ) -> HookLaunch {
+        let Handler::Exec { command } = handler else {
+            return HookLaunch::Finished(Err(format!("unsupported in tests: {handler:?}")));
         };
         match self.spawn(command) {
             Ok(p) => HookLaunch::Process(p),
@@ -94,20 +98,21 @@ impl PodBackend for HostProcesses {
         }
     }
 
-    fn handler_exited(&mut self, _name: &str, _hook: Handler) {}
+    fn handler_exited(&mut self, _name: &str, _hook: Hook) {}
 
-    fn kill_handler(&mut self, _name: &str, _hook: Handler) {}
+    fn kill_handler(&mut self, _name: &str, _hook: Hook) {}
 
-    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), String> {
+    fn signal(&mut self, name: &str, signal: Signal) -> Result<(), BackendError> {
         let pid = self.pids[name];
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal).map_err(|e| e.to_string())
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal)
+            .map_err(|e| BackendError::KillContainer(e.to_string()))
     }
 
     fn container_exited(&mut self, _name: &str) -> ExitDetails {
         ExitDetails::default()
     }
 
-    fn teardown(&mut self) -> Result<(), String> {
+    fn teardown(&mut self) -> Result<(), BackendError> {
         self.torn_down = true;
         Ok(())
     }
@@ -124,15 +129,31 @@ fn fixture(spec: serde_json::Value) -> (Fixture, HostProcesses) {
     let root = tempfile::tempdir().unwrap();
     let shared = root.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
-    let pod: Pod = serde_json::from_value(json!({
+    // Accepted as `run` accepts a pod: its plan (every container runs busybox's name).
+    let mut spec = spec;
+    for list in ["initContainers", "containers"] {
+        for c in spec[list].as_array_mut().into_iter().flatten() {
+            if c.get("image").is_none() {
+                c["image"] = json!("busybox");
+            }
+        }
+    }
+    let input = json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "p", "namespace": "default", "uid": "uid-1"},
+        "metadata": {"name": "p", "namespace": "default"},
         "spec": spec,
-    }))
-    .unwrap();
+    });
+    let manifest = minipod_manifest::load(
+        &[minipod_manifest::Input::new("p.json", input.to_string())],
+        &minipod_manifest::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut pod = manifest.pods.into_iter().next().unwrap();
+    pod.uid = "uid-1".into();
+    pod.pod.metadata.uid = Some("uid-1".into());
     let store = PodStore::open(root.path()).unwrap();
-    store.create(&pod).unwrap();
+    store.create(&pod.pod).unwrap();
     let backend = HostProcesses {
         pod,
         shared: shared.clone(),
@@ -177,7 +198,9 @@ fn lines(path: &Path) -> Vec<String> {
 }
 
 fn run(f: &Fixture, backend: HostProcesses) -> (Outcome, Pod) {
-    let sup = Supervisor::new(f.store.clone(), &f.uid, backend, fast_backoff()).unwrap();
+    let plan = backend.pod.clone();
+    assert_eq!(plan.uid, f.uid);
+    let sup = Supervisor::new(f.store.clone(), plan, backend, fast_backoff()).unwrap();
     let outcome = sup.run().unwrap();
     let pod = f.store.load(&f.uid).unwrap().unwrap().pod;
     (outcome, pod)

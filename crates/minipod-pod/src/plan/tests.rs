@@ -11,6 +11,7 @@ use crate::observed::{
     HookState, KillReason, ObservedPod, PodTermination, PodTerminationReason, ProbeKind,
     ProbeResult, ProbeResults, SandboxState,
 };
+use crate::spec::PodPhase;
 use crate::testutil::*;
 
 type Setup = fn(&mut ObservedPod, &mut ProbeResults);

@@ -898,7 +898,8 @@ fn qos_classes() {
     ];
     for (spec, want) in cases {
         let p = pod(spec.clone());
-        assert_eq!(qos_class(p.spec.as_ref().unwrap()), want, "{spec}");
+        assert_eq!(qos_class(p.pod.spec.as_ref().unwrap()), want, "{spec}");
+        assert_eq!(p.qos_class(), want, "{spec}");
     }
 }
 
@@ -907,7 +908,7 @@ fn final_phase_rules() {
     // Deleted while running, stopped with 0: Succeeded; with 137: Failed; before anything
     // ran: Failed.
     let p = pod(single());
-    let spec = p.spec.as_ref().unwrap();
+    let spec = &p;
     let mut o = observed(&p);
     assert_eq!(final_phase(spec, &o), PodPhase::Failed);
     ran(&mut o, "app", 0, 0);
@@ -936,7 +937,7 @@ fn deadline_exceeded_status() {
         Some("Pod was active on the node longer than the specified deadline")
     );
     // kubectl shows the reason.
-    let mut shown = p.clone();
+    let mut shown = p.pod.clone();
     shown.status = Some(after);
     assert_eq!(
         crate::kubectl::print_pod(&shown, t(30)).status,

@@ -66,7 +66,7 @@ struct Case {
 }
 
 fn build(case: &Case) -> Pod {
-    let mut p = pod(json!({"initContainers": case.init, "containers": case.containers}));
+    let mut p = pod(json!({"initContainers": case.init, "containers": case.containers})).pod;
     p.status = Some(serde_json::from_value(case.status.clone()).unwrap());
     if case.deleted {
         p.metadata.deletion_timestamp = Some(crate::time::k8s_time(t(case.now - 1)));
@@ -522,7 +522,7 @@ fn print_pod_table() {
 
 #[test]
 fn print_pod_without_creation_timestamp() {
-    let mut p = pod(json!({"containers": [c("a")]}));
+    let mut p = pod(json!({"containers": [c("a")]})).pod;
     p.metadata.creation_timestamp = None;
     let row = print_pod(&p, t(10));
     assert_eq!(row.age, "<unknown>");
