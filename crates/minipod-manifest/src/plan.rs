@@ -10,38 +10,13 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
+use crate::env::EnvVarPlan;
 use crate::error::{FieldError, Warning};
+use crate::node::NodeInfo;
 use crate::path::FieldPath;
 use crate::quantity::Quantity;
 use crate::resolve::Resolver;
-
-/// Facts about the host minipod runs on that end up in pods (spec.nodeName, resource
-/// limits of unlimited containers as the downward API reports them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeInfo {
-    /// `spec.nodeName` (the host's name).
-    pub name: String,
-    /// Allocatable CPU in millicores (what `limits.cpu` reads when unset).
-    pub cpu_millis: i64,
-    /// Allocatable memory in bytes.
-    pub memory_bytes: i64,
-    /// Allocatable ephemeral storage in bytes.
-    pub ephemeral_storage_bytes: i64,
-    /// DNS cluster domain used for `<subdomain>.<ns>.svc.<domain>`.
-    pub cluster_domain: String,
-}
-
-impl Default for NodeInfo {
-    fn default() -> Self {
-        NodeInfo {
-            name: "localhost".to_string(),
-            cpu_millis: 1000,
-            memory_bytes: 1 << 30,
-            ephemeral_storage_bytes: 10 << 30,
-            cluster_domain: "cluster.local".to_string(),
-        }
-    }
-}
+use crate::volume::VolumePlan;
 
 /// Pod-level restart policy (`spec.restartPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,102 +103,6 @@ pub struct ContainerPlan {
     pub termination_message_policy: TerminationMessagePolicy,
     /// The defaulted container as the API object has it.
     pub spec: Container,
-}
-
-/// One environment variable's source, resolved as far as possible at plan time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvVarPlan {
-    pub name: String,
-    pub value: EnvValue,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EnvValue {
-    /// `env[].value`: `$(VAR)` references are expanded against the variables before it.
-    Template(String),
-    /// A value taken verbatim: envFrom, configMapKeyRef, secretKeyRef, fieldRef on metadata
-    /// or spec, resourceFieldRef.
-    Resolved(String),
-    /// `status.podIP` (known when the sandbox exists).
-    PodIp,
-    /// `status.podIPs` (comma-separated).
-    PodIps,
-    /// `status.hostIP`.
-    HostIp,
-    /// `status.hostIPs` (comma-separated).
-    HostIps,
-}
-
-/// Addresses known only once the pod sandbox exists.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuntimeFacts {
-    pub pod_ips: Vec<String>,
-    pub host_ips: Vec<String>,
-}
-
-/// kubelet_pods.go makeEnvironmentVariables: envFrom, then env in order, each `value`
-/// expanded against what came before; a later name replaces an earlier one in place.
-/// (The kubelet builds a Go map, so its order is unspecified; first-appearance order is kept
-/// here so output is stable.)
-pub fn build_env(env: &[EnvVarPlan], facts: &RuntimeFacts) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::with_capacity(env.len());
-    for e in env {
-        let value = match &e.value {
-            EnvValue::Template(t) if !t.is_empty() => crate::expand::expand(t, |name| {
-                out.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-            }),
-            EnvValue::Template(t) => t.clone(),
-            EnvValue::Resolved(v) => v.clone(),
-            EnvValue::PodIp => facts.pod_ips.first().cloned().unwrap_or_default(),
-            EnvValue::PodIps => facts.pod_ips.join(","),
-            EnvValue::HostIp => facts.host_ips.first().cloned().unwrap_or_default(),
-            EnvValue::HostIps => facts.host_ips.join(","),
-        };
-        match out.iter_mut().find(|(k, _)| *k == e.name) {
-            Some(slot) => slot.1 = value,
-            None => out.push((e.name.clone(), value)),
-        }
-    }
-    out
-}
-
-/// kubelet subpath expansion (kubecontainer.ExpandContainerVolumeMounts, then makeMounts):
-/// `subPathExpr` expanded against the container's environment, where a variable that is
-/// missing or empty is an error ("missing value for NAME"); the result must stay a relative
-/// path without `..`.
-pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, String> {
-    let missing = std::cell::RefCell::new(std::collections::BTreeSet::new());
-    let p = crate::expand::expand(expr, |name| {
-        let value = env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        if value.is_empty() {
-            missing.borrow_mut().insert(name.to_string());
-        }
-        Some(value)
-    });
-    let missing = missing.into_inner();
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.into_iter().collect();
-        return Err(format!(
-            "subPathExpr {expr:?}: missing value for {}",
-            names.join(", ")
-        ));
-    }
-    if p.starts_with('/') {
-        return Err(format!(
-            "subPathExpr {expr:?} expands to the absolute path {p:?}"
-        ));
-    }
-    if p.split('/').any(|s| s == "..") {
-        return Err(format!(
-            "subPathExpr {expr:?} expands to {p:?}, which contains '..'"
-        ));
-    }
-    Ok(p)
 }
 
 /// Resources in numbers (None = not set). Requests default to limits (SetDefaults_Pod).
@@ -356,79 +235,6 @@ pub struct ProbePlan {
     pub success_threshold: i32,
     pub failure_threshold: i32,
     pub termination_grace_period_seconds: Option<i64>,
-}
-
-/// `emptyDir.medium`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StorageMedium {
-    /// The node's disk (a directory under the pod's state).
-    Default,
-    /// tmpfs.
-    Memory,
-    /// hugetlbfs (`HugePages` or `HugePages-<size>`).
-    HugePages(Option<String>),
-}
-
-/// `hostPath.type`: the check (or creation) done before mounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum HostPathType {
-    /// `""`: no check.
-    Unset,
-    DirectoryOrCreate,
-    Directory,
-    FileOrCreate,
-    File,
-    Socket,
-    CharDevice,
-    BlockDevice,
-}
-
-/// A file to write into a configMap/secret/downwardAPI/projected volume.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumeFile {
-    /// Relative path inside the volume (may contain `/`).
-    pub path: String,
-    pub data: Vec<u8>,
-    /// Permission bits (item `mode`, else the volume's `defaultMode`, default 0644).
-    pub mode: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VolumeSource {
-    EmptyDir {
-        medium: StorageMedium,
-        /// Bytes (`sizeLimit`).
-        size_limit: Option<i64>,
-    },
-    HostPath {
-        path: String,
-        type_: HostPathType,
-    },
-    /// Files from a ConfigMap of the same input (empty when optional and absent).
-    ConfigMap {
-        name: String,
-        optional: bool,
-        files: Vec<VolumeFile>,
-    },
-    Secret {
-        name: String,
-        optional: bool,
-        files: Vec<VolumeFile>,
-    },
-    /// Files with pod metadata (labels, annotations, name, namespace, uid) and resources.
-    DownwardApi {
-        files: Vec<VolumeFile>,
-    },
-    /// configMap/secret/downwardAPI sources merged into one directory.
-    Projected {
-        files: Vec<VolumeFile>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumePlan {
-    pub name: String,
-    pub source: VolumeSource,
 }
 
 /// Namespaces and names of the pod sandbox.

@@ -2,8 +2,9 @@
 //! expansion against the pod-built environment, and the final environment with the image's
 //! ENV underneath (kubelet kuberuntime_container.go + containerd CRI WithProcessArgs/WithEnv).
 
+use crate::env::{build_env, RuntimeFacts};
 use crate::expand::expand_with;
-use crate::plan::{build_env, ContainerPlan, RuntimeFacts};
+use crate::plan::ContainerPlan;
 
 /// What the image config says about the process (OCI image config `config`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

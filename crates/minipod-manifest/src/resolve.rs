@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Volume};
 
+use crate::env::{EnvValue, EnvVarPlan};
 use crate::error::FieldError;
+use crate::node::NodeInfo;
 use crate::path::FieldPath;
-use crate::plan::{
-    EnvValue, EnvVarPlan, HostPathType, NodeInfo, StorageMedium, VolumeFile, VolumeSource,
-};
 use crate::quantity::Quantity;
+use crate::volume::{HostPathType, StorageMedium, VolumeFile, VolumeSource};
 
 /// ConfigMaps and Secrets of the input, looked up by namespace and name.
 pub(crate) struct Resolver<'a> {

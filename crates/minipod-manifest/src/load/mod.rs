@@ -17,9 +17,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::error::{ManifestError, ObjectRef, Warning, WarningKind};
+use crate::node::NodeInfo;
 use crate::parse::Object;
 use crate::path::FieldPath;
-use crate::plan::{ControllerRef, NodeInfo, PodPlan};
+use crate::plan::{ControllerRef, PodPlan};
 use crate::resolve::Resolver;
 use crate::validate::{self, Findings};
 use crate::{defaults, naming};

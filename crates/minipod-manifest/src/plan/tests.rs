@@ -1,5 +1,7 @@
 use super::*;
+use crate::env::{build_env, expand_sub_path_expr, EnvValue, RuntimeFacts};
 use crate::load::tests::{errors, run};
+use crate::volume::{HostPathType, StorageMedium, VolumeFile, VolumeSource};
 
 fn plan(text: &str) -> PodPlan {
     let m = run(text).unwrap_or_else(|e| panic!("{e}"));

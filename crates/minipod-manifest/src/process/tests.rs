@@ -1,6 +1,6 @@
 use super::*;
+use crate::env::RuntimeFacts;
 use crate::load::tests::run;
-use crate::plan::RuntimeFacts;
 
 fn v(s: &[&str]) -> Vec<String> {
     s.iter().map(|x| x.to_string()).collect()
