@@ -40,9 +40,27 @@ impl TestRoot {
     }
 }
 
-/// The folder `scripts/build-test-images.sh` writes test images into.
-pub fn test_images_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images")
+pub use minipod_testsupport::test_images_dir;
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts `minipod` exited with `code`, showing what it printed if not.
+#[track_caller]
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}{}", stdout(o), stderr(o));
+}
+
+/// Asserts `minipod` succeeded and returns its stdout.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "failed: {}{}", stdout(o), stderr(o));
+    stdout(o)
 }
 
 #[test]

@@ -15,7 +15,6 @@ use fixture::*;
 pub mod fixture {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
-    use std::process::Output;
 
     use k8s_openapi::api::core::v1::{
         Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
@@ -208,13 +207,7 @@ pub mod fixture {
             .expect("append event");
     }
 
-    pub fn stdout(out: &Output) -> String {
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    pub fn stderr(out: &Output) -> String {
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
+    pub use crate::common::{stderr, stdout};
 
     /// Two pods: `web` running with 2 restarts, `db` pending.
     pub fn two_pods(root: &TestRoot) -> (Pod, Pod) {

@@ -64,7 +64,9 @@ fn vm_kib(pid: u32, field: &str) -> u64 {
 
 #[test]
 fn two_hundred_megabytes_of_stdout_leave_at_most_fifty_on_disk_and_flat_supervisor_memory() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     // 200 MB in lines of 1000 bytes; then "done" and a pause to measure before the end.
     let file = root.manifest(
         "big.yaml",
@@ -146,7 +148,9 @@ spec:
 
 #[test]
 fn logs_read_across_rotated_files_in_order_with_tail_and_follow() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "seq.yaml",
         r#"
@@ -205,7 +209,9 @@ spec:
 
 #[test]
 fn only_the_current_and_previous_attempt_logs_are_kept_and_repeats_fold_in_describe() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "crash.yaml",
         r#"
@@ -278,7 +284,9 @@ spec:
 
 #[test]
 fn fallback_to_logs_on_error_takes_the_last_80_lines_across_a_rotation() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"

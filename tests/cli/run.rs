@@ -9,20 +9,16 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::minipod_bin;
-use crate::pods::{position, statuses, stderr, stdout, timeline, PodRoot};
+use crate::pods::{assert_exit, position, statuses, stderr, stdout, timeline, PodRoot};
 
 #[test]
 fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.run(&demo, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let header = stdout(&out).lines().next().unwrap_or_default().to_owned();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
@@ -60,7 +56,9 @@ fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
 
 #[test]
 fn a_failing_init_container_under_never_fails_the_pod_and_apps_never_start() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -76,13 +74,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         statuses(&out).last().map(String::as_str),
         Some("Init:Error")
@@ -101,7 +93,9 @@ spec:
 
 #[test]
 fn a_failing_init_container_under_on_failure_restarts_with_back_off_then_the_app_runs() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -121,13 +115,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(statuses(&out)
         .iter()
         .any(|s| s == "Init:Error" || s == "Init:CrashLoopBackOff"));
@@ -142,18 +130,18 @@ spec:
 
 #[test]
 fn post_start_runs_beside_the_entrypoint_and_holds_back_the_next_container() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: hooks}}
+metadata: {name: hooks}
 spec:
   restartPolicy: Never
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
@@ -161,25 +149,17 @@ spec:
     command: [sh, -c, "echo sidecar Starting >> /shared/log; sleep 1000"]
     lifecycle:
       postStart:
-        exec: {{command: [sh, -c, "sleep 1; echo sidecar PostStart >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "sleep 1; echo sidecar PostStart >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let t = timeline(&shared.join("log"));
     // The hook ran while the sidecar's entrypoint was already running, and the app started
     // only after the hook returned.
@@ -198,29 +178,27 @@ spec:
 
 #[test]
 fn delete_runs_pre_stop_then_stops_within_the_grace_period() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: graceful}}
+metadata: {name: graceful}
 spec:
   terminationGracePeriodSeconds: 5
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "trap 'echo app SIGTERM >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
     lifecycle:
       preStop:
-        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "echo app PreStop >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -249,8 +227,10 @@ spec:
 
 #[test]
 fn a_container_ignoring_sigterm_is_killed_when_the_grace_period_ends() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
+    root.apply_yaml(
         "pod.yaml",
         r#"
 apiVersion: v1
@@ -262,10 +242,6 @@ spec:
   - {name: app, image: busybox:1.35, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
     root.wait_for_phase("stubborn", "Running");
     let start = Instant::now();
     let out = root.minipod(&["delete", "pod", "stubborn"]);
@@ -280,7 +256,9 @@ spec:
 
 #[test]
 fn ctrl_c_stops_the_pods_gracefully_removes_them_and_exits_1() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -335,7 +313,9 @@ spec:
 
 #[test]
 fn bad_input_creates_nothing_and_exits_2() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "bad.yaml",
         r#"
@@ -372,7 +352,9 @@ spec:
 
 #[test]
 fn apply_is_idempotent_and_run_refuses_a_taken_name() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
@@ -393,7 +375,9 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
 
 #[test]
 fn readiness_probes_exec_and_http_drive_ready_and_the_ready_condition() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -441,8 +425,10 @@ spec:
 
 #[test]
 fn a_failing_liveness_probe_restarts_the_container_and_records_unhealthy() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
+    root.apply_yaml(
         "pod.yaml",
         r#"
 apiVersion: v1
@@ -460,10 +446,6 @@ spec:
       failureThreshold: 1
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
     let p = root.wait_for("liveness", "restarted", |p| {
         p["status"]["containerStatuses"][0]["restartCount"]
             .as_i64()
@@ -480,7 +462,9 @@ spec:
 /// `get pods -w` beside `run -d`: the rows kubectl prints for the same pod, in order.
 #[test]
 fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.minipod(&["apply", "-f", demo.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -522,7 +506,9 @@ fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
 
 #[test]
 fn a_container_over_its_memory_limit_is_oom_killed() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -540,13 +526,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(statuses(&out).last().map(String::as_str), Some("OOMKilled"));
     let pod = root.pod_json("oom");
     let t = &pod["status"]["containerStatuses"][0]["state"]["terminated"];
@@ -558,7 +538,9 @@ spec:
 
 #[test]
 fn sidecars_stop_after_the_app_containers_in_reverse_order() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let shared = root.shared_dir();
     let sidecar = |name: &str| {
         format!(
@@ -594,13 +576,7 @@ spec:
         ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert_eq!(
         timeline(&shared.join("log")),
         ["app Exiting", "sidecar-2 Exiting", "sidecar-1 Exiting"]
@@ -610,7 +586,9 @@ spec:
 
 #[test]
 fn an_init_container_that_keeps_failing_shows_init_crash_loop_back_off() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -645,7 +623,9 @@ spec:
 
 #[test]
 fn a_startup_probe_holds_started_and_ready_until_it_passes() {
-    let root = PodRoot::new();
+    let Some(root) = PodRoot::new() else {
+        return;
+    };
     let file = root.manifest(
         "pod.yaml",
         r#"

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::minipod_bin;
+use crate::common::{minipod_bin, stderr, stdout};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -19,14 +19,6 @@ fn validate(files: &[&Path]) -> Output {
         cmd.arg("-f").arg(f);
     }
     cmd.output().expect("run minipod validate")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 const GOOD: &str = "\

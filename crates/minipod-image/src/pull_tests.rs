@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::progress::NoProgress;
 
-#[path = "../../../tests/cli/registry.rs"]
-mod registry;
+use minipod_testsupport::registry;
 
 use registry::{free_port, test_image, Registry};
 

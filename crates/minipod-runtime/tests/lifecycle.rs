@@ -7,22 +7,11 @@ use common::*;
 use minipod_runtime::logs::{parse_record, reassemble, LogStream, LogTag};
 use serde_json::json;
 
-fn one_pod(env: &TestEnv, containers: serde_json::Value) -> serde_json::Value {
-    let uid = env.uid("p");
-    json!({
-        "root": env.run_root(),
-        "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-        "containers": containers,
-    })
-}
-
 #[test]
 fn true_exits_zero_and_leaves_nothing() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("true") else {
         return;
-    }
-    let env = TestEnv::new("true");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -40,11 +29,9 @@ fn true_exits_zero_and_leaves_nothing() {
 
 #[test]
 fn exit_status_and_streams_are_captured_as_cri_logs() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("exit3") else {
         return;
-    }
-    let env = TestEnv::new("exit3");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -82,11 +69,9 @@ fn exit_status_and_streams_are_captured_as_cri_logs() {
 
 #[test]
 fn signal_exit_is_128_plus_signal() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("sig") else {
         return;
-    }
-    let env = TestEnv::new("sig");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -107,11 +92,9 @@ fn signal_exit_is_128_plus_signal() {
 
 #[test]
 fn timeout_kill_reports_sigkill() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("kill") else {
         return;
-    }
-    let env = TestEnv::new("kill");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -129,11 +112,9 @@ fn timeout_kill_reports_sigkill() {
 
 #[test]
 fn missing_binary_fails_create_or_start_and_cleans_up() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("nobin") else {
         return;
-    }
-    let env = TestEnv::new("nobin");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -155,11 +136,9 @@ fn missing_binary_fails_create_or_start_and_cleans_up() {
 
 #[test]
 fn exec_joins_the_running_container() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("exec") else {
         return;
-    }
-    let env = TestEnv::new("exec");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -189,11 +168,9 @@ fn exec_joins_the_running_container() {
 
 #[test]
 fn tty_container_writes_through_a_pty() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("tty") else {
         return;
-    }
-    let env = TestEnv::new("tty");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -215,11 +192,9 @@ fn tty_container_writes_through_a_pty() {
 
 #[test]
 fn exec_runs_as_the_container_user_and_with_a_pty() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("exectty") else {
         return;
-    }
-    let env = TestEnv::new("exectty");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(
@@ -250,11 +225,9 @@ fn exec_runs_as_the_container_user_and_with_a_pty() {
 
 #[test]
 fn sigterm_stops_a_container_that_handles_it() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("term") else {
         return;
-    }
-    let env = TestEnv::new("term");
-    let rootfs = env.rootfs("rootfs");
+    };
     let report = run_probe(
         &env,
         one_pod(

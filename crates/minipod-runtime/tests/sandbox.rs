@@ -20,11 +20,9 @@ fn field<'a>(out: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("share") else {
         return;
-    }
-    let env = TestEnv::new("share");
-    let rootfs = env.rootfs("rootfs");
+    };
     let (ua, ub) = (env.uid("a"), env.uid("b"));
     let scenario = json!({
         "root": env.run_root(),
@@ -97,20 +95,18 @@ fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
 
 #[test]
 fn host_network_pod_sees_host_network_namespace() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("hostnet") else {
         return;
-    }
-    let env = TestEnv::new("hostnet");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("h");
+    };
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "h", "hostname": "ignored", "host_network": true}],
-            "containers": [{"pod": "h", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]}],
-        }),
+        one_pod_with(
+            &env,
+            json!({"name": "h", "hostname": "ignored", "host_network": true}),
+            json!({}),
+            json!([{"pod": "h", "name": "c", "rootfs": rootfs,
+                "args": ["/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]}]),
+        ),
     );
     assert_no_errors(&report);
     let out = container(&report, "c")["stdout"]
@@ -128,18 +124,16 @@ fn host_network_pod_sees_host_network_namespace() {
 
 #[test]
 fn share_process_namespace_gives_one_pid_namespace_with_a_reaper() {
-    if !privileged() {
+    let Some((env, rootfs)) = setup("sharepid") else {
         return;
-    }
-    let env = TestEnv::new("sharepid");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("s");
+    };
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "s", "hostname": "s", "share_process_namespace": true}],
-            "containers": [
+        one_pod_with(
+            &env,
+            json!({"name": "s", "hostname": "s", "share_process_namespace": true}),
+            json!({}),
+            json!([
                 {"pod": "s", "name": "sleeper", "rootfs": rootfs, "wait": false,
                  "args": ["/bin/sleep", "2"]},
                 // An orphan: its parent exits at once, PID 1 of the pod must reap it.
@@ -147,8 +141,8 @@ fn share_process_namespace_gives_one_pid_namespace_with_a_reaper() {
                  "args": ["/bin/sh", "-c",
                     "(sleep 0.2 &); sleep 0.5; cat /proc/1/comm; ps -o comm | grep -c '^sleep'; \
                      ps -o stat,comm | grep -c '^Z' || true"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
     let out = container(&report, "viewer")["stdout"].as_str().unwrap();

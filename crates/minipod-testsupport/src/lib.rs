@@ -3,6 +3,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod registry;
+
+use std::path::{Path, PathBuf};
+
+/// The folder `scripts/build-test-images.sh` writes the test images into (`build/test-images`
+/// at the top of the workspace).
+pub fn test_images_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images")
+}
+
 /// The one gate of privileged tests (namespaces, mounts, cgroups): true when running as root.
 /// Not root, a test fails loudly unless `MINIPOD_SKIP_PRIVILEGED=1` says to skip it, in which
 /// case this prints why and returns false (CI runs as root, so nothing is skipped silently).

@@ -1,13 +1,12 @@
 //! A private OCI registry for pull tests: Debian's `docker-registry` on a free loopback
 //! port, storing in a temp folder, killed on drop; test images are pushed with `skopeo`.
-//! Shared by the CLI tests and minipod-image's unit tests (included there by path).
-//! Both tools come from scripts/install-deps.sh; a missing one fails the test.
-
-#![allow(dead_code)]
+//! Also [`FakeRegistry`], a hand-made one that misbehaves on purpose. Used by the CLI's
+//! end-to-end tests and minipod-image's pull tests. `docker-registry` and `skopeo` come from
+//! scripts/install-deps.sh; a missing one fails the test.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -147,8 +146,7 @@ impl Drop for Registry {
 
 /// `build/test-images/NAME` as a `skopeo` transport source (`docker-archive:` etc.).
 pub fn test_image(transport: &str, name: &str) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images");
-    let p = dir.join(name);
+    let p = crate::test_images_dir().join(name);
     assert!(
         p.exists(),
         "{} is missing (run scripts/build-test-images.sh)",
