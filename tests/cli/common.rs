@@ -1,4 +1,4 @@
-//! Shared helpers for driving the built binary.
+//! Shared helpers for driving the built binary (no root needed), and smoke tests of it.
 
 #![allow(dead_code)]
 

@@ -1,7 +1,7 @@
 //! `minipod exec` end to end against real pods: the command runs as the container's process
 //! would (user, env, hostname, volumes), its exit code and streams come back as kubectl
 //! gives them, `-it` gets a pty of the caller's terminal size, and every refusal uses
-//! kubectl's words. Privileged: they need root and fail (never skip) without it.
+//! kubectl's words. Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::common::minipod_bin;
 use crate::pods::{all_running, stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// A pod whose app containers keep running: `a` (uid 1000, env, writes into an emptyDir)
 /// and `b`, after an init container.
@@ -69,9 +70,7 @@ fn exec(root: &PodRoot, args: &[&str]) -> Output {
 
 #[test]
 fn exec_runs_as_the_container_with_its_env_hostname_and_volumes() {
-    let Some(root) = web() else {
-        return;
-    };
+    let root = or_skip!(web());
     let out = exec(
         &root,
         &[
@@ -106,9 +105,7 @@ fn exec_runs_as_the_container_with_its_env_hostname_and_volumes() {
 
 #[test]
 fn the_default_container_annotation_is_honoured_quietly() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pod.yaml",
         r#"
@@ -133,9 +130,7 @@ spec:
 
 #[test]
 fn exit_codes_propagate_and_stdout_and_stderr_stay_apart() {
-    let Some(root) = web() else {
-        return;
-    };
+    let root = or_skip!(web());
     let out = exec(
         &root,
         &[
@@ -189,9 +184,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn stdin_reaches_the_command_only_with_i() {
-    let Some(root) = web() else {
-        return;
-    };
+    let root = or_skip!(web());
     let out = exec_with_input(&root, &["-i", "web", "-c", "b", "--", "wc", "-c"], b"12345");
     assert_eq!(
         (out.status.code(), stdout(&out).trim()),
@@ -283,9 +276,7 @@ fn on_pty(root: &PodRoot, steps: Value, args: &[&str]) -> (String, i64) {
 
 #[test]
 fn it_on_a_terminal_gets_a_pty_of_its_size_that_follows_resizes() {
-    let Some(root) = web() else {
-        return;
-    };
+    let root = or_skip!(web());
     // Run straight away: the size must already be there when the command starts.
     for _ in 0..3 {
         let (output, code) = on_pty(
@@ -337,9 +328,7 @@ fn it_on_a_terminal_gets_a_pty_of_its_size_that_follows_resizes() {
 
 #[test]
 fn refusals_use_kubectls_words() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pods.yaml",
         r#"

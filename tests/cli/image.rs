@@ -7,6 +7,7 @@ use std::process::Output;
 
 use crate::common::{ok, stderr, test_images_dir, TestRoot};
 use crate::pods::PodRoot;
+use minipod_testsupport::or_skip;
 
 fn image(name: &str) -> PathBuf {
     let p = test_images_dir().join(name);
@@ -369,9 +370,7 @@ fn diff_ids(root: &PodRoot, reference: &str) -> Vec<String> {
 // while the pod lives, and prune frees them once the pod is gone. Privileged.
 #[test]
 fn a_restart_on_a_retagged_image_leases_it_against_rm_and_prune() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let lower = image("busybox-oci.tar");
     let upper = image("layered-oci.tar");
     let load_as = |file: &Path| {

@@ -4,7 +4,7 @@
 //! spirit of Kubernetes' test/e2e_node/container_lifecycle_test.go and
 //! test/e2e/common/node/lifecycle_hook.go: containers append "<name> <event>" lines to a
 //! shared hostPath file and the tests assert on that timeline and on `get pod -o json`.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use crate::pods::{
     assert_exit, condition, container, position, restarts, statuses, stderr, stdout, timeline,
     PodRoot,
 };
+use minipod_testsupport::or_skip;
 
 fn count(lines: &[String], needle: &str) -> usize {
     lines.iter().filter(|l| *l == needle).count()
@@ -22,9 +23,7 @@ fn count(lines: &[String], needle: &str) -> usize {
 // [KP getPhase]: sidecars do not count for the phase.
 #[test]
 fn a_sidecar_that_exits_is_restarted_and_does_not_hold_back_pod_completion() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -82,9 +81,7 @@ spec:
 // restarts" — under Always, the app crash-loops, the init container ran once.
 #[test]
 fn init_containers_are_not_run_again_when_an_app_container_restarts() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -126,9 +123,7 @@ spec:
 // failed is restarted once and then completes; the pod succeeds. Init containers ran once.
 #[test]
 fn on_failure_restarts_only_the_container_that_failed_and_the_pod_succeeds() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -178,9 +173,7 @@ spec:
 // StartError (internal/cri/server/helpers.go); under Never that is final and the pod fails.
 #[test]
 fn a_command_that_does_not_exist_is_a_start_error_and_fails_a_never_pod() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -225,9 +218,7 @@ spec:
 // restart count grows, then CrashLoopBackOff).
 #[test]
 fn a_start_error_under_always_crash_loops() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -260,9 +251,7 @@ spec:
 // kubelet's message, and the BackOff event is recorded.
 #[test]
 fn an_app_container_that_keeps_failing_shows_crash_loop_back_off() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -307,9 +296,7 @@ spec:
 // pod's network (here a sidecar), and it blocks the next container until it returned.
 #[test]
 fn an_http_get_post_start_hook_reaches_the_pod_and_holds_back_the_next_container() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let cgi = shared.join("www/cgi-bin");
     std::fs::create_dir_all(&cgi).unwrap();
@@ -377,9 +364,7 @@ spec:
 // container is killed (its preStop runs) and restarted per restartPolicy.
 #[test]
 fn a_failing_http_get_post_start_hook_kills_and_restarts_the_container() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -423,9 +408,7 @@ spec:
 // sleeps.
 #[test]
 fn a_sleep_post_start_hook_holds_started_until_it_is_done() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -472,9 +455,7 @@ spec:
 // sends the stop signal.
 #[test]
 fn a_sleep_pre_stop_hook_delays_termination() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -511,9 +492,7 @@ spec:
 // the kubelet's `$(VAR)` expansion of command.
 #[test]
 fn a_container_killed_by_sigkill_exits_137_with_reason_error() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -543,9 +522,7 @@ spec:
 // [SC]: a sidecar's readiness probe counts toward the pod's Ready condition.
 #[test]
 fn a_sidecar_that_is_not_ready_keeps_the_pod_not_ready() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -593,9 +570,7 @@ spec:
 // the sidecar is stopped and the pod fails.
 #[test]
 fn an_init_container_failing_after_a_sidecar_fails_a_never_pod_and_stops_the_sidecar() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -668,9 +643,7 @@ spec:
 // Both trap SIGTERM: a grace period spent waiting would exceed the bound.
 #[test]
 fn deleting_a_pod_during_initialization_stops_the_init_container_and_the_sidecar() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -713,9 +686,7 @@ spec:
 // [LHT] / [T]: preStop runs on deletion and on kills, not when the container exits by itself.
 #[test]
 fn pre_stop_does_not_run_when_the_container_exits_by_itself() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -744,9 +715,7 @@ spec:
 // restarted; the containers after it never start and the pod stays Pending.
 #[test]
 fn a_sidecar_failing_its_startup_probe_is_restarted_and_blocks_the_app() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -805,9 +774,7 @@ spec:
 // reason DeadlineExceeded.
 #[test]
 fn a_pod_past_its_active_deadline_is_killed_and_fails_with_deadline_exceeded() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -846,9 +813,7 @@ spec:
 // and the container failed.
 #[test]
 fn the_termination_message_comes_from_the_file_or_the_log_on_error() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -883,9 +848,7 @@ spec:
 // for the app to exit.
 #[test]
 fn on_deletion_sidecar_pre_stop_runs_at_once_and_its_signal_waits_for_the_app() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let stopping = |name: &str, pre_stop: &str| {
         format!(
@@ -948,9 +911,7 @@ spec:
 // (SysctlForbidden); the node's --allowed-unsafe-sysctls is MINIPOD_ALLOWED_UNSAFE_SYSCTLS.
 #[test]
 fn unsafe_sysctls_are_rejected_unless_the_node_allows_them() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let safe = root.manifest(
         "safe.yaml",
         r#"
@@ -1020,9 +981,7 @@ spec:
 // hostNetwork pod IP: status.hostIP is one of the node's own addresses, for every pod.
 #[test]
 fn host_ip_is_the_nodes_address_and_a_host_network_pod_has_it_as_pod_ip() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::minipod_bin;
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// The log directory of container `app` of pod `name`.
 fn log_dir(root: &PodRoot, name: &str) -> PathBuf {
@@ -64,9 +65,7 @@ fn vm_kib(pid: u32, field: &str) -> u64 {
 
 #[test]
 fn two_hundred_megabytes_of_stdout_leave_at_most_fifty_on_disk_and_flat_supervisor_memory() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     // 200 MB in lines of 1000 bytes; then "done" and a pause to measure before the end.
     let file = root.manifest(
         "big.yaml",
@@ -148,9 +147,7 @@ spec:
 
 #[test]
 fn logs_read_across_rotated_files_in_order_with_tail_and_follow() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "seq.yaml",
         r#"
@@ -209,9 +206,7 @@ spec:
 
 #[test]
 fn only_the_current_and_previous_attempt_logs_are_kept_and_repeats_fold_in_describe() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "crash.yaml",
         r#"
@@ -284,9 +279,7 @@ spec:
 
 #[test]
 fn fallback_to_logs_on_error_takes_the_last_80_lines_across_a_rotation() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{minipod_bin, TestRoot};
 use crate::pods::{stderr, PodRoot};
+use minipod_testsupport::or_skip;
 
 const WEB_POD: &str = r#"
 apiVersion: v1
@@ -153,9 +154,7 @@ fn assert_hello(response: &str) {
 
 #[test]
 fn forwards_http_from_a_random_local_port_and_serves_many_connections_at_once() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let mut fwd = Forwarder::start(root.path(), &["web", ":8080", ":9999"]);
     let (port, remote) = fwd.forwarding();
@@ -200,9 +199,7 @@ fn forwards_http_from_a_random_local_port_and_serves_many_connections_at_once() 
 
 #[test]
 fn a_named_port_on_a_chosen_local_port_ends_with_exit_0_on_sigint() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let local = free.local_addr().unwrap().port();
@@ -234,9 +231,7 @@ fn a_named_port_on_a_chosen_local_port_ends_with_exit_0_on_sigint() {
 
 #[test]
 fn refuses_pods_that_are_not_running() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pods.yaml",
         r#"
@@ -300,9 +295,7 @@ fn bad_port_specs_exit_2_and_a_missing_pod_is_not_found() {
 
 #[test]
 fn the_forwarder_loses_its_connection_when_the_pod_is_deleted() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let mut fwd = Forwarder::start(root.path(), &["web", ":8080"]);
     let (port, _) = fwd.forwarding();
@@ -317,9 +310,7 @@ fn the_forwarder_loses_its_connection_when_the_pod_is_deleted() {
 
 #[test]
 fn a_host_network_pod_is_dialled_in_the_host_namespace() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);

@@ -2,12 +2,13 @@
 //! signal state of a fresh process, `exec` without a tty never hands the caller's terminal to
 //! the container, supervisors live in minipod's own cgroup and run from a binary no container
 //! can write to, and huge durations are clamped or refused rather than panicking.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::process::{Command, Output};
 
 use crate::common::minipod_bin;
 use crate::pods::{all_running, stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// The "SigIgn" and "SigBlk" lines of a /proc/<pid>/status text.
 fn signal_lines(status: &str) -> Vec<String> {
@@ -34,9 +35,7 @@ fn exec(root: &PodRoot, args: &[&str]) -> Output {
 
 #[test]
 fn every_container_process_starts_with_default_signals_and_an_empty_mask() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "sig.yaml",
         r#"
@@ -167,9 +166,7 @@ sys.stdout.write(out.decode(errors='replace'))
 
 #[test]
 fn exec_without_t_never_gives_the_container_the_callers_terminal() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "box.yaml",
         r#"
@@ -271,9 +268,7 @@ fn contents(path: &std::path::Path) -> Vec<u8> {
 
 #[test]
 fn supervisors_run_in_their_own_cgroup_from_a_read_only_binary() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "box.yaml",
         r#"
@@ -347,9 +342,7 @@ fn assert_no_panic(out: &Output) {
 
 #[test]
 fn huge_durations_are_refused_or_clamped_never_a_panic() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "long.yaml",
         r#"

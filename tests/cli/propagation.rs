@@ -4,7 +4,7 @@
 //! `/`: minipod has to make it a shared mount itself (the kubelet's rshared root directory) for
 //! HostToContainer and Bidirectional to do anything, and undo that when the pods go. Every
 //! mount a test makes on the host is undone by a [`HostMounts`] guard, even when it fails.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use serde_json::Value;
 
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// Mounts a test made on the host, unmounted (lazily, most recent first) when dropped.
 #[derive(Default)]
@@ -182,9 +183,7 @@ fn seen(names: &[&str]) -> BTreeMap<String, String> {
 // mounts a tmpfs under it, so does the host; each sees exactly what its scope lets through.
 #[test]
 fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let host_dir = root.path().join("propagation");
     std::fs::create_dir(&host_dir).unwrap();
     let mut host_mounts = HostMounts::default();
@@ -265,9 +264,7 @@ fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
 // minipod neither stacks a bind on it nor unmounts it when the pod goes.
 #[test]
 fn an_already_shared_host_path_is_left_as_it_was() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let host_dir = root.path().join("shared-already");
     std::fs::create_dir(&host_dir).unwrap();
     let mut host_mounts = HostMounts::default();
@@ -324,9 +321,7 @@ fn an_already_shared_host_path_is_left_as_it_was() {
 // still uses it, and goes with the last of them.
 #[test]
 fn a_shared_bind_stays_while_another_pod_uses_it() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let host_dir = root.path().join("two-pods");
     std::fs::create_dir(&host_dir).unwrap();
     let mut host_mounts = HostMounts::default();
@@ -364,9 +359,7 @@ fn a_shared_bind_stays_while_another_pod_uses_it() {
 // and a memory (tmpfs) emptyDir alike, and nothing stays mounted after the pod.
 #[test]
 fn empty_dirs_propagate_between_containers_of_a_pod() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let manifest = r#"
 apiVersion: v1
 kind: Pod
@@ -412,9 +405,7 @@ spec:
 // validation.go validateMountPropagation: refused before anything runs.
 #[test]
 fn bidirectional_in_an_unprivileged_container_is_refused() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let host_dir = root.path().join("refused");
     std::fs::create_dir(&host_dir).unwrap();
     let text = pod("master", &host_dir, Some("Bidirectional"))
@@ -437,9 +428,7 @@ fn bidirectional_in_an_unprivileged_container_is_refused() {
 // through the staged bind (which must stay a slave of the volume's mount, not private).
 #[test]
 fn host_mounts_reach_a_sub_path_mount_with_host_to_container() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let mut host = HostMounts::default();
     let host_dir = root.path().join("hostdir");
     std::fs::create_dir_all(host_dir.join("sub")).unwrap();

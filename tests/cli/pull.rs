@@ -156,9 +156,7 @@ fn pod(image: &str, policy: &str) -> String {
 #[test]
 fn run_pulls_a_missing_image_if_not_present() {
     let reg = with_busybox();
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/busybox:1.35", reg.host());
     let file = root.manifest("pod.yaml", &pod(&image, "IfNotPresent"));
     let out = root.run(&file, &[]);
@@ -172,9 +170,7 @@ fn run_pulls_a_missing_image_if_not_present() {
 #[test]
 fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
     let reg = with_busybox();
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/busybox:1.35", reg.host());
     let file = root.manifest("never.yaml", &pod(&image, "Never"));
     let err = failed(&root.run(&file, &[]), 2);
@@ -196,6 +192,7 @@ fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
 }
 
 use crate::common::minipod_bin;
+use minipod_testsupport::or_skip;
 use minipod_testsupport::registry::{tiny_image, with_reply, FakeRegistry, Reply};
 
 fn sha(data: &[u8]) -> String {
@@ -426,9 +423,7 @@ fn a_misbehaving_registry_fails_the_pull_with_one_line() {
 fn run_pulls_with_credentials_from_registry_auth_file() {
     let (routes, _) = tiny_image(sha);
     let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/tiny:1", reg.host());
     let auth = root.path().join("auth.json");
     std::fs::write(&auth, r#"{"auths": {"#).unwrap();

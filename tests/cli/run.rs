@@ -1,7 +1,7 @@
 //! `minipod run` / `apply` / `delete` end to end, with real containers from the busybox test
 //! image: the kubelet's start-up order, failure handling, hooks and graceful deletion, in the
 //! spirit of Kubernetes' init_container.go, lifecycle_hook.go and container_lifecycle_test.go.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::io::Read;
 use std::path::Path;
@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::minipod_bin;
 use crate::pods::{assert_exit, position, statuses, stderr, stdout, timeline, PodRoot};
+use minipod_testsupport::or_skip;
 
 #[test]
 fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.run(&demo, &[]);
     assert_exit(&out, 0);
@@ -56,9 +55,7 @@ fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
 
 #[test]
 fn a_failing_init_container_under_never_fails_the_pod_and_apps_never_start() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -93,9 +90,7 @@ spec:
 
 #[test]
 fn a_failing_init_container_under_on_failure_restarts_with_back_off_then_the_app_runs() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -130,9 +125,7 @@ spec:
 
 #[test]
 fn post_start_runs_beside_the_entrypoint_and_holds_back_the_next_container() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -178,9 +171,7 @@ spec:
 
 #[test]
 fn delete_runs_pre_stop_then_stops_within_the_grace_period() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "pod.yaml",
         r#"
@@ -227,9 +218,7 @@ spec:
 
 #[test]
 fn a_container_ignoring_sigterm_is_killed_when_the_grace_period_ends() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pod.yaml",
         r#"
@@ -256,9 +245,7 @@ spec:
 
 #[test]
 fn ctrl_c_stops_the_pods_gracefully_removes_them_and_exits_1() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -313,9 +300,7 @@ spec:
 
 #[test]
 fn bad_input_creates_nothing_and_exits_2() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "bad.yaml",
         r#"
@@ -352,9 +337,7 @@ spec:
 
 #[test]
 fn apply_is_idempotent_and_run_refuses_a_taken_name() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
@@ -375,9 +358,7 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
 
 #[test]
 fn readiness_probes_exec_and_http_drive_ready_and_the_ready_condition() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -425,9 +406,7 @@ spec:
 
 #[test]
 fn a_failing_liveness_probe_restarts_the_container_and_records_unhealthy() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pod.yaml",
         r#"
@@ -462,9 +441,7 @@ spec:
 /// `get pods -w` beside `run -d`: the rows kubectl prints for the same pod, in order.
 #[test]
 fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.minipod(&["apply", "-f", demo.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -506,9 +483,7 @@ fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
 
 #[test]
 fn a_container_over_its_memory_limit_is_oom_killed() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -538,9 +513,7 @@ spec:
 
 #[test]
 fn sidecars_stop_after_the_app_containers_in_reverse_order() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let sidecar = |name: &str| {
         format!(
@@ -586,9 +559,7 @@ spec:
 
 #[test]
 fn an_init_container_that_keeps_failing_shows_init_crash_loop_back_off() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -623,9 +594,7 @@ spec:
 
 #[test]
 fn a_startup_probe_holds_started_and_ready_until_it_passes() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::{minipod_bin, TestRoot};
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 #[test]
 fn waits_for_ready_true_and_false_and_times_out_with_exit_1() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     root.apply_yaml(
         "pods.yaml",
         r#"
@@ -100,9 +99,7 @@ spec:
 
 #[test]
 fn waits_for_a_jsonpath_value_on_several_pods_by_label() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let batch = |name: &str| {
         format!(
             r#"
@@ -160,9 +157,7 @@ spec:
 
 #[test]
 fn waiting_for_create_and_for_delete_end_when_other_processes_act() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"

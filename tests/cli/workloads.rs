@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::pods::{assert_exit, position, stderr, stdout, timeline, PodRoot};
+use minipod_testsupport::or_skip;
 
 fn pods_with_label(root: &PodRoot, selector: &str) -> Vec<Value> {
     let out = root.minipod(&["get", "pods", "-l", selector, "-o", "json"]);
@@ -22,9 +23,7 @@ fn workloads_left(root: &Path) -> usize {
 
 #[test]
 fn a_job_runs_its_completions_one_at_a_time_and_run_exits_0() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "job.yaml",
         r#"
@@ -66,9 +65,7 @@ spec:
 
 #[test]
 fn a_job_over_its_backoff_limit_fails_and_run_exits_1() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "job.yaml",
         r#"
@@ -103,9 +100,7 @@ spec:
 
 #[test]
 fn an_ordered_stateful_set_starts_each_pod_after_the_previous_is_ready() {
-    let Some(root) = PodRoot::new() else {
-        return;
-    };
+    let root = or_skip!(PodRoot::new());
     let (shared, file) = root.shared_manifest(
         "sts.yaml",
         r#"

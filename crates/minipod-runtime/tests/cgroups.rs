@@ -4,13 +4,12 @@
 mod common;
 
 use common::*;
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 #[test]
 fn memory_limit_oom_kill_is_reported_as_oomkilled() {
-    let Some((env, rootfs)) = setup("oom") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("oom"));
     let report = run_probe(
         &env,
         one_pod(
@@ -37,9 +36,7 @@ fn memory_limit_oom_kill_is_reported_as_oomkilled() {
 
 #[test]
 fn pids_limit_stops_forks() {
-    let Some((env, rootfs)) = setup("pids") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("pids"));
     let script =
         "ok=0; for i in $(seq 40); do if sleep 30 & then ok=$((ok+1)); fi; done; echo ok=$ok";
     let report = run_probe(
@@ -60,9 +57,7 @@ fn pids_limit_stops_forks() {
 
 #[test]
 fn teardown_removes_pod_tree_with_stragglers() {
-    let Some((env, rootfs)) = setup("straggle") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("straggle"));
     let report = run_probe(
         &env,
         one_pod_with(
@@ -90,9 +85,7 @@ fn teardown_removes_pod_tree_with_stragglers() {
 
 #[test]
 fn gc_after_a_dead_supervisor_removes_everything() {
-    let Some((env, rootfs)) = setup("gc") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("gc"));
     let report = run_probe(
         &env,
         one_pod_with(

@@ -5,13 +5,12 @@ mod common;
 
 use common::*;
 use minipod_runtime::logs::{parse_record, reassemble, LogStream, LogTag};
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 #[test]
 fn true_exits_zero_and_leaves_nothing() {
-    let Some((env, rootfs)) = setup("true") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("true"));
     let report = run_probe(
         &env,
         one_pod(
@@ -29,9 +28,7 @@ fn true_exits_zero_and_leaves_nothing() {
 
 #[test]
 fn exit_status_and_streams_are_captured_as_cri_logs() {
-    let Some((env, rootfs)) = setup("exit3") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("exit3"));
     let report = run_probe(
         &env,
         one_pod(
@@ -69,9 +66,7 @@ fn exit_status_and_streams_are_captured_as_cri_logs() {
 
 #[test]
 fn signal_exit_is_128_plus_signal() {
-    let Some((env, rootfs)) = setup("sig") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("sig"));
     let report = run_probe(
         &env,
         one_pod(
@@ -92,9 +87,7 @@ fn signal_exit_is_128_plus_signal() {
 
 #[test]
 fn timeout_kill_reports_sigkill() {
-    let Some((env, rootfs)) = setup("kill") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("kill"));
     let report = run_probe(
         &env,
         one_pod(
@@ -112,9 +105,7 @@ fn timeout_kill_reports_sigkill() {
 
 #[test]
 fn missing_binary_fails_create_or_start_and_cleans_up() {
-    let Some((env, rootfs)) = setup("nobin") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("nobin"));
     let report = run_probe(
         &env,
         one_pod(
@@ -136,9 +127,7 @@ fn missing_binary_fails_create_or_start_and_cleans_up() {
 
 #[test]
 fn exec_joins_the_running_container() {
-    let Some((env, rootfs)) = setup("exec") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("exec"));
     let report = run_probe(
         &env,
         one_pod(
@@ -168,9 +157,7 @@ fn exec_joins_the_running_container() {
 
 #[test]
 fn tty_container_writes_through_a_pty() {
-    let Some((env, rootfs)) = setup("tty") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("tty"));
     let report = run_probe(
         &env,
         one_pod(
@@ -192,9 +179,7 @@ fn tty_container_writes_through_a_pty() {
 
 #[test]
 fn exec_runs_as_the_container_user_and_with_a_pty() {
-    let Some((env, rootfs)) = setup("exectty") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("exectty"));
     let report = run_probe(
         &env,
         one_pod(
@@ -225,9 +210,7 @@ fn exec_runs_as_the_container_user_and_with_a_pty() {
 
 #[test]
 fn sigterm_stops_a_container_that_handles_it() {
-    let Some((env, rootfs)) = setup("term") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("term"));
     let report = run_probe(
         &env,
         one_pod(

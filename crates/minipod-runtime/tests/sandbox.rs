@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 /// `readlink /proc/self/ns/X` for net, ipc, uts, then the hostname and /etc files.
@@ -20,9 +21,7 @@ fn field<'a>(out: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
-    let Some((env, rootfs)) = setup("share") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("share"));
     let (ua, ub) = (env.uid("a"), env.uid("b"));
     let scenario = json!({
         "root": env.run_root(),
@@ -95,9 +94,7 @@ fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
 
 #[test]
 fn host_network_pod_sees_host_network_namespace() {
-    let Some((env, rootfs)) = setup("hostnet") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("hostnet"));
     let report = run_probe(
         &env,
         one_pod_with(
@@ -124,9 +121,7 @@ fn host_network_pod_sees_host_network_namespace() {
 
 #[test]
 fn share_process_namespace_gives_one_pid_namespace_with_a_reaper() {
-    let Some((env, rootfs)) = setup("sharepid") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("sharepid"));
     let report = run_probe(
         &env,
         one_pod_with(

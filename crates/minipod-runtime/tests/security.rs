@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use std::path::Path;
 
+use minipod_testsupport::or_skip;
 use serde_json::{json, Value};
 
 const STATUS: &str = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
@@ -41,9 +42,7 @@ fn stdout<'a>(report: &'a Value, name: &str) -> &'a str {
 
 #[test]
 fn capabilities_no_new_privs_and_seccomp_from_inside() {
-    let Some((env, rootfs)) = setup("caps") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("caps"));
     let sh = |s: &'static str| vec!["/bin/sh", "-c", s];
     let report = run(
         &env,
@@ -82,9 +81,7 @@ fn capabilities_no_new_privs_and_seccomp_from_inside() {
 /// CAP_SYS_RESOURCE, so "all up to cap_last_cap" cannot work there.
 #[test]
 fn privileged_gets_every_current_capability() {
-    let Some((env, rootfs)) = setup("priv") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("priv"));
     let report = run(
         &env,
         &rootfs,
@@ -106,9 +103,7 @@ fn privileged_gets_every_current_capability() {
 
 #[test]
 fn run_as_user_and_group_seen_by_id() {
-    let Some((env, rootfs)) = setup("id") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("id"));
     let report = run(
         &env,
         &rootfs,
@@ -132,9 +127,7 @@ fn run_as_user_and_group_seen_by_id() {
 
 #[test]
 fn read_only_root_and_default_masks() {
-    let Some((env, rootfs)) = setup("ro") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("ro"));
     let script = "touch /probe 2>&1; echo touch=$?; \
                   echo timer_list=$(wc -c < /proc/timer_list); echo keys=$(wc -c < /proc/keys); \
                   echo acpi=$(ls /proc/acpi | wc -l); \
@@ -174,9 +167,7 @@ fn read_only_root_and_default_masks() {
 // own limits; minipod bind-mounts them read-only itself.
 #[test]
 fn cgroup_tree_is_read_only_unless_privileged() {
-    let Some((env, rootfs)) = setup("cgro") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("cgro"));
     let script = "for f in pids/pids.max memory/memory.limit_in_bytes; do \
                     if [ -e /sys/fs/cgroup/$f ]; then \
                       (cat /sys/fs/cgroup/$f > /sys/fs/cgroup/$f) 2>/dev/null && echo $f=written || echo $f=refused; \
@@ -210,9 +201,7 @@ fn cgroup_tree_is_read_only_unless_privileged() {
 
 #[test]
 fn empty_dir_survives_a_container_restart() {
-    let Some((env, rootfs)) = setup("emptydir") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("emptydir"));
     let vol = env.path().join("volumes/cache");
     std::fs::create_dir_all(&vol).unwrap();
     let mount = json!({"mounts": [{"host": vol, "dest": "/cache"}]});
@@ -242,9 +231,7 @@ fn empty_dir_survives_a_container_restart() {
 
 #[test]
 fn no_fd_leaks_into_containers_and_binary_is_sealed() {
-    let Some((env, rootfs)) = setup("fds") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("fds"));
     let report = run_probe(
         &env,
         one_pod_with(

@@ -6,13 +6,12 @@ mod common;
 use common::*;
 use minipod_runtime::config::MountSource;
 use minipod_runtime::volumes::{prepare_empty_dir, remove_volumes, EmptyDirMedium};
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 #[test]
 fn memory_empty_dir_is_a_sized_tmpfs_shared_across_restarts() {
-    let Some((env, rootfs)) = setup("memdir") else {
-        return;
-    };
+    let (env, rootfs) = or_skip!(setup("memdir"));
     let vols = env.path().join("volumes");
     let medium = EmptyDirMedium::Memory {
         size_limit: Some(4 * 1024 * 1024),
