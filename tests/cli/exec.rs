@@ -39,8 +39,7 @@ spec:
 fn web() -> Option<PodRoot> {
     let root = PodRoot::new()?;
     let file = root.manifest("web.yaml", WEB);
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("web", "running", all_running);
     Some(root)
 }
@@ -254,20 +253,8 @@ print(json.dumps({'output': out.decode(errors='replace'),
 "#;
 
 fn on_pty(root: &PodRoot, steps: Value, args: &[&str]) -> (String, i64) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(PTY_DRIVER)
-        .arg(steps.to_string())
-        .arg(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
-        .arg("exec")
-        .args(args)
-        .env_remove("MINIPOD_ROOT")
-        .output()
-        .expect("python3 runs the pty driver");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = root.exec_under(PTY_DRIVER, &[&steps.to_string()], args);
+    let v: Value = serde_json::from_str(&out).unwrap();
     (
         v["output"].as_str().unwrap().to_owned(),
         v["exit_code"].as_i64().unwrap(),

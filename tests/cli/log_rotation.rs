@@ -91,8 +91,7 @@ spec:
       sleep 30
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let uid = root.pod_json("big")["metadata"]["uid"]
         .as_str()
         .unwrap()

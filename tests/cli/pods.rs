@@ -105,6 +105,42 @@ impl PodRoot {
         (shared, file)
     }
 
+    /// `python3 -c DRIVER DRIVER_ARGS... minipod --root ROOT exec ARGS...`: a Python driver
+    /// that runs `minipod exec` under a terminal it made; asserts the driver succeeded and
+    /// returns what it printed.
+    #[track_caller]
+    pub fn exec_under(&self, driver: &str, driver_args: &[&str], args: &[&str]) -> String {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(driver)
+            .args(driver_args)
+            .arg(minipod_bin())
+            .arg("--root")
+            .arg(self.path())
+            .arg("exec")
+            .args(args)
+            .env_remove("MINIPOD_ROOT")
+            .output()
+            .expect("python3 runs the pty driver");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// Applies the pod `box` (one container `c` sleeping) and waits until it runs.
+    pub fn box_pod(&self) -> Value {
+        self.apply_yaml(
+            "box.yaml",
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: box}
+spec:
+  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
+"#,
+        );
+        self.wait_for("box", "running", all_running)
+    }
+
     pub fn pod_json(&self, name: &str) -> Value {
         let out = self.minipod(&["get", "pod", name, "-o", "json"]);
         assert!(

@@ -31,8 +31,7 @@ spec:
 /// Applies the web pod and waits until httpd answers its readiness probe.
 fn start_web(root: &PodRoot) {
     let file = root.manifest("web.yaml", WEB_POD);
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("web", "ready", |p| {
         p["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter()
@@ -334,8 +333,7 @@ spec:
 "#
         ),
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("host-web", "ready", |p| {
         p["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter()

@@ -7,7 +7,7 @@
 use std::process::{Command, Output};
 
 use crate::common::minipod_bin;
-use crate::pods::{all_running, stderr, stdout, PodRoot};
+use crate::pods::{stderr, stdout, PodRoot};
 use minipod_testsupport::or_skip;
 
 /// The "SigIgn" and "SigBlk" lines of a /proc/<pid>/status text.
@@ -70,8 +70,7 @@ spec:
       periodSeconds: 1
 "#,
     );
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("sig", "app running", |p| {
         p["status"]["containerStatuses"]
             .as_array()
@@ -149,35 +148,13 @@ while True:
 os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors='replace'))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
-        .arg("exec")
-        .args(args)
-        .env_remove("MINIPOD_ROOT")
-        .output()
-        .expect("python3 runs the pty driver");
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).replace('\r', "")
+    root.exec_under(DRIVER, &[], args).replace('\r', "")
 }
 
 #[test]
 fn exec_without_t_never_gives_the_container_the_callers_terminal() {
     let root = or_skip!(PodRoot::new());
-    root.apply_yaml(
-        "box.yaml",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: box}
-spec:
-  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
-"#,
-    );
-    root.wait_for("box", "running", all_running);
+    root.box_pod();
     let probe =
         "for n in 0 1 2; do if test -t $n; then echo $n:tty; else echo $n:notty; fi; done; \
                  ls -l /proc/self/fd/0 | sed 's/.*-> //'";
@@ -269,17 +246,7 @@ fn contents(path: &std::path::Path) -> Vec<u8> {
 #[test]
 fn supervisors_run_in_their_own_cgroup_from_a_read_only_binary() {
     let root = or_skip!(PodRoot::new());
-    root.apply_yaml(
-        "box.yaml",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: box}
-spec:
-  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
-"#,
-    );
-    let pod = root.wait_for("box", "running", all_running);
+    let pod = root.box_pod();
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_owned();
     let pid = supervisor_pid(&uid).expect("the supervisor runs");
     let before = contents(&minipod_bin());
@@ -418,8 +385,7 @@ spec:
     );
 
     // Valid but huge: the postStart sleep runs (clamped) without the supervisor panicking.
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let pod = root.wait_for("long", "started", |p| {
         p["status"]["containerStatuses"][0]["state"]["running"].is_object()
             || p["status"]["containerStatuses"][0]["state"]["waiting"].is_object()

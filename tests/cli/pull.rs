@@ -320,38 +320,18 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
     );
 
     // A malformed auth file: its path and what is wrong, exit 2.
-    std::fs::write(&auth, r#"{"auths": {"x": "y"}, "#).unwrap();
-    let err = failed(
-        &minipod_with(
-            &root,
-            &["image", "pull", "--authfile", auth_s, &name],
-            &[],
-            "",
+    for (content, what) in [
+        (r#"{"auths": {"x": "y"}, "#.to_string(), "invalid JSON"),
+        (
+            format!(r#"{{"auths": {{"{}": {{"auth": "!!"}}}}}}"#, reg.host()),
+            "not valid base64",
         ),
-        2,
-    );
-    assert!(
-        err.contains(auth_s) && err.contains("invalid JSON"),
-        "{err}"
-    );
-    std::fs::write(
-        &auth,
-        format!(r#"{{"auths": {{"{}": {{"auth": "!!"}}}}}}"#, reg.host()),
-    )
-    .unwrap();
-    let err = failed(
-        &minipod_with(
-            &root,
-            &["image", "pull", "--authfile", auth_s, &name],
-            &[],
-            "",
-        ),
-        2,
-    );
-    assert!(
-        err.contains(auth_s) && err.contains("not valid base64"),
-        "{err}"
-    );
+    ] {
+        std::fs::write(&auth, content).unwrap();
+        let pull = ["image", "pull", "--authfile", auth_s, &name];
+        let err = failed(&minipod_with(&root, &pull, &[], ""), 2);
+        assert!(err.contains(auth_s) && err.contains(what), "{what}: {err}");
+    }
     let missing = root.path().join("missing.json");
     let err = failed(
         &minipod_with(

@@ -342,10 +342,7 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let uid = root.pod_json("once")["metadata"]["uid"].clone();
     let again = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(again.status.success(), "{}", stderr(&again));
@@ -382,10 +379,7 @@ spec:
       periodSeconds: 1
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let early = root.wait_for("ready", "running", |p| p["status"]["phase"] == "Running");
     let statuses = early["status"]["containerStatuses"]
         .as_array()
@@ -443,8 +437,7 @@ spec:
 fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
     let root = or_skip!(PodRoot::new());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
-    let out = root.minipod(&["apply", "-f", demo.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&demo, &[]);
     // A named watch ends when the pod is gone; delete it once it completed.
     let watch = Command::new(minipod_bin())
         .arg("--root")
@@ -613,10 +606,7 @@ spec:
       failureThreshold: 30
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let early = root.wait_for("startup", "running", |p| p["status"]["phase"] == "Running");
     let c = &early["status"]["containerStatuses"][0];
     assert_eq!(

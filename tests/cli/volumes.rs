@@ -168,8 +168,7 @@ spec:
 "#
             ),
         );
-        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        root.apply(&file, &[]);
     }
     for (name, _) in &cases {
         let pod = format!("escape-{name}");
@@ -260,8 +259,7 @@ spec:
 "#
             ),
         );
-        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        root.apply(&file, &[]);
     }
     for (name, _, want) in &cases {
         let pod = format!("expr-{name}");
@@ -305,8 +303,7 @@ spec:
     volumeMounts: [{name: vol, mountPath: /vol}]
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let p = root.wait_for("sub-restart", "restarted and running", |p| {
         let c = status(p, "twice");
         c["restartCount"] == 1 && !c["state"]["running"].is_null()

@@ -128,8 +128,7 @@ spec:
 "#
     );
     let file = root.manifest("pods.yaml", &text);
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
 
     let out = root.minipod(&[
         "wait",
@@ -181,8 +180,7 @@ spec:
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let created = creation.wait_with_output().unwrap();
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     assert_eq!(stdout(&created), "pod/doomed condition met\n");
