@@ -11,14 +11,7 @@ use serde_json::json;
 #[test]
 fn true_exits_zero_and_leaves_nothing() {
     let (env, rootfs) = or_skip!(setup("true"));
-    let report = run_probe(
-        &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs, "args": ["/bin/true"]}]),
-        ),
-    );
-    assert_no_errors(&report);
+    let report = run_one(&env, &rootfs, json!({"args": ["/bin/true"]}));
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 0, "{report:#}");
     assert_eq!(c["reason"], "Completed");
@@ -29,15 +22,11 @@ fn true_exits_zero_and_leaves_nothing() {
 #[test]
 fn exit_status_and_streams_are_captured_as_cri_logs() {
     let (env, rootfs) = or_skip!(setup("exit3"));
-    let report = run_probe(
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "echo out1; echo err1 >&2; printf 'tail-no-newline'; exit 3"]}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sh", "-c", "echo out1; echo err1 >&2; printf 'tail-no-newline'; exit 3"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 3, "{report:#}");
     assert_eq!(c["reason"], "Error");
@@ -67,15 +56,11 @@ fn exit_status_and_streams_are_captured_as_cri_logs() {
 #[test]
 fn signal_exit_is_128_plus_signal() {
     let (env, rootfs) = or_skip!(setup("sig"));
-    let report = run_probe(
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "kill -TERM $$; sleep 5"]}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sh", "-c", "kill -TERM $$; sleep 5"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     // PID 1 ignores signals without a handler, so the shell survives TERM to itself: it
     // then ends by its own exit of sleep (0), or by KILL after the timeout. Either way the
@@ -88,15 +73,11 @@ fn signal_exit_is_128_plus_signal() {
 #[test]
 fn timeout_kill_reports_sigkill() {
     let (env, rootfs) = or_skip!(setup("kill"));
-    let report = run_probe(
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sleep", "60"], "timeout_ms": 300}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sleep", "60"], "timeout_ms": 300}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 137, "{report:#}");
     assert_eq!(c["signal"], 9);
@@ -158,15 +139,12 @@ fn exec_joins_the_running_container() {
 #[test]
 fn tty_container_writes_through_a_pty() {
     let (env, rootfs) = or_skip!(setup("tty"));
-    let report = run_probe(
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs, "tty": true,
-                "args": ["/bin/sh", "-c", "tty -s && echo is-a-tty; tty; echo err >&2"]}]),
-        ),
+        &rootfs,
+        json!({"tty": true,
+                "args": ["/bin/sh", "-c", "tty -s && echo is-a-tty; tty; echo err >&2"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 0, "{report:#}");
     // The pty's line discipline turns \n into \r\n; stderr goes through the pty too.

@@ -246,15 +246,11 @@ fn serve(
             .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == e),
     };
     if !authorized {
-        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
-        let _ = conn.write_all(
-            format!(
-                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"minipod-test\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
+        return json_error(
+            &mut conn,
+            "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"minipod-test\"",
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
         );
-        return;
     }
     if path == "/v2/" {
         let _ =
@@ -262,15 +258,11 @@ fn serve(
         return;
     }
     let Some((_, reply)) = routes.iter().find(|(p, _)| *p == path) else {
-        let body = r#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#;
-        let _ = conn.write_all(
-            format!(
-                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
+        return json_error(
+            &mut conn,
+            "404 Not Found",
+            r#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#,
         );
-        return;
     };
     match reply {
         Reply::Body(ct, body) => {
@@ -315,6 +307,17 @@ fn serve(
             }
         }
     }
+}
+
+/// A JSON error `body` with `status` (which may carry more header lines), then close.
+fn json_error(conn: &mut TcpStream, status: &str, body: &str) {
+    let _ = conn.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
 }
 
 fn base64(data: &[u8]) -> String {

@@ -43,6 +43,16 @@ pub fn one_pod_with(env: &TestEnv, pod: Value, scenario: Value, containers: Valu
     s
 }
 
+/// Runs container "c" of pod "p" with `fields` (args, limits, ...), which must end without a
+/// scenario error; returns the report.
+pub fn run_one(env: &TestEnv, rootfs: &Path, fields: Value) -> Value {
+    let mut c = json!({"pod": "p", "name": "c", "rootfs": rootfs});
+    merge(&mut c, fields);
+    let report = run_probe(env, one_pod(env, json!([c])));
+    assert_no_errors(&report);
+    report
+}
+
 /// Sets every field of the object `fields` on `into`.
 pub fn merge(into: &mut Value, fields: Value) {
     if let Value::Object(m) = fields {
