@@ -10,6 +10,13 @@ pub fn minipod_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_minipod"))
 }
 
+/// `minipod --root ROOT` (more arguments to add), with `MINIPOD_ROOT` cleared.
+pub fn minipod_at(root: &Path) -> Command {
+    let mut cmd = Command::new(minipod_bin());
+    cmd.arg("--root").arg(root).env_remove("MINIPOD_ROOT");
+    cmd
+}
+
 /// A private root for one test, removed when dropped.
 pub struct TestRoot {
     pub dir: tempfile::TempDir,
@@ -30,11 +37,8 @@ impl TestRoot {
 
     /// Runs `minipod --root <root> ARGS...` and returns its output.
     pub fn minipod(&self, args: &[&str]) -> Output {
-        Command::new(minipod_bin())
-            .arg("--root")
-            .arg(self.path())
+        minipod_at(self.path())
             .args(args)
-            .env_remove("MINIPOD_ROOT")
             .output()
             .expect("run minipod")
     }

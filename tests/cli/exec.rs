@@ -4,11 +4,11 @@
 //! kubectl's words. Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::minipod_bin;
+use crate::common::minipod_at;
 use crate::pods::{all_running, stderr, stdout, PodRoot};
 use minipod_testsupport::or_skip;
 
@@ -46,12 +46,9 @@ fn web() -> Option<PodRoot> {
 
 /// `minipod exec ARGS...` with `input` on its stdin.
 fn exec_with_input(root: &PodRoot, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let mut child = minipod_at(root.path())
         .arg("exec")
         .args(args)
-        .env_remove("MINIPOD_ROOT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

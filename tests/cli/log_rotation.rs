@@ -3,10 +3,10 @@
 //! folded in `describe`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::minipod_bin;
+use crate::common::minipod_at;
 use crate::pods::{stderr, stdout, PodRoot};
 use minipod_testsupport::or_skip;
 
@@ -172,11 +172,8 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     root.wait_for_phase("seq", "Running");
     // Follow from before the first line: every line once, in order, across every rotation.
-    let follow = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let follow = minipod_at(root.path())
         .args(["logs", "-f", "seq"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -330,12 +327,9 @@ fn a_bad_log_rotation_setting_is_refused_before_anything_is_created() {
             "must be a whole number >= 2",
         ),
     ] {
-        let out = Command::new(minipod_bin())
-            .arg("--root")
-            .arg(root.path())
+        let out = minipod_at(root.path())
             .args(["apply", "-f"])
             .arg(&file)
-            .env_remove("MINIPOD_ROOT")
             .env(key, value)
             .output()
             .unwrap();

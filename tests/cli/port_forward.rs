@@ -3,11 +3,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_at, TestRoot};
 use crate::pods::{stderr, PodRoot};
 use minipod_testsupport::or_skip;
 
@@ -49,12 +49,9 @@ struct Forwarder {
 
 impl Forwarder {
     fn start(root: &std::path::Path, args: &[&str]) -> Self {
-        let mut child = Command::new(minipod_bin())
-            .arg("--root")
-            .arg(root)
+        let mut child = minipod_at(root)
             .arg("port-forward")
             .args(args)
-            .env_remove("MINIPOD_ROOT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -4,9 +4,9 @@
 //! can write to, and huge durations are clamped or refused rather than panicking.
 //! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::minipod_bin;
+use crate::common::{minipod_at, minipod_bin};
 use crate::pods::{stderr, stdout, PodRoot};
 use minipod_testsupport::or_skip;
 
@@ -261,11 +261,8 @@ fn supervisors_run_in_their_own_cgroup_from_a_read_only_binary() {
 
     // CVE-2019-5736: the supervisor's binary is on a read-only overlay; so is an exec's.
     assert_eq!(exe_write_errno(pid), nix::errno::Errno::EROFS as i32);
-    let mut exec = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let mut exec = minipod_at(root.path())
         .args(["exec", "box", "--", "sleep", "5"])
-        .env_remove("MINIPOD_ROOT")
         .spawn()
         .unwrap();
     let exec_pid = exec.id() as i32;

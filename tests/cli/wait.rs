@@ -1,10 +1,10 @@
 //! `minipod wait` end to end: conditions, jsonpath values, deletion, timeouts and errors, as
 //! `kubectl wait` reports them. The pod tests are privileged: they need root.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_at, TestRoot};
 use crate::pods::{stderr, stdout, PodRoot};
 use minipod_testsupport::or_skip;
 
@@ -170,11 +170,8 @@ spec:
 "#,
     );
     // `--for=create` started before the pod exists.
-    let creation = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let creation = minipod_at(root.path())
         .args(["wait", "pod/doomed", "--for=create", "--timeout=60s"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -186,11 +183,8 @@ spec:
     assert_eq!(stdout(&created), "pod/doomed condition met\n");
     root.wait_for_phase("doomed", "Running");
 
-    let waiter = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let waiter = minipod_at(root.path())
         .args(["wait", "pod/doomed", "--for=delete", "--timeout=60s"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -198,11 +192,8 @@ spec:
     let root_dir = root.path().to_owned();
     let deleter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
-        Command::new(minipod_bin())
-            .arg("--root")
-            .arg(&root_dir)
+        minipod_at(&root_dir)
             .args(["delete", "pod", "doomed"])
-            .env_remove("MINIPOD_ROOT")
             .output()
             .unwrap()
     });
