@@ -171,6 +171,20 @@ fn visible_in_pod(root: &PodRoot, pod: &str, names: &[&str]) -> BTreeMap<String,
         .collect()
 }
 
+/// Asserts pod `pod` sees exactly the mounts `want` of `names` (each with its own name as its
+/// file's content); `what` says which check failed.
+#[track_caller]
+fn assert_sees(root: &PodRoot, pod: &str, names: &[&str], want: &[&str], what: &str) {
+    assert_eq!(visible_in_pod(root, pod, names), seen(want), "{what}");
+}
+
+/// A new folder `name` of the root, for the pods' hostPath.
+fn host_folder(root: &PodRoot, name: &str) -> PathBuf {
+    let dir = root.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    dir
+}
+
 fn seen(names: &[&str]) -> BTreeMap<String, String> {
     names
         .iter()
@@ -184,8 +198,7 @@ fn seen(names: &[&str]) -> BTreeMap<String, String> {
 #[test]
 fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
     let root = or_skip!(PodRoot::new());
-    let host_dir = root.path().join("propagation");
-    std::fs::create_dir(&host_dir).unwrap();
+    let host_dir = host_folder(&root, "propagation");
     let mut host_mounts = HostMounts::default();
     assert!(
         mounts_at(&host_dir).is_empty(),
@@ -230,10 +243,12 @@ fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
         ("default", &["default"]),
     ];
     for (pod, want) in expected {
-        assert_eq!(
-            visible_in_pod(&root, pod, &all),
-            seen(want),
-            "mounts visible in pod {pod}"
+        assert_sees(
+            &root,
+            pod,
+            &all,
+            want,
+            &format!("mounts visible in pod {pod}"),
         );
     }
     // The host sees the master's mount and none of the others.
@@ -265,8 +280,7 @@ fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
 #[test]
 fn an_already_shared_host_path_is_left_as_it_was() {
     let root = or_skip!(PodRoot::new());
-    let host_dir = root.path().join("shared-already");
-    std::fs::create_dir(&host_dir).unwrap();
+    let host_dir = host_folder(&root, "shared-already");
     let mut host_mounts = HostMounts::default();
     host_mounts.shared_bind(&host_dir);
     let before = mounts_at(&host_dir);
@@ -297,10 +311,12 @@ fn an_already_shared_host_path_is_left_as_it_was() {
         "the Bidirectional pod's mount on the host"
     );
     host_mounts.tmpfs_with_file(&host_dir.join("host"), "host");
-    assert_eq!(
-        visible_in_pod(&root, "slave", &["host"]),
-        seen(&["host"]),
-        "the host's mount in the HostToContainer pod"
+    assert_sees(
+        &root,
+        "slave",
+        &["host"],
+        &["host"],
+        "the host's mount in the HostToContainer pod",
     );
 
     delete(&root, &["master", "slave"]);
@@ -322,8 +338,7 @@ fn an_already_shared_host_path_is_left_as_it_was() {
 #[test]
 fn a_shared_bind_stays_while_another_pod_uses_it() {
     let root = or_skip!(PodRoot::new());
-    let host_dir = root.path().join("two-pods");
-    std::fs::create_dir(&host_dir).unwrap();
+    let host_dir = host_folder(&root, "two-pods");
     let mut host_mounts = HostMounts::default();
     let manifest = [
         pod("first", &host_dir, Some("HostToContainer")),
@@ -340,10 +355,12 @@ fn a_shared_bind_stays_while_another_pod_uses_it() {
         "the bind goes with the first pod although the second uses it"
     );
     host_mounts.tmpfs_with_file(&host_dir.join("late"), "late");
-    assert_eq!(
-        visible_in_pod(&root, "second", &["late"]),
-        seen(&["late"]),
-        "a host mount made after the first pod went reaches the second"
+    assert_sees(
+        &root,
+        "second",
+        &["late"],
+        &["late"],
+        "a host mount made after the first pod went reaches the second",
     );
 
     drop(host_mounts);
@@ -406,8 +423,7 @@ spec:
 #[test]
 fn bidirectional_in_an_unprivileged_container_is_refused() {
     let root = or_skip!(PodRoot::new());
-    let host_dir = root.path().join("refused");
-    std::fs::create_dir(&host_dir).unwrap();
+    let host_dir = host_folder(&root, "refused");
     let text = pod("master", &host_dir, Some("Bidirectional"))
         .replace("privileged: true", "privileged: false");
     let file = root.manifest("pod.yaml", &text);

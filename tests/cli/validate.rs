@@ -21,6 +21,18 @@ fn validate(files: &[&Path]) -> Output {
     cmd.output().expect("run minipod validate")
 }
 
+/// Writes `text` as `name` in a fresh folder and validates it, which must exit with `code`:
+/// the file's path, the output and its stderr.
+#[track_caller]
+fn validate_text(name: &str, text: &str, code: i32) -> (PathBuf, Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), name, text);
+    let out = validate(&[&f]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    (f, out, err)
+}
+
 const GOOD: &str = "\
 apiVersion: v1
 kind: ConfigMap
@@ -84,11 +96,7 @@ spec:
 
 #[test]
 fn valid_file_exits_zero_with_warnings() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "app.yaml", GOOD);
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    let (f, out, err) = validate_text("app.yaml", GOOD, 0);
     let path = f.display().to_string();
     for want in [
         format!("warning: {path}: Service \"web\": kind Service (v1) is not supported by minipod, skipped"),
@@ -118,9 +126,7 @@ fn valid_file_exits_zero_with_warnings() {
 
 #[test]
 fn invalid_file_exits_two_listing_every_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let (f, out, err) = validate_text(
         "pod.yaml",
         "\
 apiVersion: v1
@@ -141,10 +147,8 @@ spec:
     volumeMounts:
     - {name: data, mountPath: /data}
 ",
+        2,
     );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     let p = f.display();
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(
@@ -163,15 +167,7 @@ spec:
 
 #[test]
 fn broken_yaml_is_one_line_with_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "broken.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: [\n    {name: c, image: busybox\n",
-    );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    let (f, _, err) = validate_text("broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: [\n    {name: c, image: busybox\n", 2);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
     let prefix = format!("error: {}:", f.display());
@@ -184,15 +180,7 @@ fn broken_yaml_is_one_line_with_position() {
 
 #[test]
 fn type_error_names_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    ports:\n    - containerPort: eighty\n",
-    );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2));
+    let (f, _, err) = validate_text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    ports:\n    - containerPort: eighty\n", 2);
     assert!(
         err.starts_with(&format!(
             "error: {}:9:22: spec.containers[0].ports[0].containerPort: ",
