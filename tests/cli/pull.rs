@@ -18,6 +18,12 @@ fn with_busybox() -> Registry {
     reg
 }
 
+/// An auth file at `path` with minipod:s3cret for registry `key` (podman's format).
+fn write_auth(path: impl AsRef<std::path::Path>, key: &str) {
+    let auth = format!(r#"{{"auths": {{"{key}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#);
+    std::fs::write(path, auth).unwrap();
+}
+
 /// An error: the exit code and one `error:` line on stderr (after the per-blob progress
 /// lines of what was fetched before it), returned.
 fn failed(o: &Output, code: i32) -> String {
@@ -248,14 +254,7 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
 
     // --authfile in podman's format (base64 of minipod:s3cret).
     let auth = root.path().join("auth.json");
-    std::fs::write(
-        &auth,
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+    write_auth(&auth, &reg.host());
     let auth_s = auth.to_str().unwrap();
     ok(&minipod_with(
         &root,
@@ -275,14 +274,10 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
     ok(&root.minipod(&["image", "rm", &name]));
     let docker = root.path().join("home/.docker");
     std::fs::create_dir_all(&docker).unwrap();
-    std::fs::write(
+    write_auth(
         docker.join("config.json"),
-        format!(
-            r#"{{"auths": {{"http://{}/v1/": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+        &format!("http://{}/v1/", reg.host()),
+    );
     ok(&minipod_with(&root, &["image", "pull", &name], &[], ""));
     ok(&root.minipod(&["image", "rm", &name]));
     std::fs::remove_file(docker.join("config.json")).unwrap();
@@ -415,14 +410,7 @@ fn run_pulls_with_credentials_from_registry_auth_file() {
         "{err}"
     );
     assert!(stdout(&root.minipod(&["get", "pods"])).lines().count() <= 1);
-    std::fs::write(
-        &auth,
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+    write_auth(&auth, &reg.host());
     // The image has no shell: the pod fails, but only after the pull succeeded.
     let _ = root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]);
     let ls = ok(&root.minipod(&["image", "ls"]));
