@@ -60,6 +60,13 @@ pub fn assert_exit(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "{}{}", stdout(o), stderr(o));
 }
 
+/// Asserts `minipod` exited with `code` and returns its stderr, for the message to be checked.
+#[track_caller]
+pub fn stderr_of_exit(o: &Output, code: i32) -> String {
+    assert_exit(o, code);
+    stderr(o)
+}
+
 /// Asserts `minipod` succeeded and returns its stdout.
 #[track_caller]
 pub fn ok(o: &Output) -> String {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{minipod_bin, stderr, stdout};
+use crate::common::{minipod_bin, stderr, stderr_of_exit, stdout};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -216,11 +216,10 @@ fn several_files_and_json() {
 #[test]
 fn missing_file_is_an_input_error() {
     let out = validate(&[Path::new("/nonexistent/minipod/pod.yaml")]);
-    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of_exit(&out, 2);
     assert!(
-        stderr(&out).starts_with("error: /nonexistent/minipod/pod.yaml: "),
-        "{}",
-        stderr(&out)
+        err.starts_with("error: /nonexistent/minipod/pod.yaml: "),
+        "{err}"
     );
 }
 
