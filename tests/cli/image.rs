@@ -2,22 +2,13 @@
 //! images `scripts/build-test-images.sh` writes.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use crate::common::{ok, stderr, test_images_dir, TestRoot};
+use crate::common::{ok, stderr, TestRoot};
 use crate::pods::PodRoot;
 use minipod_testsupport::or_skip;
-
-fn image(name: &str) -> PathBuf {
-    let p = test_images_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/build-test-images.sh first",
-        p.display()
-    );
-    p
-}
+use minipod_testsupport::test_image_path as image;
 
 /// An input error: exit 2 and one line on stderr containing every `needles`.
 #[track_caller]

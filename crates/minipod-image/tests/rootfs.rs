@@ -7,17 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use minipod_image::{unmount_rootfs, ImageStore, RootfsDirs, RootfsKind};
-use minipod_testsupport::{privileged, test_images_dir};
-
-fn test_image(name: &str) -> PathBuf {
-    let p = test_images_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} missing: run scripts/build-test-images.sh",
-        p.display()
-    );
-    p
-}
+use minipod_testsupport::{privileged, test_image_path as test_image};
 
 fn mounted(path: &Path) -> bool {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();

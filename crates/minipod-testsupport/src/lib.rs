@@ -13,6 +13,18 @@ pub fn test_images_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images")
 }
 
+/// The test image `name` in [`test_images_dir`], which must exist.
+#[track_caller]
+pub fn test_image_path(name: &str) -> PathBuf {
+    let p = test_images_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing (run scripts/build-test-images.sh)",
+        p.display()
+    );
+    p
+}
+
 /// `let x = or_skip!(expr);`: the value inside the `Option` `expr`, or a return from the test
 /// when it is None (a privileged test that [`privileged`] says to skip).
 #[macro_export]

@@ -146,13 +146,7 @@ impl Drop for Registry {
 
 /// `build/test-images/NAME` as a `skopeo` transport source (`docker-archive:` etc.).
 pub fn test_image(transport: &str, name: &str) -> String {
-    let p = crate::test_images_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing (run scripts/build-test-images.sh)",
-        p.display()
-    );
-    format!("{transport}:{}", p.display())
+    format!("{transport}:{}", crate::test_image_path(name).display())
 }
 
 /// What a [`FakeRegistry`] answers on one path.
