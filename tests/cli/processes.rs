@@ -267,14 +267,18 @@ fn supervisors_run_in_their_own_cgroup_from_a_read_only_binary() {
         .unwrap();
     let exec_pid = exec.id() as i32;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    // Until it re-executed itself from the overlay, /proc/<pid>/exe is the host binary.
+    // Until it re-executed itself from the overlay, /proc/<pid>/exe is the host binary (both
+    // its first mapping and its exe link must have moved: under load one is seen before the
+    // other, and writing the running host binary is ETXTBSY, not EROFS).
+    let host_bin = std::fs::canonicalize(minipod_bin()).unwrap();
     loop {
         let on_overlay = std::fs::read_to_string(format!("/proc/{exec_pid}/maps"))
             .unwrap_or_default()
             .lines()
             .next()
             .is_some_and(|l| !l.contains(minipod_bin().to_str().unwrap()));
-        if on_overlay && std::fs::read_link(format!("/proc/{exec_pid}/exe")).is_ok() {
+        let exe = std::fs::read_link(format!("/proc/{exec_pid}/exe"));
+        if on_overlay && exe.is_ok_and(|e| e != host_bin) {
             break;
         }
         assert!(
