@@ -1,4 +1,4 @@
-//! Shared helpers for driving the built binary.
+//! Shared helpers for driving the built binary (no root needed), and smoke tests of it.
 
 #![allow(dead_code)]
 
@@ -8,6 +8,13 @@ use std::process::{Command, Output};
 /// The `minipod` binary cargo built for these tests.
 pub fn minipod_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_minipod"))
+}
+
+/// `minipod --root ROOT` (more arguments to add), with `MINIPOD_ROOT` cleared.
+pub fn minipod_at(root: &Path) -> Command {
+    let mut cmd = Command::new(minipod_bin());
+    cmd.arg("--root").arg(root).env_remove("MINIPOD_ROOT");
+    cmd
 }
 
 /// A private root for one test, removed when dropped.
@@ -30,19 +37,41 @@ impl TestRoot {
 
     /// Runs `minipod --root <root> ARGS...` and returns its output.
     pub fn minipod(&self, args: &[&str]) -> Output {
-        Command::new(minipod_bin())
-            .arg("--root")
-            .arg(self.path())
+        minipod_at(self.path())
             .args(args)
-            .env_remove("MINIPOD_ROOT")
             .output()
             .expect("run minipod")
     }
 }
 
-/// The folder `scripts/build-test-images.sh` writes test images into.
-pub fn test_images_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images")
+pub use minipod_testsupport::test_images_dir;
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts `minipod` exited with `code`, showing what it printed if not.
+#[track_caller]
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}{}", stdout(o), stderr(o));
+}
+
+/// Asserts `minipod` exited with `code` and returns its stderr, for the message to be checked.
+#[track_caller]
+pub fn stderr_of_exit(o: &Output, code: i32) -> String {
+    assert_exit(o, code);
+    stderr(o)
+}
+
+/// Asserts `minipod` succeeded and returns its stdout.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "failed: {}{}", stdout(o), stderr(o));
+    stdout(o)
 }
 
 #[test]

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::common::TestRoot;
+use crate::common::{stderr_of_exit, TestRoot};
 use crate::get::fixture::*;
 
 /// Go's time.RFC1123Z in the local zone, as kubectl prints times.
@@ -326,8 +326,10 @@ fn describe_every_pod_of_the_namespace() {
 
     let empty = TestRoot::new();
     let out = empty.minipod(&["describe", "pods"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stderr(&out), "No resources found in default namespace.\n");
+    assert_eq!(
+        stderr_of_exit(&out, 0),
+        "No resources found in default namespace.\n"
+    );
 }
 
 #[test]

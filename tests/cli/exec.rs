@@ -1,15 +1,16 @@
 //! `minipod exec` end to end against real pods: the command runs as the container's process
 //! would (user, env, hostname, volumes), its exit code and streams come back as kubectl
 //! gives them, `-it` gets a pty of the caller's terminal size, and every refusal uses
-//! kubectl's words. Privileged: they need root and fail (never skip) without it.
+//! kubectl's words. Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::minipod_bin;
-use crate::pods::{stderr, stdout, PodRoot};
+use crate::common::minipod_at;
+use crate::pods::{all_running, stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// A pod whose app containers keep running: `a` (uid 1000, env, writes into an emptyDir)
 /// and `b`, after an init container.
@@ -34,30 +35,20 @@ spec:
     env: [{name: WHO, value: b}]
 "#;
 
-fn all_running(p: &Value) -> bool {
-    p["status"]["containerStatuses"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().all(|c| c["state"]["running"].is_object()))
-}
-
 /// A root with `web` applied and both app containers running.
-fn web() -> PodRoot {
-    let root = PodRoot::new();
+fn web() -> Option<PodRoot> {
+    let root = PodRoot::new()?;
     let file = root.manifest("web.yaml", WEB);
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("web", "running", all_running);
-    root
+    Some(root)
 }
 
 /// `minipod exec ARGS...` with `input` on its stdin.
 fn exec_with_input(root: &PodRoot, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let mut child = minipod_at(root.path())
         .arg("exec")
         .args(args)
-        .env_remove("MINIPOD_ROOT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,7 +66,7 @@ fn exec(root: &PodRoot, args: &[&str]) -> Output {
 
 #[test]
 fn exec_runs_as_the_container_with_its_env_hostname_and_volumes() {
-    let root = web();
+    let root = or_skip!(web());
     let out = exec(
         &root,
         &[
@@ -110,8 +101,8 @@ fn exec_runs_as_the_container_with_its_env_hostname_and_volumes() {
 
 #[test]
 fn the_default_container_annotation_is_honoured_quietly() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pod.yaml",
         r#"
 apiVersion: v1
@@ -125,7 +116,6 @@ spec:
   - {name: second, image: busybox:1.35, command: [sleep, "3600"], env: [{name: WHO, value: second}]}
 "#,
     );
-    assert!(root.apply_with_env(&file, &[]).status.success());
     root.wait_for("annotated", "running", all_running);
     let out = exec(&root, &["annotated", "--", "sh", "-c", "echo $WHO"]);
     assert_eq!(
@@ -136,7 +126,7 @@ spec:
 
 #[test]
 fn exit_codes_propagate_and_stdout_and_stderr_stay_apart() {
-    let root = web();
+    let root = or_skip!(web());
     let out = exec(
         &root,
         &[
@@ -190,7 +180,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn stdin_reaches_the_command_only_with_i() {
-    let root = web();
+    let root = or_skip!(web());
     let out = exec_with_input(&root, &["-i", "web", "-c", "b", "--", "wc", "-c"], b"12345");
     assert_eq!(
         (out.status.code(), stdout(&out).trim()),
@@ -260,20 +250,8 @@ print(json.dumps({'output': out.decode(errors='replace'),
 "#;
 
 fn on_pty(root: &PodRoot, steps: Value, args: &[&str]) -> (String, i64) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(PTY_DRIVER)
-        .arg(steps.to_string())
-        .arg(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
-        .arg("exec")
-        .args(args)
-        .env_remove("MINIPOD_ROOT")
-        .output()
-        .expect("python3 runs the pty driver");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = root.exec_under(PTY_DRIVER, &[&steps.to_string()], args);
+    let v: Value = serde_json::from_str(&out).unwrap();
     (
         v["output"].as_str().unwrap().to_owned(),
         v["exit_code"].as_i64().unwrap(),
@@ -282,7 +260,7 @@ fn on_pty(root: &PodRoot, steps: Value, args: &[&str]) -> (String, i64) {
 
 #[test]
 fn it_on_a_terminal_gets_a_pty_of_its_size_that_follows_resizes() {
-    let root = web();
+    let root = or_skip!(web());
     // Run straight away: the size must already be there when the command starts.
     for _ in 0..3 {
         let (output, code) = on_pty(
@@ -334,8 +312,8 @@ fn it_on_a_terminal_gets_a_pty_of_its_size_that_follows_resizes() {
 
 #[test]
 fn refusals_use_kubectls_words() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pods.yaml",
         r#"
 apiVersion: v1
@@ -355,7 +333,6 @@ spec:
   - {name: ended, image: busybox:1.35, command: ["true"]}
 "#,
     );
-    assert!(root.apply_with_env(&file, &[]).status.success());
     root.wait_for_phase("done", "Succeeded");
     root.wait_for("half", "one running, one ended", |p| {
         p["status"]["containerStatuses"]

@@ -8,14 +8,13 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStateRunning, PodStatus};
 use serde_json::Value;
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_bin, stderr_of_exit, TestRoot};
 use fixture::*;
 
 /// Pod records written straight into a test root, as the supervisor would write them.
 pub mod fixture {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
-    use std::process::Output;
 
     use k8s_openapi::api::core::v1::{
         Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
@@ -151,6 +150,35 @@ pub mod fixture {
     }
 
     /// `Running` with every container running and ready.
+    /// Pod `name` of the init-container demo: init container "setup", then app "main".
+    pub fn init_demo(name: &str) -> Pod {
+        let mut p = pod(name, &["main"]);
+        p.spec.as_mut().unwrap().init_containers = Some(vec![Container {
+            name: "setup".into(),
+            image: Some("busybox:1.36".into()),
+            ..Default::default()
+        }]);
+        p
+    }
+
+    /// A status of an [`init_demo`] pod: its phase, the statuses of "setup" and "main" (None:
+    /// not reported yet) and its conditions (none: not reported yet).
+    pub fn init_demo_status(
+        phase: &str,
+        setup: Option<ContainerStatus>,
+        main: Option<ContainerStatus>,
+        conditions: &[(&str, bool)],
+    ) -> PodStatus {
+        PodStatus {
+            phase: Some(phase.into()),
+            init_container_statuses: setup.map(|s| vec![s]),
+            container_statuses: main.map(|s| vec![s]),
+            conditions: (!conditions.is_empty())
+                .then(|| conditions.iter().map(|(t, s)| condition(t, *s)).collect()),
+            ..Default::default()
+        }
+    }
+
     pub fn running_status(containers: &[&str], restarts: i32) -> PodStatus {
         PodStatus {
             phase: Some("Running".into()),
@@ -208,13 +236,7 @@ pub mod fixture {
             .expect("append event");
     }
 
-    pub fn stdout(out: &Output) -> String {
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    pub fn stderr(out: &Output) -> String {
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
+    pub use crate::common::{stderr, stdout};
 
     /// Two pods: `web` running with 2 restarts, `db` pending.
     pub fn two_pods(root: &TestRoot) -> (Pod, Pod) {
@@ -508,12 +530,8 @@ fn jsonpath_output() {
     assert_eq!(stdout(&out), "True");
     // A template that does not parse is an input error.
     let out = root.minipod(&["get", "pods", "-o", "jsonpath={.items[*"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: error parsing jsonpath"),
-        "{}",
-        stderr(&out)
-    );
+    let err = stderr_of_exit(&out, 2);
+    assert!(err.starts_with("error: error parsing jsonpath"), "{err}");
 }
 
 #[test]
@@ -534,9 +552,8 @@ fn bad_output_format_is_a_usage_error() {
 fn unknown_resource_type_is_a_usage_error() {
     let root = TestRoot::new();
     let out = root.minipod(&["get", "deployments"]);
-    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 2),
         "error: the server doesn't have a resource type \"deployments\"\n"
     );
     let out = root.minipod(&["get"]);
@@ -592,50 +609,41 @@ fn bad_selector_is_a_usage_error() {
 
 #[test]
 fn init_container_progress_statuses() {
-    use k8s_openapi::api::core::v1::Container;
     let root = TestRoot::new();
-    let mut p = pod("init", &["main"]);
-    p.spec.as_mut().unwrap().init_containers = Some(vec![Container {
-        name: "setup".into(),
-        image: Some("busybox:1.36".into()),
-        ..Default::default()
-    }]);
+    let p = init_demo("init");
     create(&root, &p);
+    let (setup_done, main_waits) = (
+        terminated("setup", 0, 0),
+        waiting("main", "PodInitializing"),
+    );
+    let initialized = [("Initialized", true)];
     let cases = [
+        (init_demo_status("Pending", None, None, &[]), "0/1 Pending"),
         (
-            PodStatus {
-                phase: Some("Pending".into()),
-                ..Default::default()
-            },
-            "0/1 Pending",
-        ),
-        (
-            PodStatus {
-                phase: Some("Pending".into()),
-                init_container_statuses: Some(vec![running("setup", 0)]),
-                container_statuses: Some(vec![waiting("main", "PodInitializing")]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Pending",
+                Some(running("setup", 0)),
+                Some(main_waits.clone()),
+                &[],
+            ),
             "0/1 Init:0/1",
         ),
         (
-            PodStatus {
-                phase: Some("Pending".into()),
-                init_container_statuses: Some(vec![terminated("setup", 0, 0)]),
-                container_statuses: Some(vec![waiting("main", "PodInitializing")]),
-                conditions: Some(vec![condition("Initialized", true)]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Pending",
+                Some(setup_done.clone()),
+                Some(main_waits),
+                &initialized,
+            ),
             "0/1 PodInitializing",
         ),
         (
-            PodStatus {
-                phase: Some("Succeeded".into()),
-                init_container_statuses: Some(vec![terminated("setup", 0, 0)]),
-                container_statuses: Some(vec![terminated("main", 0, 0)]),
-                conditions: Some(vec![condition("Initialized", true)]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Succeeded",
+                Some(setup_done),
+                Some(terminated("main", 0, 0)),
+                &initialized,
+            ),
             "0/1 Completed",
         ),
     ];
@@ -824,71 +832,53 @@ fn watch_with_json_prints_each_changed_object() {
 
 #[test]
 fn watch_of_the_init_container_demo_has_kubectls_rows() {
-    use k8s_openapi::api::core::v1::Container;
     let root = TestRoot::new();
-    let mut p = pod("init-demo", &["main"]);
+    let mut p = init_demo("init-demo");
     p.spec.as_mut().unwrap().restart_policy = Some("Never".into());
-    p.spec.as_mut().unwrap().init_containers = Some(vec![Container {
-        name: "setup".into(),
-        image: Some("busybox:1.36".into()),
-        ..Default::default()
-    }]);
     create(&root, &p);
-    set_status(
-        &root,
-        &p,
-        &PodStatus {
-            phase: Some("Pending".into()),
-            ..Default::default()
-        },
-    );
+    set_status(&root, &p, &init_demo_status("Pending", None, None, &[]));
     let lines = Lines::spawn(&root, &["get", "pods", "-w"]);
     assert_eq!(lines.next(), "NAME        READY   STATUS    RESTARTS   AGE");
     assert_eq!(lines.next(), "init-demo   0/1     Pending   0          3d");
+    let (setup_done, main_waits) = (
+        terminated("setup", 0, 0),
+        waiting("main", "PodInitializing"),
+    );
     let steps = [
         (
-            PodStatus {
-                phase: Some("Pending".into()),
-                init_container_statuses: Some(vec![running("setup", 0)]),
-                container_statuses: Some(vec![waiting("main", "PodInitializing")]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Pending",
+                Some(running("setup", 0)),
+                Some(main_waits.clone()),
+                &[],
+            ),
             "init-demo   0/1     Init:0/1   0          3d",
         ),
         (
-            PodStatus {
-                phase: Some("Pending".into()),
-                init_container_statuses: Some(vec![terminated("setup", 0, 0)]),
-                container_statuses: Some(vec![waiting("main", "PodInitializing")]),
-                conditions: Some(vec![condition("Initialized", true)]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Pending",
+                Some(setup_done.clone()),
+                Some(main_waits),
+                &[("Initialized", true)],
+            ),
             "init-demo   0/1     PodInitializing   0          3d",
         ),
         (
-            PodStatus {
-                phase: Some("Running".into()),
-                init_container_statuses: Some(vec![terminated("setup", 0, 0)]),
-                container_statuses: Some(vec![running("main", 0)]),
-                conditions: Some(vec![
-                    condition("Initialized", true),
-                    condition("Ready", true),
-                ]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Running",
+                Some(setup_done.clone()),
+                Some(running("main", 0)),
+                &[("Initialized", true), ("Ready", true)],
+            ),
             "init-demo   1/1     Running           0          3d",
         ),
         (
-            PodStatus {
-                phase: Some("Succeeded".into()),
-                init_container_statuses: Some(vec![terminated("setup", 0, 0)]),
-                container_statuses: Some(vec![terminated("main", 0, 0)]),
-                conditions: Some(vec![
-                    condition("Initialized", true),
-                    condition("Ready", false),
-                ]),
-                ..Default::default()
-            },
+            init_demo_status(
+                "Succeeded",
+                Some(setup_done),
+                Some(terminated("main", 0, 0)),
+                &[("Initialized", true), ("Ready", false)],
+            ),
             "init-demo   0/1     Completed         0          3d",
         ),
     ];

@@ -2,35 +2,13 @@
 //! images `scripts/build-test-images.sh` writes.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use crate::common::{test_images_dir, TestRoot};
+use crate::common::{ok, stderr, TestRoot};
 use crate::pods::PodRoot;
-
-fn image(name: &str) -> PathBuf {
-    let p = test_images_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/build-test-images.sh first",
-        p.display()
-    );
-    p
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "failed: {}{}", stdout(&o), stderr(&o));
-    stdout(&o)
-}
+use minipod_testsupport::or_skip;
+use minipod_testsupport::test_image_path as image;
 
 /// An input error: exit 2 and one line on stderr containing every `needles`.
 #[track_caller]
@@ -46,7 +24,7 @@ fn input_error(o: Output, needles: &[&str]) -> String {
 }
 
 fn load(root: &TestRoot, file: &str) -> String {
-    ok(root.minipod(&["image", "load", image(file).to_str().unwrap()]))
+    ok(&root.minipod(&["image", "load", image(file).to_str().unwrap()]))
 }
 
 #[test]
@@ -60,7 +38,7 @@ fn load_every_format_and_list() {
         let root = TestRoot::new();
         let out = load(&root, file);
         assert_eq!(out.trim(), "Loaded image: busybox:1.35", "{file}");
-        let ls = ok(root.minipod(&["image", "ls"]));
+        let ls = ok(&root.minipod(&["image", "ls"]));
         let lines: Vec<&str> = ls.lines().collect();
         assert_eq!(lines.len(), 2, "{ls}");
         assert!(lines[0].starts_with("REPOSITORY"), "{ls}");
@@ -80,7 +58,7 @@ fn same_image_in_every_format_has_one_id() {
     ] {
         let root = TestRoot::new();
         load(&root, file);
-        ids.push(ok(root.minipod(&["image", "ls", "-q"])).trim().to_string());
+        ids.push(ok(&root.minipod(&["image", "ls", "-q"])).trim().to_string());
     }
     assert!(ids.iter().all(|i| i == &ids[0] && i.len() == 12), "{ids:?}");
 }
@@ -93,12 +71,12 @@ fn list_json_and_inspect_show_config() {
         "Loaded image: layered:1.0"
     );
     let json: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "ls", "-o", "json"]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "ls", "-o", "json"]))).unwrap();
     assert_eq!(json[0]["name"], "docker.io/library/layered:1.0");
     assert_eq!(json[0]["repository"], "layered");
     assert_eq!(json[0]["tag"], "1.0");
     let inspect: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", "layered:1.0"]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", "layered:1.0"]))).unwrap();
     let d = &inspect["Defaults"];
     assert_eq!(
         d["entrypoint"],
@@ -120,7 +98,7 @@ fn list_json_and_inspect_show_config() {
         .unwrap()
         .trim_start_matches("sha256:")[..12]
         .to_string();
-    ok(root.minipod(&["image", "inspect", &id]));
+    ok(&root.minipod(&["image", "inspect", &id]));
 }
 
 #[test]
@@ -131,7 +109,7 @@ fn multiarch_index_picks_linux_amd64() {
         "Loaded image: multiarch:1.0"
     );
     let inspect: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", "multiarch:1.0"]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", "multiarch:1.0"]))).unwrap();
     assert_eq!(inspect["Platform"], "linux/amd64");
     assert_eq!(inspect["Config"]["architecture"], "amd64");
 }
@@ -144,9 +122,9 @@ fn unnamed_image_needs_name() {
         root.minipod(&["image", "load", path.to_str().unwrap()]),
         &["noname-oci.tar", "--name"],
     );
-    let out = ok(root.minipod(&["image", "load", path.to_str().unwrap(), "--name", "mine:2"]));
+    let out = ok(&root.minipod(&["image", "load", path.to_str().unwrap(), "--name", "mine:2"]));
     assert_eq!(out.trim(), "Loaded image: mine:2");
-    ok(root.minipod(&["image", "inspect", "docker.io/library/mine:2"]));
+    ok(&root.minipod(&["image", "inspect", "docker.io/library/mine:2"]));
 }
 
 #[test]
@@ -176,7 +154,7 @@ fn truncated_archive_is_refused_and_nothing_is_visible() {
         root.minipod(&["image", "load", cut.to_str().unwrap()]),
         &["cut.tar"],
     );
-    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    assert_eq!(ok(&root.minipod(&["image", "ls", "-q"])), "");
     assert_eq!(fs::read_dir(root.path().join("tmp")).unwrap().count(), 0);
 }
 
@@ -212,7 +190,7 @@ fn tampered_blob_is_refused_naming_file_and_digest() {
         &["tampered.tar", &hex],
     );
     assert!(err.contains("does not match"), "{err}");
-    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    assert_eq!(ok(&root.minipod(&["image", "ls", "-q"])), "");
 }
 
 #[test]
@@ -228,7 +206,7 @@ fn tampered_legacy_layer_fails_diff_id_check() {
         root.minipod(&["image", "load", bad.to_str().unwrap()]),
         &["tampered-docker.tar", "sha256:"],
     );
-    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    assert_eq!(ok(&root.minipod(&["image", "ls", "-q"])), "");
 }
 
 #[test]
@@ -249,7 +227,7 @@ fn rm_refuses_leased_image_unless_forced_then_prune_frees() {
     let root = TestRoot::new();
     load(&root, "busybox-oci.tar");
     let inspect: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", "busybox:1.35"]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", "busybox:1.35"]))).unwrap();
     let manifest = inspect["Digest"].as_str().unwrap();
     // A pod's lease, as minipod-pod writes it through ImageStore::add_lease.
     fs::write(
@@ -265,7 +243,7 @@ fn rm_refuses_leased_image_unless_forced_then_prune_frees() {
         ],
     );
     assert_eq!(
-        ok(root.minipod(&["image", "rm", "-f", "busybox:1.35"])).trim(),
+        ok(&root.minipod(&["image", "rm", "-f", "busybox:1.35"])).trim(),
         "Untagged: busybox:1.35"
     );
     // Leased content survives until the lease goes.
@@ -276,7 +254,7 @@ fn rm_refuses_leased_image_unless_forced_then_prune_frees() {
     };
     assert!(layers() > 0);
     fs::remove_file(root.path().join("leases/pod-123.json")).unwrap();
-    ok(root.minipod(&["image", "prune"]));
+    ok(&root.minipod(&["image", "prune"]));
     assert_eq!(layers(), 0);
     assert_eq!(
         fs::read_dir(root.path().join("blobs/sha256"))
@@ -299,8 +277,8 @@ fn rm_then_reload_and_dedupe_layers() {
             .count(),
         1
     );
-    ok(root.minipod(&["image", "rm", "busybox:1.35"]));
-    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    ok(&root.minipod(&["image", "rm", "busybox:1.35"]));
+    assert_eq!(ok(&root.minipod(&["image", "ls", "-q"])), "");
     load(&root, "busybox-oci");
 }
 
@@ -328,7 +306,7 @@ fn concurrent_loads_are_safe() {
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
-    let ls = ok(root.minipod(&["image", "ls"]));
+    let ls = ok(&root.minipod(&["image", "ls"]));
     assert_eq!(ls.lines().count(), 3, "{ls}");
 }
 
@@ -356,8 +334,8 @@ fn killed_load_leaves_a_usable_store() {
         load(&root, "layered-docker.tar").trim(),
         "Loaded image: layered:1.0"
     );
-    ok(root.minipod(&["image", "prune"]));
-    ok(root.minipod(&["image", "inspect", "layered:1.0"]));
+    ok(&root.minipod(&["image", "prune"]));
+    ok(&root.minipod(&["image", "inspect", "layered:1.0"]));
 }
 
 fn diff_ids(root: &PodRoot, reference: &str) -> Vec<String> {
@@ -383,7 +361,7 @@ fn diff_ids(root: &PodRoot, reference: &str) -> Vec<String> {
 // while the pod lives, and prune frees them once the pod is gone. Privileged.
 #[test]
 fn a_restart_on_a_retagged_image_leases_it_against_rm_and_prune() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let lower = image("busybox-oci.tar");
     let upper = image("layered-oci.tar");
     let load_as = |file: &Path| {
@@ -468,7 +446,7 @@ fn names_resolve_before_id_prefixes_and_an_ambiguous_prefix_is_an_error() {
     let root = TestRoot::new();
     load(&root, "busybox-oci.tar");
     load(&root, "layered-oci.tar");
-    let ids: Vec<String> = ok(root.minipod(&["image", "ls", "-q"]))
+    let ids: Vec<String> = ok(&root.minipod(&["image", "ls", "-q"]))
         .lines()
         .map(str::to_string)
         .collect();
@@ -484,10 +462,10 @@ fn names_resolve_before_id_prefixes_and_an_ambiguous_prefix_is_an_error() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", prefix]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", prefix]))).unwrap();
     assert_eq!(v["Name"], format!("docker.io/library/{prefix}:latest"));
     let busybox: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", "busybox:1.35"]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", "busybox:1.35"]))).unwrap();
     assert_eq!(v["Id"], busybox["Id"]);
 
     // Two image IDs sharing their first characters: a record (forged: real IDs rarely
@@ -515,7 +493,7 @@ fn names_resolve_before_id_prefixes_and_an_ambiguous_prefix_is_an_error() {
     );
     // A longer prefix that only one ID has still resolves.
     let v: serde_json::Value =
-        serde_json::from_str(&ok(root.minipod(&["image", "inspect", &real[..12]]))).unwrap();
+        serde_json::from_str(&ok(&root.minipod(&["image", "inspect", &real[..12]]))).unwrap();
     assert_eq!(v["Id"], busybox["Id"]);
 }
 
@@ -531,7 +509,7 @@ fn a_layer_over_the_configured_size_is_refused_and_nothing_is_visible() {
         .output()
         .unwrap();
     input_error(out, &["busybox-oci.tar", "100000 bytes"]);
-    assert_eq!(ok(root.minipod(&["image", "ls", "-q"])), "");
+    assert_eq!(ok(&root.minipod(&["image", "ls", "-q"])), "");
     // The default limit loads it.
     load(&root, "busybox-oci.tar");
 }

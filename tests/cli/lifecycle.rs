@@ -4,88 +4,50 @@
 //! spirit of Kubernetes' test/e2e_node/container_lifecycle_test.go and
 //! test/e2e/common/node/lifecycle_hook.go: containers append "<name> <event>" lines to a
 //! shared hostPath file and the tests assert on that timeline and on `get pod -o json`.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::pods::{position, statuses, stderr, stdout, timeline, PodRoot};
-
-/// The status of container `name` (init or regular) in a `get pod -o json` object.
-fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
-    ["initContainerStatuses", "containerStatuses"]
-        .iter()
-        .filter_map(|k| pod["status"][k].as_array())
-        .flatten()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no status for {name}: {pod}"))
-}
-
-/// The status ("True"/"False") of condition `kind`.
-fn condition(pod: &Value, kind: &str) -> String {
-    pod["status"]["conditions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["type"] == kind))
-        .and_then(|c| c["status"].as_str())
-        .unwrap_or_else(|| panic!("no condition {kind}: {pod}"))
-        .to_owned()
-}
-
-/// The restart count of `name`, -1 while the pod has no status for it (for `wait_for`).
-fn restarts(pod: &Value, name: &str) -> i64 {
-    ["initContainerStatuses", "containerStatuses"]
-        .iter()
-        .filter_map(|k| pod["status"][k].as_array())
-        .flatten()
-        .find(|c| c["name"] == name)
-        .and_then(|c| c["restartCount"].as_i64())
-        .unwrap_or(-1)
-}
+use crate::pods::{
+    assert_exit, condition, container, position, restarts, statuses, stderr, stdout, timeline,
+    PodRoot,
+};
+use minipod_testsupport::or_skip;
 
 fn count(lines: &[String], needle: &str) -> usize {
     lines.iter().filter(|l| *l == needle).count()
-}
-
-fn apply(root: &PodRoot, file: &std::path::Path, env: &[(&str, &str)]) {
-    let out = root.apply_with_env(file, env);
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 // [CLT] "should restart a sidecar that exits on its own while the app keeps running" and
 // [KP getPhase]: sidecars do not count for the phase.
 #[test]
 fn a_sidecar_that_exits_is_restarted_and_does_not_hold_back_pod_completion() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: flaky-sidecar}}
+metadata: {name: flaky-sidecar}
 spec:
   restartPolicy: Never
   terminationGracePeriodSeconds: 2
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, "echo sidecar Starting >> /shared/log; sleep 0.3; exit 1"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log; while [ ! -e /shared/go ]; do sleep 0.1; done; echo app Exiting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
     let p = root.wait_for("flaky-sidecar", "sidecar restarted twice", |p| {
         restarts(p, "sidecar") >= 2
     });
@@ -119,34 +81,30 @@ spec:
 // restarts" — under Always, the app crash-loops, the init container ran once.
 #[test]
 fn init_containers_are_not_run_again_when_an_app_container_restarts() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: no-rerun}}
+metadata: {name: no-rerun}
 spec:
   restartPolicy: Always
   terminationGracePeriodSeconds: 1
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: init
     image: busybox:1.35
     command: [sh, -c, "echo init Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log; exit 1"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "100")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "100")]);
     let p = root.wait_for("no-rerun", "app restarted twice", |p| {
         restarts(p, "app") >= 2
     });
@@ -165,44 +123,34 @@ spec:
 // failed is restarted once and then completes; the pod succeeds. Init containers ran once.
 #[test]
 fn on_failure_restarts_only_the_container_that_failed_and_the_pod_succeeds() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: on-failure}}
+metadata: {name: on-failure}
 spec:
   restartPolicy: OnFailure
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: init
     image: busybox:1.35
     command: [sh, -c, "echo init Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: ok
     image: busybox:1.35
     command: [sh, -c, "echo ok Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   - name: fails-once
     image: busybox:1.35
     command: [sh, -c, "echo fails-once Starting >> /shared/log; sleep 0.5; if [ -e /shared/failed ]; then exit 0; fi; touch /shared/failed; exit 1"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let p = root.pod_json("on-failure");
     assert_eq!(p["status"]["phase"], "Succeeded", "{p}");
     let ok = container(&p, "ok");
@@ -225,7 +173,7 @@ spec:
 // StartError (internal/cri/server/helpers.go); under Never that is final and the pod fails.
 #[test]
 fn a_command_that_does_not_exist_is_a_start_error_and_fails_a_never_pod() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -239,13 +187,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         statuses(&out).last().map(String::as_str),
         Some("StartError"),
@@ -276,7 +218,7 @@ spec:
 // restart count grows, then CrashLoopBackOff).
 #[test]
 fn a_start_error_under_always_crash_loops() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -288,7 +230,7 @@ spec:
   - {name: app, image: busybox:1.35, command: [/no/such/binary]}
 "#,
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
     let p = root.wait_for("no-binary", "in back-off", |p| {
         p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     });
@@ -309,7 +251,7 @@ spec:
 // kubelet's message, and the BackOff event is recorded.
 #[test]
 fn an_app_container_that_keeps_failing_shows_crash_loop_back_off() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -321,7 +263,7 @@ spec:
   - {name: app, image: busybox:1.35, command: [sh, -c, "exit 2"]}
 "#,
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
     let p = root.wait_for("crashy", "in back-off", |p| {
         p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     });
@@ -354,7 +296,7 @@ spec:
 // pod's network (here a sidecar), and it blocks the next container until it returned.
 #[test]
 fn an_http_get_post_start_hook_reaches_the_pod_and_holds_back_the_next_container() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let cgi = shared.join("www/cgi-bin");
     std::fs::create_dir_all(&cgi).unwrap();
@@ -404,13 +346,7 @@ spec:
         ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let t = timeline(&shared.join("log"));
     assert!(
         position(&t, "hook first") < position(&t, "second Starting"),
@@ -428,34 +364,30 @@ spec:
 // container is killed (its preStop runs) and restarted per restartPolicy.
 #[test]
 fn a_failing_http_get_post_start_hook_kills_and_restarts_the_container() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: bad-hook}}
+metadata: {name: bad-hook}
 spec:
   restartPolicy: OnFailure
   terminationGracePeriodSeconds: 2
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "trap 'echo app SIGTERM >> /shared/log; exit 1' TERM; echo app Starting >> /shared/log; while true; do sleep 0.1; done"]
     lifecycle:
       postStart:
-        httpGet: {{path: /, port: 9}}
+        httpGet: {path: /, port: 9}
       preStop:
-        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "echo app PreStop >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "5000")]);
     let p = root.wait_for("bad-hook", "restarted", |p| restarts(p, "app") >= 1);
     let last = &container(&p, "app")["lastState"]["terminated"];
     assert_eq!(last["exitCode"], 1, "{p}");
@@ -476,7 +408,7 @@ spec:
 // sleeps.
 #[test]
 fn a_sleep_post_start_hook_holds_started_until_it_is_done() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -496,7 +428,7 @@ spec:
 "#,
     );
     let begin = Instant::now();
-    apply(&root, &file, &[]);
+    root.apply(&file, &[]);
     let early = root.wait_for("sleep-start", "running", |p| {
         p["status"]["containerStatuses"][0]["state"]["running"].is_object()
     });
@@ -523,31 +455,27 @@ spec:
 // sends the stop signal.
 #[test]
 fn a_sleep_pre_stop_hook_delays_termination() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: sleep-stop}}
+metadata: {name: sleep-stop}
 spec:
   terminationGracePeriodSeconds: 10
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "trap 'echo app SIGTERM >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
     lifecycle:
       preStop:
-        sleep: {{seconds: 2}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        sleep: {seconds: 2}
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[]);
+    root.apply(&file, &[]);
     root.wait_for_phase("sleep-stop", "Running");
     let start = Instant::now();
     let out = root.minipod(&["delete", "pod", "sleep-stop"]);
@@ -564,7 +492,7 @@ spec:
 // the kubelet's `$(VAR)` expansion of command.
 #[test]
 fn a_container_killed_by_sigkill_exits_137_with_reason_error() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -579,13 +507,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     let p = root.pod_json("self-kill");
     let t = &container(&p, "app")["state"]["terminated"];
     assert_eq!(
@@ -600,7 +522,7 @@ spec:
 // [SC]: a sidecar's readiness probe counts toward the pod's Ready condition.
 #[test]
 fn a_sidecar_that_is_not_ready_keeps_the_pod_not_ready() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -621,7 +543,7 @@ spec:
   - {name: app, image: busybox:1.35, command: [sleep, "1000"]}
 "#,
     );
-    apply(&root, &file, &[]);
+    root.apply(&file, &[]);
     let p = root.wait_for("sidecar-ready", "app running", |p| {
         p["status"]["containerStatuses"][0]["ready"] == true
     });
@@ -648,47 +570,37 @@ spec:
 // the sidecar is stopped and the pod fails.
 #[test]
 fn an_init_container_failing_after_a_sidecar_fails_a_never_pod_and_stops_the_sidecar() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: init-fails-after-sidecar}}
+metadata: {name: init-fails-after-sidecar}
 spec:
   restartPolicy: Never
   terminationGracePeriodSeconds: 5
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, "trap 'echo sidecar Exiting >> /shared/log; exit 0' TERM; echo sidecar Starting >> /shared/log; while true; do sleep 0.1; done"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   - name: init
     image: busybox:1.35
     command: [sh, -c, "echo init Starting >> /shared/log; sleep 0.5; echo init Exiting >> /shared/log; exit 4"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let begin = Instant::now();
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert!(
         begin.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -731,35 +643,31 @@ spec:
 // Both trap SIGTERM: a grace period spent waiting would exceed the bound.
 #[test]
 fn deleting_a_pod_during_initialization_stops_the_init_container_and_the_sidecar() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: delete-while-init}}
+metadata: {name: delete-while-init}
 spec:
   terminationGracePeriodSeconds: 20
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, "trap 'echo sidecar Exiting >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   - name: init
     image: busybox:1.35
     command: [sh, -c, "trap 'echo init Exiting >> /shared/log; exit 0' TERM; echo init Starting >> /shared/log; while true; do sleep 0.1; done"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
-  - {{name: app, image: busybox:1.35, command: [sleep, "1000"]}}
+  - {name: app, image: busybox:1.35, command: [sleep, "1000"]}
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[]);
+    root.apply(&file, &[]);
     root.wait_for("delete-while-init", "init running", |p| {
         p["status"]["initContainerStatuses"][1]["state"]["running"].is_object()
     });
@@ -778,38 +686,28 @@ spec:
 // [LHT] / [T]: preStop runs on deletion and on kills, not when the container exits by itself.
 #[test]
 fn pre_stop_does_not_run_when_the_container_exits_by_itself() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: no-pre-stop}}
+metadata: {name: no-pre-stop}
 spec:
   restartPolicy: Never
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Exiting >> /shared/log"]
     lifecycle:
       preStop:
-        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "echo app PreStop >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert_eq!(timeline(&shared.join("log")), ["app Exiting"]);
 }
 
@@ -817,41 +715,37 @@ spec:
 // restarted; the containers after it never start and the pod stays Pending.
 #[test]
 fn a_sidecar_failing_its_startup_probe_is_restarted_and_blocks_the_app() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: sidecar-never-starts}}
+metadata: {name: sidecar-never-starts}
 spec:
   terminationGracePeriodSeconds: 2
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, "trap 'exit 0' TERM; echo sidecar Starting >> /shared/log; while true; do sleep 0.1; done"]
     startupProbe:
-      exec: {{command: ["false"]}}
+      exec: {command: ["false"]}
       periodSeconds: 1
       failureThreshold: 1
     lifecycle:
       preStop:
-        exec: {{command: [sh, -c, "echo sidecar PreStop >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "echo sidecar PreStop >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log; sleep 1000"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
-    apply(&root, &file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
+    root.apply(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
     let p = root.wait_for("sidecar-never-starts", "sidecar restarted", |p| {
         restarts(p, "sidecar") >= 1
     });
@@ -880,7 +774,7 @@ spec:
 // reason DeadlineExceeded.
 #[test]
 fn a_pod_past_its_active_deadline_is_killed_and_fails_with_deadline_exceeded() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -897,13 +791,7 @@ spec:
     let begin = Instant::now();
     let out = root.run(&file, &[]);
     let took = begin.elapsed();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert!(took >= Duration::from_millis(1900), "ended after {took:?}");
     // kubectl's STATUS then shows the container's own reason (printPod lets a terminated
     // container's reason override the pod's), so the pod's fields are checked instead.
@@ -925,7 +813,7 @@ spec:
 // and the container failed.
 #[test]
 fn the_termination_message_comes_from_the_file_or_the_log_on_error() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -947,13 +835,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     let p = root.pod_json("last-words");
     let message = |name: &str| container(&p, name)["state"]["terminated"]["message"].clone();
     assert_eq!(message("file"), "bye", "{p}");
@@ -966,7 +848,7 @@ spec:
 // for the app to exit.
 #[test]
 fn on_deletion_sidecar_pre_stop_runs_at_once_and_its_signal_waits_for_the_app() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let stopping = |name: &str, pre_stop: &str| {
         format!(
@@ -1001,7 +883,7 @@ spec:
             app = stopping("app", "sleep 1"),
         ),
     );
-    apply(&root, &file, &[]);
+    root.apply(&file, &[]);
     root.wait_for_phase("pre-stops", "Running");
     let start = Instant::now();
     let out = root.minipod(&["delete", "pod", "pre-stops"]);
@@ -1029,7 +911,7 @@ spec:
 // (SysctlForbidden); the node's --allowed-unsafe-sysctls is MINIPOD_ALLOWED_UNSAFE_SYSCTLS.
 #[test]
 fn unsafe_sysctls_are_rejected_unless_the_node_allows_them() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let safe = root.manifest(
         "safe.yaml",
         r#"
@@ -1069,13 +951,7 @@ spec:
 "#;
     let refused = root.manifest("refused.yaml", &unsafe_pod.replace("NAME", "refused"));
     let out = root.run(&refused, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         crate::pods::statuses(&out).last().map(String::as_str),
         Some("SysctlForbidden"),
@@ -1105,7 +981,7 @@ spec:
 // hostNetwork pod IP: status.hostIP is one of the node's own addresses, for every pod.
 #[test]
 fn host_ip_is_the_nodes_address_and_a_host_network_pod_has_it_as_pod_ip() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"

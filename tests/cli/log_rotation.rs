@@ -3,11 +3,12 @@
 //! folded in `describe`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::minipod_bin;
+use crate::common::minipod_at;
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// The log directory of container `app` of pod `name`.
 fn log_dir(root: &PodRoot, name: &str) -> PathBuf {
@@ -64,7 +65,7 @@ fn vm_kib(pid: u32, field: &str) -> u64 {
 
 #[test]
 fn two_hundred_megabytes_of_stdout_leave_at_most_fifty_on_disk_and_flat_supervisor_memory() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     // 200 MB in lines of 1000 bytes; then "done" and a pause to measure before the end.
     let file = root.manifest(
         "big.yaml",
@@ -90,8 +91,7 @@ spec:
       sleep 30
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let uid = root.pod_json("big")["metadata"]["uid"]
         .as_str()
         .unwrap()
@@ -146,7 +146,7 @@ spec:
 
 #[test]
 fn logs_read_across_rotated_files_in_order_with_tail_and_follow() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "seq.yaml",
         r#"
@@ -172,11 +172,8 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     root.wait_for_phase("seq", "Running");
     // Follow from before the first line: every line once, in order, across every rotation.
-    let follow = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let follow = minipod_at(root.path())
         .args(["logs", "-f", "seq"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -205,7 +202,7 @@ spec:
 
 #[test]
 fn only_the_current_and_previous_attempt_logs_are_kept_and_repeats_fold_in_describe() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "crash.yaml",
         r#"
@@ -278,7 +275,7 @@ spec:
 
 #[test]
 fn fallback_to_logs_on_error_takes_the_last_80_lines_across_a_rotation() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -330,12 +327,9 @@ fn a_bad_log_rotation_setting_is_refused_before_anything_is_created() {
             "must be a whole number >= 2",
         ),
     ] {
-        let out = Command::new(minipod_bin())
-            .arg("--root")
-            .arg(root.path())
+        let out = minipod_at(root.path())
             .args(["apply", "-f"])
             .arg(&file)
-            .env_remove("MINIPOD_ROOT")
             .env(key, value)
             .output()
             .unwrap();

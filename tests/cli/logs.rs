@@ -11,7 +11,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_bin, stderr_of_exit, TestRoot};
 use crate::get::fixture::*;
 
 /// An RFC3339Nano timestamp `seconds` ago.
@@ -131,9 +131,8 @@ fn bad_flags_are_usage_errors() {
 fn missing_pod_and_unknown_container() {
     let root = TestRoot::new();
     let out = root.minipod(&["logs", "nope"]);
-    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 1),
         "Error from server (NotFound): pods \"nope\" not found\n"
     );
     web_with_log(&root);
@@ -201,9 +200,8 @@ fn a_container_waiting_to_start_is_a_bad_request() {
         },
     );
     let out = root.minipod(&["logs", "web"]);
-    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 1),
         "Error from server (BadRequest): container \"app\" in pod \"web\" is waiting to start: PodInitializing\n"
     );
 }
@@ -395,6 +393,5 @@ fn a_closed_stdout_ends_quietly() {
     assert_eq!(&first, b"line 0");
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stderr(&out), "");
+    assert_eq!(stderr_of_exit(&out, 0), "");
 }

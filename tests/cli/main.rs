@@ -13,7 +13,6 @@ mod port_forward;
 mod processes;
 mod propagation;
 mod pull;
-mod registry;
 mod run;
 mod security;
 mod validate;

@@ -18,11 +18,12 @@ pub struct PodRoot {
 }
 
 impl PodRoot {
-    pub fn new() -> Self {
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "these tests need root (they create namespaces, mounts and cgroups)"
-        );
+    /// None when the test is to be skipped: these tests create namespaces, mounts and cgroups,
+    /// so they need root ([`minipod_testsupport::privileged`] fails them loudly otherwise).
+    pub fn new() -> Option<Self> {
+        if !minipod_testsupport::privileged() {
+            return None;
+        }
         let root = TestRoot::new();
         let image = test_images_dir().join("busybox-docker.tar");
         let out = root.minipod(&["image", "load", image.to_str().unwrap()]);
@@ -31,7 +32,7 @@ impl PodRoot {
             "load busybox (run scripts/build-test-images.sh first): {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        PodRoot { root }
+        Some(PodRoot { root })
     }
 
     pub fn path(&self) -> &Path {
@@ -81,6 +82,65 @@ impl PodRoot {
         self.minipod_env(&["apply", "-f"], file, env)
     }
 
+    /// `minipod apply -f FILE` with extra environment, which must succeed.
+    #[track_caller]
+    pub fn apply(&self, file: &Path, env: &[(&str, &str)]) {
+        let out = self.apply_with_env(file, env);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    /// Writes `yaml` as manifest `name` and applies it, which must succeed.
+    #[track_caller]
+    pub fn apply_yaml(&self, name: &str, yaml: &str) -> PathBuf {
+        let file = self.manifest(name, yaml);
+        self.apply(&file, &[]);
+        file
+    }
+
+    /// A manifest `name` whose `{shared}` is the path of [`PodRoot::shared_dir`] (pods mount
+    /// it as a hostPath to write their timeline into); returns the folder and the manifest.
+    pub fn shared_manifest(&self, name: &str, yaml: &str) -> (PathBuf, PathBuf) {
+        let shared = self.shared_dir();
+        let file = self.manifest(name, &yaml.replace("{shared}", &shared.to_string_lossy()));
+        (shared, file)
+    }
+
+    /// `python3 -c DRIVER DRIVER_ARGS... minipod --root ROOT exec ARGS...`: a Python driver
+    /// that runs `minipod exec` under a terminal it made; asserts the driver succeeded and
+    /// returns what it printed.
+    #[track_caller]
+    pub fn exec_under(&self, driver: &str, driver_args: &[&str], args: &[&str]) -> String {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(driver)
+            .args(driver_args)
+            .arg(minipod_bin())
+            .arg("--root")
+            .arg(self.path())
+            .arg("exec")
+            .args(args)
+            .env_remove("MINIPOD_ROOT")
+            .output()
+            .expect("python3 runs the pty driver");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// Applies the pod `box` (one container `c` sleeping) and waits until it runs.
+    pub fn box_pod(&self) -> Value {
+        self.apply_yaml(
+            "box.yaml",
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: box}
+spec:
+  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
+"#,
+        );
+        self.wait_for("box", "running", all_running)
+    }
+
     pub fn pod_json(&self, name: &str) -> Value {
         let out = self.minipod(&["get", "pod", name, "-o", "json"]);
         assert!(
@@ -121,12 +181,54 @@ impl Drop for PodRoot {
     }
 }
 
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+pub use crate::common::{assert_exit, stderr, stdout};
+
+/// The status of container `name` (init or regular) in a `get pod -o json` object.
+#[track_caller]
+pub fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| pod["status"][k].as_array())
+        .flatten()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no status for {name}: {pod}"))
 }
 
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// The status ("True"/"False") of condition `kind`.
+#[track_caller]
+pub fn condition(pod: &Value, kind: &str) -> String {
+    pod["status"]["conditions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["type"] == kind))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or_else(|| panic!("no condition {kind}: {pod}"))
+        .to_owned()
+}
+
+/// The restart count of `name`, -1 while the pod has no status for it (for `wait_for`).
+pub fn restarts(pod: &Value, name: &str) -> i64 {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| pod["status"][k].as_array())
+        .flatten()
+        .find(|c| c["name"] == name)
+        .and_then(|c| c["restartCount"].as_i64())
+        .unwrap_or(-1)
+}
+
+/// Every app container of the pod is running (for `wait_for`).
+pub fn all_running(p: &Value) -> bool {
+    p["status"]["containerStatuses"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().all(|c| c["state"]["running"].is_object()))
+}
+
+/// `(exitCode, reason)` of a container's `state` or `lastState` `terminated`.
+pub fn exit_and_reason(terminated: &Value) -> (Option<i64>, Option<&str>) {
+    (
+        terminated["exitCode"].as_i64(),
+        terminated["reason"].as_str(),
+    )
 }
 
 /// The STATUS column of every row `run` printed.

@@ -3,12 +3,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_at, stderr_of_exit, TestRoot};
 use crate::pods::{stderr, PodRoot};
+use minipod_testsupport::or_skip;
 
 const WEB_POD: &str = r#"
 apiVersion: v1
@@ -30,8 +31,7 @@ spec:
 /// Applies the web pod and waits until httpd answers its readiness probe.
 fn start_web(root: &PodRoot) {
     let file = root.manifest("web.yaml", WEB_POD);
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("web", "ready", |p| {
         p["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter()
@@ -49,12 +49,9 @@ struct Forwarder {
 
 impl Forwarder {
     fn start(root: &std::path::Path, args: &[&str]) -> Self {
-        let mut child = Command::new(minipod_bin())
-            .arg("--root")
-            .arg(root)
+        let mut child = minipod_at(root)
             .arg("port-forward")
             .args(args)
-            .env_remove("MINIPOD_ROOT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -153,7 +150,7 @@ fn assert_hello(response: &str) {
 
 #[test]
 fn forwards_http_from_a_random_local_port_and_serves_many_connections_at_once() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let mut fwd = Forwarder::start(root.path(), &["web", ":8080", ":9999"]);
     let (port, remote) = fwd.forwarding();
@@ -198,7 +195,7 @@ fn forwards_http_from_a_random_local_port_and_serves_many_connections_at_once() 
 
 #[test]
 fn a_named_port_on_a_chosen_local_port_ends_with_exit_0_on_sigint() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let local = free.local_addr().unwrap().port();
@@ -221,17 +218,16 @@ fn a_named_port_on_a_chosen_local_port_ends_with_exit_0_on_sigint() {
     assert_eq!(status.code(), Some(0), "{}", fwd.stderr());
 
     let out = root.minipod(&["port-forward", "web", "80:nope"]);
-    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 2),
         "error: pod \"web\" has no containerPort named \"nope\"\n"
     );
 }
 
 #[test]
 fn refuses_pods_that_are_not_running() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pods.yaml",
         r#"
 apiVersion: v1
@@ -253,8 +249,6 @@ spec:
   - {name: app, image: busybox:1.35, command: ["true"]}
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
     root.wait_for_phase("done", "Succeeded");
     root.wait_for_phase("waiting", "Pending");
     for (pod, phase) in [("waiting", "Pending"), ("done", "Succeeded")] {
@@ -287,16 +281,15 @@ fn bad_port_specs_exit_2_and_a_missing_pod_is_not_found() {
         }
     }
     let out = root.minipod(&["port-forward", "web", "8080"]);
-    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 1),
         "Error from server (NotFound): pods \"web\" not found\n"
     );
 }
 
 #[test]
 fn the_forwarder_loses_its_connection_when_the_pod_is_deleted() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     start_web(&root);
     let mut fwd = Forwarder::start(root.path(), &["web", ":8080"]);
     let (port, _) = fwd.forwarding();
@@ -311,7 +304,7 @@ fn the_forwarder_loses_its_connection_when_the_pod_is_deleted() {
 
 #[test]
 fn a_host_network_pod_is_dialled_in_the_host_namespace() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
@@ -335,8 +328,7 @@ spec:
 "#
         ),
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("host-web", "ready", |p| {
         p["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter()

@@ -2,20 +2,13 @@
 //! signal state of a fresh process, `exec` without a tty never hands the caller's terminal to
 //! the container, supervisors live in minipod's own cgroup and run from a binary no container
 //! can write to, and huge durations are clamped or refused rather than panicking.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use serde_json::Value;
-
-use crate::common::minipod_bin;
+use crate::common::{minipod_at, minipod_bin};
 use crate::pods::{stderr, stdout, PodRoot};
-
-fn all_running(p: &Value) -> bool {
-    p["status"]["containerStatuses"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().all(|c| c["state"]["running"].is_object()))
-}
+use minipod_testsupport::or_skip;
 
 /// The "SigIgn" and "SigBlk" lines of a /proc/<pid>/status text.
 fn signal_lines(status: &str) -> Vec<String> {
@@ -42,17 +35,15 @@ fn exec(root: &PodRoot, args: &[&str]) -> Output {
 
 #[test]
 fn every_container_process_starts_with_default_signals_and_an_empty_mask() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "sig.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: sig}}
+metadata: {name: sig}
 spec:
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   restartPolicy: OnFailure
   # The processes whose status is checked run cp, not a shell: busybox sh sets some
   # dispositions of its own (SIGQUIT) for the commands it starts.
@@ -60,29 +51,26 @@ spec:
   - name: init
     image: busybox:1.35
     command: [cp, /proc/self/status, /shared/init]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: status
     image: busybox:1.35
     command: [cp, /proc/self/status, /shared/app]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
   - name: app
     image: busybox:1.35
     # With SIGPIPE ignored, `yes` spins on EPIPE forever once head is done.
     command: [sh, -c, "yes | head -c 2000000 | wc -c > /shared/yes.tmp; echo done >> /shared/yes.tmp; mv /shared/yes.tmp /shared/yes; sleep 3600"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
     lifecycle:
       postStart:
-        exec: {{command: [cp, /proc/self/status, /shared/hook]}}
+        exec: {command: [cp, /proc/self/status, /shared/hook]}
     readinessProbe:
-      exec: {{command: [cp, /proc/self/status, /shared/probe]}}
+      exec: {command: [cp, /proc/self/status, /shared/probe]}
       periodSeconds: 1
 "#,
-            shared = shared.display()
-        ),
     );
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     root.wait_for("sig", "app running", |p| {
         p["status"]["containerStatuses"]
             .as_array()
@@ -160,36 +148,13 @@ while True:
 os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors='replace'))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
-        .arg("exec")
-        .args(args)
-        .env_remove("MINIPOD_ROOT")
-        .output()
-        .expect("python3 runs the pty driver");
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).replace('\r', "")
+    root.exec_under(DRIVER, &[], args).replace('\r', "")
 }
 
 #[test]
 fn exec_without_t_never_gives_the_container_the_callers_terminal() {
-    let root = PodRoot::new();
-    let file = root.manifest(
-        "box.yaml",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: box}
-spec:
-  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
-"#,
-    );
-    assert!(root.apply_with_env(&file, &[]).status.success());
-    root.wait_for("box", "running", all_running);
+    let root = or_skip!(PodRoot::new());
+    root.box_pod();
     let probe =
         "for n in 0 1 2; do if test -t $n; then echo $n:tty; else echo $n:notty; fi; done; \
                  ls -l /proc/self/fd/0 | sed 's/.*-> //'";
@@ -280,19 +245,8 @@ fn contents(path: &std::path::Path) -> Vec<u8> {
 
 #[test]
 fn supervisors_run_in_their_own_cgroup_from_a_read_only_binary() {
-    let root = PodRoot::new();
-    let file = root.manifest(
-        "box.yaml",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: box}
-spec:
-  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
-"#,
-    );
-    assert!(root.apply_with_env(&file, &[]).status.success());
-    let pod = root.wait_for("box", "running", all_running);
+    let root = or_skip!(PodRoot::new());
+    let pod = root.box_pod();
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_owned();
     let pid = supervisor_pid(&uid).expect("the supervisor runs");
     let before = contents(&minipod_bin());
@@ -307,23 +261,24 @@ spec:
 
     // CVE-2019-5736: the supervisor's binary is on a read-only overlay; so is an exec's.
     assert_eq!(exe_write_errno(pid), nix::errno::Errno::EROFS as i32);
-    let mut exec = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let mut exec = minipod_at(root.path())
         .args(["exec", "box", "--", "sleep", "5"])
-        .env_remove("MINIPOD_ROOT")
         .spawn()
         .unwrap();
     let exec_pid = exec.id() as i32;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    // Until it re-executed itself from the overlay, /proc/<pid>/exe is the host binary.
+    // Until it re-executed itself from the overlay, /proc/<pid>/exe is the host binary (both
+    // its first mapping and its exe link must have moved: under load one is seen before the
+    // other, and writing the running host binary is ETXTBSY, not EROFS).
+    let host_bin = std::fs::canonicalize(minipod_bin()).unwrap();
     loop {
         let on_overlay = std::fs::read_to_string(format!("/proc/{exec_pid}/maps"))
             .unwrap_or_default()
             .lines()
             .next()
             .is_some_and(|l| !l.contains(minipod_bin().to_str().unwrap()));
-        if on_overlay && std::fs::read_link(format!("/proc/{exec_pid}/exe")).is_ok() {
+        let exe = std::fs::read_link(format!("/proc/{exec_pid}/exe"));
+        if on_overlay && exe.is_ok_and(|e| e != host_bin) {
             break;
         }
         assert!(
@@ -355,7 +310,7 @@ fn assert_no_panic(out: &Output) {
 
 #[test]
 fn huge_durations_are_refused_or_clamped_never_a_panic() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "long.yaml",
         r#"
@@ -431,8 +386,7 @@ spec:
     );
 
     // Valid but huge: the postStart sleep runs (clamped) without the supervisor panicking.
-    let out = root.apply_with_env(&file, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let pod = root.wait_for("long", "started", |p| {
         p["status"]["containerStatuses"][0]["state"]["running"].is_object()
             || p["status"]["containerStatuses"][0]["state"]["waiting"].is_object()

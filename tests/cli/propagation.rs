@@ -4,7 +4,7 @@
 //! `/`: minipod has to make it a shared mount itself (the kubelet's rshared root directory) for
 //! HostToContainer and Bidirectional to do anything, and undo that when the pods go. Every
 //! mount a test makes on the host is undone by a [`HostMounts`] guard, even when it fails.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use serde_json::Value;
 
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 /// Mounts a test made on the host, unmounted (lazily, most recent first) when dropped.
 #[derive(Default)]
@@ -170,6 +171,20 @@ fn visible_in_pod(root: &PodRoot, pod: &str, names: &[&str]) -> BTreeMap<String,
         .collect()
 }
 
+/// Asserts pod `pod` sees exactly the mounts `want` of `names` (each with its own name as its
+/// file's content); `what` says which check failed.
+#[track_caller]
+fn assert_sees(root: &PodRoot, pod: &str, names: &[&str], want: &[&str], what: &str) {
+    assert_eq!(visible_in_pod(root, pod, names), seen(want), "{what}");
+}
+
+/// A new folder `name` of the root, for the pods' hostPath.
+fn host_folder(root: &PodRoot, name: &str) -> PathBuf {
+    let dir = root.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    dir
+}
+
 fn seen(names: &[&str]) -> BTreeMap<String, String> {
     names
         .iter()
@@ -182,9 +197,8 @@ fn seen(names: &[&str]) -> BTreeMap<String, String> {
 // mounts a tmpfs under it, so does the host; each sees exactly what its scope lets through.
 #[test]
 fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
-    let root = PodRoot::new();
-    let host_dir = root.path().join("propagation");
-    std::fs::create_dir(&host_dir).unwrap();
+    let root = or_skip!(PodRoot::new());
+    let host_dir = host_folder(&root, "propagation");
     let mut host_mounts = HostMounts::default();
     assert!(
         mounts_at(&host_dir).is_empty(),
@@ -229,10 +243,12 @@ fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
         ("default", &["default"]),
     ];
     for (pod, want) in expected {
-        assert_eq!(
-            visible_in_pod(&root, pod, &all),
-            seen(want),
-            "mounts visible in pod {pod}"
+        assert_sees(
+            &root,
+            pod,
+            &all,
+            want,
+            &format!("mounts visible in pod {pod}"),
         );
     }
     // The host sees the master's mount and none of the others.
@@ -263,9 +279,8 @@ fn mounts_propagate_within_their_scopes_from_a_private_host_folder() {
 // minipod neither stacks a bind on it nor unmounts it when the pod goes.
 #[test]
 fn an_already_shared_host_path_is_left_as_it_was() {
-    let root = PodRoot::new();
-    let host_dir = root.path().join("shared-already");
-    std::fs::create_dir(&host_dir).unwrap();
+    let root = or_skip!(PodRoot::new());
+    let host_dir = host_folder(&root, "shared-already");
     let mut host_mounts = HostMounts::default();
     host_mounts.shared_bind(&host_dir);
     let before = mounts_at(&host_dir);
@@ -296,10 +311,12 @@ fn an_already_shared_host_path_is_left_as_it_was() {
         "the Bidirectional pod's mount on the host"
     );
     host_mounts.tmpfs_with_file(&host_dir.join("host"), "host");
-    assert_eq!(
-        visible_in_pod(&root, "slave", &["host"]),
-        seen(&["host"]),
-        "the host's mount in the HostToContainer pod"
+    assert_sees(
+        &root,
+        "slave",
+        &["host"],
+        &["host"],
+        "the host's mount in the HostToContainer pod",
     );
 
     delete(&root, &["master", "slave"]);
@@ -320,9 +337,8 @@ fn an_already_shared_host_path_is_left_as_it_was() {
 // still uses it, and goes with the last of them.
 #[test]
 fn a_shared_bind_stays_while_another_pod_uses_it() {
-    let root = PodRoot::new();
-    let host_dir = root.path().join("two-pods");
-    std::fs::create_dir(&host_dir).unwrap();
+    let root = or_skip!(PodRoot::new());
+    let host_dir = host_folder(&root, "two-pods");
     let mut host_mounts = HostMounts::default();
     let manifest = [
         pod("first", &host_dir, Some("HostToContainer")),
@@ -339,10 +355,12 @@ fn a_shared_bind_stays_while_another_pod_uses_it() {
         "the bind goes with the first pod although the second uses it"
     );
     host_mounts.tmpfs_with_file(&host_dir.join("late"), "late");
-    assert_eq!(
-        visible_in_pod(&root, "second", &["late"]),
-        seen(&["late"]),
-        "a host mount made after the first pod went reaches the second"
+    assert_sees(
+        &root,
+        "second",
+        &["late"],
+        &["late"],
+        "a host mount made after the first pod went reaches the second",
     );
 
     drop(host_mounts);
@@ -358,7 +376,7 @@ fn a_shared_bind_stays_while_another_pod_uses_it() {
 // and a memory (tmpfs) emptyDir alike, and nothing stays mounted after the pod.
 #[test]
 fn empty_dirs_propagate_between_containers_of_a_pod() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let manifest = r#"
 apiVersion: v1
 kind: Pod
@@ -404,9 +422,8 @@ spec:
 // validation.go validateMountPropagation: refused before anything runs.
 #[test]
 fn bidirectional_in_an_unprivileged_container_is_refused() {
-    let root = PodRoot::new();
-    let host_dir = root.path().join("refused");
-    std::fs::create_dir(&host_dir).unwrap();
+    let root = or_skip!(PodRoot::new());
+    let host_dir = host_folder(&root, "refused");
     let text = pod("master", &host_dir, Some("Bidirectional"))
         .replace("privileged: true", "privileged: false");
     let file = root.manifest("pod.yaml", &text);
@@ -427,7 +444,7 @@ fn bidirectional_in_an_unprivileged_container_is_refused() {
 // through the staged bind (which must stay a slave of the volume's mount, not private).
 #[test]
 fn host_mounts_reach_a_sub_path_mount_with_host_to_container() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let mut host = HostMounts::default();
     let host_dir = root.path().join("hostdir");
     std::fs::create_dir_all(host_dir.join("sub")).unwrap();

@@ -4,9 +4,9 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::common::{test_images_dir, TestRoot};
+use crate::common::{ok, test_images_dir, TestRoot};
 use crate::pods::{stderr, stdout, PodRoot};
-use crate::registry::{free_port, test_image, Registry};
+use minipod_testsupport::registry::{free_port, test_image, Registry};
 
 fn with_busybox() -> Registry {
     let reg = Registry::start();
@@ -18,9 +18,10 @@ fn with_busybox() -> Registry {
     reg
 }
 
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
-    stdout(o)
+/// An auth file at `path` with minipod:s3cret for registry `key` (podman's format).
+fn write_auth(path: impl AsRef<std::path::Path>, key: &str) {
+    let auth = format!(r#"{{"auths": {{"{key}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#);
+    std::fs::write(path, auth).unwrap();
 }
 
 /// An error: the exit code and one `error:` line on stderr (after the per-blob progress
@@ -161,7 +162,7 @@ fn pod(image: &str, policy: &str) -> String {
 #[test]
 fn run_pulls_a_missing_image_if_not_present() {
     let reg = with_busybox();
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/busybox:1.35", reg.host());
     let file = root.manifest("pod.yaml", &pod(&image, "IfNotPresent"));
     let out = root.run(&file, &[]);
@@ -175,7 +176,7 @@ fn run_pulls_a_missing_image_if_not_present() {
 #[test]
 fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
     let reg = with_busybox();
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/busybox:1.35", reg.host());
     let file = root.manifest("never.yaml", &pod(&image, "Never"));
     let err = failed(&root.run(&file, &[]), 2);
@@ -197,7 +198,8 @@ fn run_refuses_a_missing_image_with_never_and_reports_failed_pulls() {
 }
 
 use crate::common::minipod_bin;
-use crate::registry::{tiny_image, with_reply, FakeRegistry, Reply};
+use minipod_testsupport::or_skip;
+use minipod_testsupport::registry::{tiny_image, with_reply, FakeRegistry, Reply};
 
 fn sha(data: &[u8]) -> String {
     minipod_image::Digest::of(data).to_string()
@@ -252,14 +254,7 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
 
     // --authfile in podman's format (base64 of minipod:s3cret).
     let auth = root.path().join("auth.json");
-    std::fs::write(
-        &auth,
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+    write_auth(&auth, &reg.host());
     let auth_s = auth.to_str().unwrap();
     ok(&minipod_with(
         &root,
@@ -279,14 +274,10 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
     ok(&root.minipod(&["image", "rm", &name]));
     let docker = root.path().join("home/.docker");
     std::fs::create_dir_all(&docker).unwrap();
-    std::fs::write(
+    write_auth(
         docker.join("config.json"),
-        format!(
-            r#"{{"auths": {{"http://{}/v1/": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+        &format!("http://{}/v1/", reg.host()),
+    );
     ok(&minipod_with(&root, &["image", "pull", &name], &[], ""));
     ok(&root.minipod(&["image", "rm", &name]));
     std::fs::remove_file(docker.join("config.json")).unwrap();
@@ -324,38 +315,18 @@ fn credentials_come_from_an_auth_file_or_stdin_never_only_the_command_line() {
     );
 
     // A malformed auth file: its path and what is wrong, exit 2.
-    std::fs::write(&auth, r#"{"auths": {"x": "y"}, "#).unwrap();
-    let err = failed(
-        &minipod_with(
-            &root,
-            &["image", "pull", "--authfile", auth_s, &name],
-            &[],
-            "",
+    for (content, what) in [
+        (r#"{"auths": {"x": "y"}, "#.to_string(), "invalid JSON"),
+        (
+            format!(r#"{{"auths": {{"{}": {{"auth": "!!"}}}}}}"#, reg.host()),
+            "not valid base64",
         ),
-        2,
-    );
-    assert!(
-        err.contains(auth_s) && err.contains("invalid JSON"),
-        "{err}"
-    );
-    std::fs::write(
-        &auth,
-        format!(r#"{{"auths": {{"{}": {{"auth": "!!"}}}}}}"#, reg.host()),
-    )
-    .unwrap();
-    let err = failed(
-        &minipod_with(
-            &root,
-            &["image", "pull", "--authfile", auth_s, &name],
-            &[],
-            "",
-        ),
-        2,
-    );
-    assert!(
-        err.contains(auth_s) && err.contains("not valid base64"),
-        "{err}"
-    );
+    ] {
+        std::fs::write(&auth, content).unwrap();
+        let pull = ["image", "pull", "--authfile", auth_s, &name];
+        let err = failed(&minipod_with(&root, &pull, &[], ""), 2);
+        assert!(err.contains(auth_s) && err.contains(what), "{what}: {err}");
+    }
     let missing = root.path().join("missing.json");
     let err = failed(
         &minipod_with(
@@ -427,7 +398,7 @@ fn a_misbehaving_registry_fails_the_pull_with_one_line() {
 fn run_pulls_with_credentials_from_registry_auth_file() {
     let (routes, _) = tiny_image(sha);
     let reg = FakeRegistry::start(routes, Some("minipod:s3cret"));
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let image = format!("{}/tiny:1", reg.host());
     let auth = root.path().join("auth.json");
     std::fs::write(&auth, r#"{"auths": {"#).unwrap();
@@ -439,14 +410,7 @@ fn run_pulls_with_credentials_from_registry_auth_file() {
         "{err}"
     );
     assert!(stdout(&root.minipod(&["get", "pods"])).lines().count() <= 1);
-    std::fs::write(
-        &auth,
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "bWluaXBvZDpzM2NyZXQ="}}}}}}"#,
-            reg.host()
-        ),
-    )
-    .unwrap();
+    write_auth(&auth, &reg.host());
     // The image has no shell: the pod fails, but only after the pull succeeded.
     let _ = root.run(&file, &[("REGISTRY_AUTH_FILE", auth_s)]);
     let ls = ok(&root.minipod(&["image", "ls"]));

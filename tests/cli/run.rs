@@ -1,7 +1,7 @@
 //! `minipod run` / `apply` / `delete` end to end, with real containers from the busybox test
 //! image: the kubelet's start-up order, failure handling, hooks and graceful deletion, in the
 //! spirit of Kubernetes' init_container.go, lifecycle_hook.go and container_lifecycle_test.go.
-//! Privileged: they need root and fail (never skip) without it.
+//! Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::io::Read;
 use std::path::Path;
@@ -9,20 +9,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::minipod_bin;
-use crate::pods::{position, statuses, stderr, stdout, timeline, PodRoot};
+use crate::pods::{assert_exit, position, statuses, stderr, stdout, timeline, PodRoot};
+use minipod_testsupport::or_skip;
 
 #[test]
 fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
     let out = root.run(&demo, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let header = stdout(&out).lines().next().unwrap_or_default().to_owned();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
@@ -60,7 +55,7 @@ fn the_bundled_demo_moves_through_kubectls_statuses_and_succeeds() {
 
 #[test]
 fn a_failing_init_container_under_never_fails_the_pod_and_apps_never_start() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -76,13 +71,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         statuses(&out).last().map(String::as_str),
         Some("Init:Error")
@@ -101,7 +90,7 @@ spec:
 
 #[test]
 fn a_failing_init_container_under_on_failure_restarts_with_back_off_then_the_app_runs() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -121,13 +110,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(statuses(&out)
         .iter()
         .any(|s| s == "Init:Error" || s == "Init:CrashLoopBackOff"));
@@ -142,18 +125,16 @@ spec:
 
 #[test]
 fn post_start_runs_beside_the_entrypoint_and_holds_back_the_next_container() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: hooks}}
+metadata: {name: hooks}
 spec:
   restartPolicy: Never
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   initContainers:
   - name: sidecar
     image: busybox:1.35
@@ -161,25 +142,17 @@ spec:
     command: [sh, -c, "echo sidecar Starting >> /shared/log; sleep 1000"]
     lifecycle:
       postStart:
-        exec: {{command: [sh, -c, "sleep 1; echo sidecar PostStart >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "sleep 1; echo sidecar PostStart >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "echo app Starting >> /shared/log"]
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let t = timeline(&shared.join("log"));
     // The hook ran while the sidecar's entrypoint was already running, and the app started
     // only after the hook returned.
@@ -198,29 +171,25 @@ spec:
 
 #[test]
 fn delete_runs_pre_stop_then_stops_within_the_grace_period() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "pod.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: v1
 kind: Pod
-metadata: {{name: graceful}}
+metadata: {name: graceful}
 spec:
   terminationGracePeriodSeconds: 5
-  volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+  volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
   containers:
   - name: app
     image: busybox:1.35
     command: [sh, -c, "trap 'echo app SIGTERM >> /shared/log; exit 0' TERM; while true; do sleep 0.1; done"]
     lifecycle:
       preStop:
-        exec: {{command: [sh, -c, "echo app PreStop >> /shared/log"]}}
-    volumeMounts: [{{name: shared, mountPath: /shared}}]
+        exec: {command: [sh, -c, "echo app PreStop >> /shared/log"]}
+    volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -249,8 +218,8 @@ spec:
 
 #[test]
 fn a_container_ignoring_sigterm_is_killed_when_the_grace_period_ends() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pod.yaml",
         r#"
 apiVersion: v1
@@ -262,10 +231,6 @@ spec:
   - {name: app, image: busybox:1.35, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
     root.wait_for_phase("stubborn", "Running");
     let start = Instant::now();
     let out = root.minipod(&["delete", "pod", "stubborn"]);
@@ -280,7 +245,7 @@ spec:
 
 #[test]
 fn ctrl_c_stops_the_pods_gracefully_removes_them_and_exits_1() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -335,7 +300,7 @@ spec:
 
 #[test]
 fn bad_input_creates_nothing_and_exits_2() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "bad.yaml",
         r#"
@@ -372,15 +337,12 @@ spec:
 
 #[test]
 fn apply_is_idempotent_and_run_refuses_a_taken_name() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  containers:\n  - {name: a, image: busybox:1.35, command: [sleep, '1000']}\n",
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let uid = root.pod_json("once")["metadata"]["uid"].clone();
     let again = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
     assert!(again.status.success(), "{}", stderr(&again));
@@ -393,7 +355,7 @@ fn apply_is_idempotent_and_run_refuses_a_taken_name() {
 
 #[test]
 fn readiness_probes_exec_and_http_drive_ready_and_the_ready_condition() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -417,10 +379,7 @@ spec:
       periodSeconds: 1
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let early = root.wait_for("ready", "running", |p| p["status"]["phase"] == "Running");
     let statuses = early["status"]["containerStatuses"]
         .as_array()
@@ -441,8 +400,8 @@ spec:
 
 #[test]
 fn a_failing_liveness_probe_restarts_the_container_and_records_unhealthy() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pod.yaml",
         r#"
 apiVersion: v1
@@ -460,10 +419,6 @@ spec:
       failureThreshold: 1
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
     let p = root.wait_for("liveness", "restarted", |p| {
         p["status"]["containerStatuses"][0]["restartCount"]
             .as_i64()
@@ -480,10 +435,9 @@ spec:
 /// `get pods -w` beside `run -d`: the rows kubectl prints for the same pod, in order.
 #[test]
 fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/init-demo.yaml");
-    let out = root.minipod(&["apply", "-f", demo.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&demo, &[]);
     // A named watch ends when the pod is gone; delete it once it completed.
     let watch = Command::new(minipod_bin())
         .arg("--root")
@@ -522,7 +476,7 @@ fn get_watch_shows_every_status_of_the_demo_in_kubectls_order() {
 
 #[test]
 fn a_container_over_its_memory_limit_is_oom_killed() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -540,13 +494,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert_eq!(statuses(&out).last().map(String::as_str), Some("OOMKilled"));
     let pod = root.pod_json("oom");
     let t = &pod["status"]["containerStatuses"][0]["state"]["terminated"];
@@ -558,7 +506,7 @@ spec:
 
 #[test]
 fn sidecars_stop_after_the_app_containers_in_reverse_order() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let shared = root.shared_dir();
     let sidecar = |name: &str| {
         format!(
@@ -594,13 +542,7 @@ spec:
         ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert_eq!(
         timeline(&shared.join("log")),
         ["app Exiting", "sidecar-2 Exiting", "sidecar-1 Exiting"]
@@ -610,7 +552,7 @@ spec:
 
 #[test]
 fn an_init_container_that_keeps_failing_shows_init_crash_loop_back_off() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -645,7 +587,7 @@ spec:
 
 #[test]
 fn a_startup_probe_holds_started_and_ready_until_it_passes() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -664,10 +606,7 @@ spec:
       failureThreshold: 30
 "#,
     );
-    assert!(root
-        .minipod(&["apply", "-f", file.to_str().unwrap()])
-        .status
-        .success());
+    root.apply(&file, &[]);
     let early = root.wait_for("startup", "running", |p| p["status"]["phase"] == "Running");
     let c = &early["status"]["containerStatuses"][0];
     assert_eq!(

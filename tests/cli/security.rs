@@ -6,7 +6,7 @@
 //! its own `/tmp` cannot be run (moby CVE-2021-41091's class), and no secret value is found.
 //! The test root is made 0755 first, as a user's own `--root` may be, so that only minipod's
 //! own directories stand between `nobody` and the pod. Privileged: they need root and fail
-//! (never skip) without it.
+//! without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 
 use crate::common::{test_images_dir, TestRoot};
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 const VOLUME_SECRET: &str = "vol-s3cret-4f1c9e";
 const ENV_SECRET: &str = "env-s3cret-77ab20";
@@ -94,7 +95,7 @@ fn pod_uid(root: &PodRoot, name: &str) -> String {
 
 #[test]
 fn nobody_cannot_reach_a_running_pods_state_secrets_or_planted_setuid_binary() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     make_world_traversable(root.path());
     // The manifest holds the Secret: it lives outside the root, in a private folder.
     let private = tempfile::tempdir().unwrap();
@@ -304,7 +305,7 @@ fn existing_open_state_dirs_are_tightened_but_not_the_users_root() {
 /// still run as an overlay, not as a full copy of every layer.
 #[test]
 fn a_100_layer_image_runs_as_overlay() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let image = test_images_dir().join("layers100-oci.tar");
     let out = root.minipod(&["image", "load", image.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

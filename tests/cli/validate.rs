@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::minipod_bin;
+use crate::common::{minipod_bin, stderr, stderr_of_exit, stdout};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -21,12 +21,16 @@ fn validate(files: &[&Path]) -> Output {
     cmd.output().expect("run minipod validate")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// Writes `text` as `name` in a fresh folder and validates it, which must exit with `code`:
+/// the file's path, the output and its stderr.
+#[track_caller]
+fn validate_text(name: &str, text: &str, code: i32) -> (PathBuf, Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), name, text);
+    let out = validate(&[&f]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    (f, out, err)
 }
 
 const GOOD: &str = "\
@@ -92,11 +96,7 @@ spec:
 
 #[test]
 fn valid_file_exits_zero_with_warnings() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "app.yaml", GOOD);
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    let (f, out, err) = validate_text("app.yaml", GOOD, 0);
     let path = f.display().to_string();
     for want in [
         format!("warning: {path}: Service \"web\": kind Service (v1) is not supported by minipod, skipped"),
@@ -126,9 +126,7 @@ fn valid_file_exits_zero_with_warnings() {
 
 #[test]
 fn invalid_file_exits_two_listing_every_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let (f, out, err) = validate_text(
         "pod.yaml",
         "\
 apiVersion: v1
@@ -149,10 +147,8 @@ spec:
     volumeMounts:
     - {name: data, mountPath: /data}
 ",
+        2,
     );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     let p = f.display();
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(
@@ -171,15 +167,7 @@ spec:
 
 #[test]
 fn broken_yaml_is_one_line_with_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "broken.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: [\n    {name: c, image: busybox\n",
-    );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    let (f, _, err) = validate_text("broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: [\n    {name: c, image: busybox\n", 2);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
     let prefix = format!("error: {}:", f.display());
@@ -192,15 +180,7 @@ fn broken_yaml_is_one_line_with_position() {
 
 #[test]
 fn type_error_names_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    ports:\n    - containerPort: eighty\n",
-    );
-    let out = validate(&[&f]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2));
+    let (f, _, err) = validate_text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    ports:\n    - containerPort: eighty\n", 2);
     assert!(
         err.starts_with(&format!(
             "error: {}:9:22: spec.containers[0].ports[0].containerPort: ",
@@ -236,11 +216,10 @@ fn several_files_and_json() {
 #[test]
 fn missing_file_is_an_input_error() {
     let out = validate(&[Path::new("/nonexistent/minipod/pod.yaml")]);
-    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of_exit(&out, 2);
     assert!(
-        stderr(&out).starts_with("error: /nonexistent/minipod/pod.yaml: "),
-        "{}",
-        stderr(&out)
+        err.starts_with("error: /nonexistent/minipod/pod.yaml: "),
+        "{err}"
     );
 }
 

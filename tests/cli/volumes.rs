@@ -3,13 +3,14 @@
 //! An init container prepares the volume (directories, files, symlinks), the container under
 //! test mounts a subPath of it. Escapes through symlinks must end in CreateContainerConfigError
 //! with "subPath" in the message, as the Kubernetes suite checks, and nothing may be created
-//! outside the volume. Privileged: they need root and fail (never skip) without it.
+//! outside the volume. Privileged: they need root and fail without it (MINIPOD_SKIP_PRIVILEGED=1 skips them).
 
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 fn logs(root: &PodRoot, pod: &str, container: &str) -> String {
     let out = root.minipod(&["logs", pod, "-c", container]);
@@ -25,6 +26,13 @@ fn status<'a>(pod: &'a Value, name: &str) -> &'a Value {
         .flatten()
         .find(|c| c["name"] == name)
         .unwrap_or(&Value::Null)
+}
+
+/// Runs the pod of manifest `yaml` (named `pod`) to success; returns the log of `container`.
+fn succeeded_log(root: &PodRoot, yaml: &str, pod: &str, container: &str) -> String {
+    let file = root.manifest("pod.yaml", yaml);
+    run_to_success(root, &file, pod);
+    logs(root, pod, container)
 }
 
 fn run_to_success(root: &PodRoot, file: &Path, pod: &str) {
@@ -43,10 +51,11 @@ fn run_to_success(root: &PodRoot, file: &Path, pod: &str) {
 // through the whole volume.
 #[test]
 fn a_missing_sub_path_is_created_and_is_part_of_the_volume() {
-    let root = PodRoot::new();
-    let file = root.manifest(
-        "pod.yaml",
-        r#"
+    let root = or_skip!(PodRoot::new());
+    assert_eq!(
+        succeeded_log(
+            &root,
+            r#"
 apiVersion: v1
 kind: Pod
 metadata: {name: sub-new}
@@ -70,10 +79,9 @@ spec:
     - {name: vol, mountPath: /vol}
     - {name: vol, mountPath: /made, subPath: made, readOnly: true}
 "#,
-    );
-    run_to_success(&root, &file, "sub-new");
-    assert_eq!(
-        logs(&root, "sub-new", "read"),
+            "sub-new",
+            "read"
+        ),
         "mount-tester new file\n777\n777\nin existing\n"
     );
 }
@@ -83,10 +91,11 @@ spec:
 // lacks and over one it has; read-only means read-only.
 #[test]
 fn a_file_can_be_a_sub_path_also_read_only_and_over_an_image_file() {
-    let root = PodRoot::new();
-    let file = root.manifest(
-        "pod.yaml",
-        r#"
+    let root = or_skip!(PodRoot::new());
+    assert_eq!(
+        succeeded_log(
+            &root,
+            r#"
 apiVersion: v1
 kind: Pod
 metadata: {name: sub-file}
@@ -114,10 +123,9 @@ spec:
     - {name: vol, mountPath: /etc/group, subPath: d/file}
     - {name: vol, mountPath: /rw/file.conf, subPath: d/file}
 "#,
-    );
-    run_to_success(&root, &file, "sub-file");
-    assert_eq!(
-        logs(&root, "sub-file", "read"),
+            "sub-file",
+            "read"
+        ),
         "file content\nfile content\nread-only\nwritten\nis-file\n"
     );
 }
@@ -127,7 +135,7 @@ spec:
 // and nothing is created on the host through the link.
 #[test]
 fn sub_paths_that_leave_the_volume_through_symlinks_are_refused() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let missing = root.path().join("not-an-existing-path");
     let cases = [
         ("dir", "/bin".to_string()),
@@ -160,8 +168,7 @@ spec:
 "#
             ),
         );
-        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        root.apply(&file, &[]);
     }
     for (name, _) in &cases {
         let pod = format!("escape-{name}");
@@ -192,7 +199,7 @@ spec:
 // and "should succeed in writing subpaths in container".
 #[test]
 fn sub_path_expr_expands_the_container_env() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -226,7 +233,7 @@ spec:
 // absolute path", and the kubelet's "missing value for" rule.
 #[test]
 fn sub_path_expr_expanding_to_an_escape_or_nothing_is_a_config_error() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let cases = [
         ("dots", "value: '..'", ".."),
         ("abs", "value: /tmp", "absolute"),
@@ -252,8 +259,7 @@ spec:
 "#
             ),
         );
-        let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        root.apply(&file, &[]);
     }
     for (name, _, want) in &cases {
         let pod = format!("expr-{name}");
@@ -275,7 +281,7 @@ spec:
 // pod from being deleted cleanly (PodRoot's drop checks no mount is left).
 #[test]
 fn a_restarted_container_gets_its_sub_path_again_and_deletion_survives_a_removed_sub_path() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -297,8 +303,7 @@ spec:
     volumeMounts: [{name: vol, mountPath: /vol}]
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let p = root.wait_for("sub-restart", "restarted and running", |p| {
         let c = status(p, "twice");
         c["restartCount"] == 1 && !c["state"]["running"].is_null()
@@ -335,7 +340,7 @@ spec:
 // the volume gets the group and setgid (new files inherit the group); hostPath is left alone.
 #[test]
 fn fs_group_owns_the_volumes_that_support_it() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let host = root.shared_dir();
     let file = root.manifest(
         "pod.yaml",
@@ -408,7 +413,7 @@ spec:
 // pod, with the host's for hostIPC pods; a volume mounted at /dev/shm replaces it.
 #[test]
 fn the_containers_of_a_pod_share_dev_shm() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let host_file = format!("minipod-e2e-{}", std::process::id());
     let host_path = Path::new("/dev/shm").join(&host_file);
     struct Remove<'a>(&'a Path);

@@ -1,16 +1,17 @@
 //! `minipod wait` end to end: conditions, jsonpath values, deletion, timeouts and errors, as
 //! `kubectl wait` reports them. The pod tests are privileged: they need root.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{minipod_bin, TestRoot};
+use crate::common::{minipod_at, stderr_of_exit, TestRoot};
 use crate::pods::{stderr, stdout, PodRoot};
+use minipod_testsupport::or_skip;
 
 #[test]
 fn waits_for_ready_true_and_false_and_times_out_with_exit_1() {
-    let root = PodRoot::new();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    root.apply_yaml(
         "pods.yaml",
         r#"
 apiVersion: v1
@@ -40,8 +41,6 @@ spec:
       periodSeconds: 1
 "#,
     );
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
 
     let out = root.minipod(&["wait", "pod/slow-ready", "--for=condition=Ready"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -100,7 +99,7 @@ spec:
 
 #[test]
 fn waits_for_a_jsonpath_value_on_several_pods_by_label() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let batch = |name: &str| {
         format!(
             r#"
@@ -129,8 +128,7 @@ spec:
 "#
     );
     let file = root.manifest("pods.yaml", &text);
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
 
     let out = root.minipod(&[
         "wait",
@@ -158,7 +156,7 @@ spec:
 
 #[test]
 fn waiting_for_create_and_for_delete_end_when_other_processes_act() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "pod.yaml",
         r#"
@@ -172,28 +170,21 @@ spec:
 "#,
     );
     // `--for=create` started before the pod exists.
-    let creation = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let creation = minipod_at(root.path())
         .args(["wait", "pod/doomed", "--for=create", "--timeout=60s"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let out = root.minipod(&["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    root.apply(&file, &[]);
     let created = creation.wait_with_output().unwrap();
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     assert_eq!(stdout(&created), "pod/doomed condition met\n");
     root.wait_for_phase("doomed", "Running");
 
-    let waiter = Command::new(minipod_bin())
-        .arg("--root")
-        .arg(root.path())
+    let waiter = minipod_at(root.path())
         .args(["wait", "pod/doomed", "--for=delete", "--timeout=60s"])
-        .env_remove("MINIPOD_ROOT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -201,11 +192,8 @@ spec:
     let root_dir = root.path().to_owned();
     let deleter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
-        Command::new(minipod_bin())
-            .arg("--root")
-            .arg(&root_dir)
+        minipod_at(&root_dir)
             .args(["delete", "pod", "doomed"])
-            .env_remove("MINIPOD_ROOT")
             .output()
             .unwrap()
     });
@@ -225,9 +213,8 @@ spec:
 fn a_missing_pod_is_not_found_and_a_bad_condition_exits_2() {
     let root = TestRoot::new();
     let out = root.minipod(&["wait", "pod", "nope", "--for=condition=Ready"]);
-    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr(&out),
+        stderr_of_exit(&out, 1),
         "Error from server (NotFound): pods \"nope\" not found\n"
     );
 
@@ -235,12 +222,16 @@ fn a_missing_pod_is_not_found_and_a_bad_condition_exits_2() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let out = root.minipod(&["wait", "pods", "--all", "--for=condition=Ready"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr(&out), "error: no matching resources found\n");
+    assert_eq!(
+        stderr_of_exit(&out, 1),
+        "error: no matching resources found\n"
+    );
 
     let out = root.minipod(&["wait", "pod/nope", "--for=ready"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out), "error: unrecognized condition: \"ready\"\n");
+    assert_eq!(
+        stderr_of_exit(&out, 2),
+        "error: unrecognized condition: \"ready\"\n"
+    );
 
     for args in [
         &[

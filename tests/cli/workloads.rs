@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::pods::{position, stderr, stdout, timeline, PodRoot};
+use crate::pods::{assert_exit, position, stderr, stdout, timeline, PodRoot};
+use minipod_testsupport::or_skip;
 
 fn pods_with_label(root: &PodRoot, selector: &str) -> Vec<Value> {
     let out = root.minipod(&["get", "pods", "-l", selector, "-o", "json"]);
@@ -22,39 +23,29 @@ fn workloads_left(root: &Path) -> usize {
 
 #[test]
 fn a_job_runs_its_completions_one_at_a_time_and_run_exits_0() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "job.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: batch/v1
 kind: Job
-metadata: {{name: count}}
+metadata: {name: count}
 spec:
   completions: 3
   parallelism: 1
   template:
     spec:
       restartPolicy: Never
-      volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+      volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
       containers:
       - name: work
         image: busybox:1.35
         command: [sh, -c, "echo start >> /shared/log; sleep 0.3; echo end >> /shared/log"]
-        volumeMounts: [{{name: shared, mountPath: /shared}}]
+        volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.run(&file, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     // Three pods, never two at once: start/end strictly alternate.
     let t = timeline(&shared.join("log"));
     assert_eq!(t, ["start", "end", "start", "end", "start", "end"], "{t:?}");
@@ -74,7 +65,7 @@ spec:
 
 #[test]
 fn a_job_over_its_backoff_limit_fails_and_run_exits_1() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let file = root.manifest(
         "job.yaml",
         r#"
@@ -93,13 +84,7 @@ spec:
 "#,
     );
     let out = root.run(&file, &[("MINIPOD_BACKOFF_INITIAL_MS", "200")]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     assert!(
         stderr(&out).contains("BackoffLimitExceeded"),
         "{}",
@@ -115,34 +100,30 @@ spec:
 
 #[test]
 fn an_ordered_stateful_set_starts_each_pod_after_the_previous_is_ready() {
-    let root = PodRoot::new();
-    let shared = root.shared_dir();
-    let file = root.manifest(
+    let root = or_skip!(PodRoot::new());
+    let (shared, file) = root.shared_manifest(
         "sts.yaml",
-        &format!(
-            r#"
+        r#"
 apiVersion: apps/v1
 kind: StatefulSet
-metadata: {{name: web}}
+metadata: {name: web}
 spec:
   replicas: 3
-  selector: {{matchLabels: {{app: web}}}}
+  selector: {matchLabels: {app: web}}
   template:
-    metadata: {{labels: {{app: web}}}}
+    metadata: {labels: {app: web}}
     spec:
       terminationGracePeriodSeconds: 1
-      volumes: [{{name: shared, hostPath: {{path: {shared}, type: Directory}}}}]
+      volumes: [{name: shared, hostPath: {path: {shared}, type: Directory}}]
       containers:
       - name: c
         image: busybox:1.35
         command: [sh, -c, "echo $(hostname) start >> /shared/log; sleep 0.5; touch /tmp/ready; echo $(hostname) ready >> /shared/log; exec sleep 1000"]
         readinessProbe:
-          exec: {{command: [cat, /tmp/ready]}}
+          exec: {command: [cat, /tmp/ready]}
           periodSeconds: 1
-        volumeMounts: [{{name: shared, mountPath: /shared}}]
+        volumeMounts: [{name: shared, mountPath: /shared}]
 "#,
-            shared = shared.display()
-        ),
     );
     let out = root.apply_with_env(&file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));

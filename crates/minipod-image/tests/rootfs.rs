@@ -7,29 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use minipod_image::{unmount_rootfs, ImageStore, RootfsDirs, RootfsKind};
-
-fn require_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("skipping privileged test (MINIPOD_SKIP_PRIVILEGED=1)");
-        return false;
-    }
-    panic!("this test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip it)");
-}
-
-fn test_image(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../build/test-images")
-        .join(name);
-    assert!(
-        p.exists(),
-        "{} missing: run scripts/build-test-images.sh",
-        p.display()
-    );
-    p
-}
+use minipod_testsupport::{privileged, test_image_path as test_image};
 
 fn mounted(path: &Path) -> bool {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -59,7 +37,7 @@ fn container_dirs(tmp: &Path) -> RootfsDirs {
 }
 
 fn store_and_mount(file: &str, name: &str) -> Option<(Mounted, ImageStore, PathBuf)> {
-    if !require_root() {
+    if !privileged() {
         return None;
     }
     let tmp = tempfile::Builder::new()
@@ -178,7 +156,7 @@ fn multiarch_mounts_the_amd64_image() {
 
 #[test]
 fn leases_block_rm_and_keep_content_through_prune() {
-    if !require_root() {
+    if !privileged() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -202,7 +180,7 @@ fn leases_block_rm_and_keep_content_through_prune() {
 
 #[test]
 fn copy_fallback_matches_overlay_view() {
-    if !require_root() {
+    if !privileged() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -4,29 +4,24 @@
 mod common;
 
 use common::*;
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 #[test]
 fn memory_limit_oom_kill_is_reported_as_oomkilled() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("oom");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+    let (env, rootfs) = or_skip!(setup("oom"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-            "containers": [
+        one_pod(
+            &env,
+            json!([
                 {"pod": "p", "name": "hog", "rootfs": rootfs, "memory_limit": 32 * 1024 * 1024,
                  // dd allocates its 128 MiB block up front and touches it.
                  "args": ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=4"]},
                 {"pod": "p", "name": "fine", "rootfs": rootfs, "memory_limit": 32 * 1024 * 1024,
                  "args": ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=4"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
     let hog = container(&report, "hog");
@@ -41,24 +36,16 @@ fn memory_limit_oom_kill_is_reported_as_oomkilled() {
 
 #[test]
 fn pids_limit_stops_forks() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("pids");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+    let (env, rootfs) = or_skip!(setup("pids"));
     let script =
         "ok=0; for i in $(seq 40); do if sleep 30 & then ok=$((ok+1)); fi; done; echo ok=$ok";
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-            "containers": [
-                {"pod": "p", "name": "forker", "rootfs": rootfs, "pids_limit": 10,
-                 "args": ["/bin/sh", "-c", script]},
-            ],
-        }),
+        one_pod(
+            &env,
+            json!([{"pod": "p", "name": "forker", "rootfs": rootfs, "pids_limit": 10,
+                "args": ["/bin/sh", "-c", script]}]),
+        ),
     );
     assert_no_errors(&report);
     let c = container(&report, "forker");
@@ -70,26 +57,22 @@ fn pids_limit_stops_forks() {
 
 #[test]
 fn teardown_removes_pod_tree_with_stragglers() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("straggle");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+    let (env, rootfs) = or_skip!(setup("straggle"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "p", "hostname": "p", "pids_limit": 100}],
-            "containers": [
+        one_pod_with(
+            &env,
+            json!({"pids_limit": 100}),
+            json!({}),
+            json!([
                 // Never deleted by the probe: the sandbox teardown must kill it.
                 {"pod": "p", "name": "stubborn", "rootfs": rootfs, "wait": false,
                  "skip_delete": true, "timeout_ms": 1000,
                  "args": ["/bin/sh", "-c", "trap '' TERM; sleep 100 & sleep 100 & exec sleep 100"]},
                 {"pod": "p", "name": "other", "rootfs": rootfs, "wait": false, "skip_delete": true,
                  "timeout_ms": 1000, "args": ["/bin/sleep", "100"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
     assert_eq!(
@@ -102,27 +85,24 @@ fn teardown_removes_pod_tree_with_stragglers() {
 
 #[test]
 fn gc_after_a_dead_supervisor_removes_everything() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("gc");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+    let (env, rootfs) = or_skip!(setup("gc"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "abandon": true,
-            "pods": [{"uid": uid, "name": "p", "hostname": "p", "share_process_namespace": true}],
-            "containers": [
+        one_pod_with(
+            &env,
+            json!({"share_process_namespace": true}),
+            json!({"abandon": true}),
+            json!([
                 {"pod": "p", "name": "a", "rootfs": rootfs, "wait": false,
                  "args": ["/bin/sh", "-c", "sleep 100 & exec sleep 100"]},
                 {"pod": "p", "name": "b", "rootfs": rootfs, "wait": false,
                  "args": ["/bin/sleep", "100"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
+    // The uid one_pod gave the pod.
+    let uid = format!("{}-p", env.tag);
     // The "supervisor" is gone; its pod is still running.
     assert!(!env.leftover_cgroups().is_empty());
     assert!(!env.processes().is_empty());

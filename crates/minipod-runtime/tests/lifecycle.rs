@@ -5,32 +5,13 @@ mod common;
 
 use common::*;
 use minipod_runtime::logs::{parse_record, reassemble, LogStream, LogTag};
+use minipod_testsupport::or_skip;
 use serde_json::json;
-
-fn one_pod(env: &TestEnv, containers: serde_json::Value) -> serde_json::Value {
-    let uid = env.uid("p");
-    json!({
-        "root": env.run_root(),
-        "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-        "containers": containers,
-    })
-}
 
 #[test]
 fn true_exits_zero_and_leaves_nothing() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("true");
-    let rootfs = env.rootfs("rootfs");
-    let report = run_probe(
-        &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs, "args": ["/bin/true"]}]),
-        ),
-    );
-    assert_no_errors(&report);
+    let (env, rootfs) = or_skip!(setup("true"));
+    let report = run_one(&env, &rootfs, json!({"args": ["/bin/true"]}));
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 0, "{report:#}");
     assert_eq!(c["reason"], "Completed");
@@ -40,20 +21,12 @@ fn true_exits_zero_and_leaves_nothing() {
 
 #[test]
 fn exit_status_and_streams_are_captured_as_cri_logs() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("exit3");
-    let rootfs = env.rootfs("rootfs");
-    let report = run_probe(
+    let (env, rootfs) = or_skip!(setup("exit3"));
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "echo out1; echo err1 >&2; printf 'tail-no-newline'; exit 3"]}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sh", "-c", "echo out1; echo err1 >&2; printf 'tail-no-newline'; exit 3"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 3, "{report:#}");
     assert_eq!(c["reason"], "Error");
@@ -82,20 +55,12 @@ fn exit_status_and_streams_are_captured_as_cri_logs() {
 
 #[test]
 fn signal_exit_is_128_plus_signal() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("sig");
-    let rootfs = env.rootfs("rootfs");
-    let report = run_probe(
+    let (env, rootfs) = or_skip!(setup("sig"));
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "kill -TERM $$; sleep 5"]}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sh", "-c", "kill -TERM $$; sleep 5"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     // PID 1 ignores signals without a handler, so the shell survives TERM to itself: it
     // then ends by its own exit of sleep (0), or by KILL after the timeout. Either way the
@@ -107,20 +72,12 @@ fn signal_exit_is_128_plus_signal() {
 
 #[test]
 fn timeout_kill_reports_sigkill() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("kill");
-    let rootfs = env.rootfs("rootfs");
-    let report = run_probe(
+    let (env, rootfs) = or_skip!(setup("kill"));
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sleep", "60"], "timeout_ms": 300}]),
-        ),
+        &rootfs,
+        json!({"args": ["/bin/sleep", "60"], "timeout_ms": 300}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 137, "{report:#}");
     assert_eq!(c["signal"], 9);
@@ -129,11 +86,7 @@ fn timeout_kill_reports_sigkill() {
 
 #[test]
 fn missing_binary_fails_create_or_start_and_cleans_up() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("nobin");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("nobin"));
     let report = run_probe(
         &env,
         one_pod(
@@ -155,11 +108,7 @@ fn missing_binary_fails_create_or_start_and_cleans_up() {
 
 #[test]
 fn exec_joins_the_running_container() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("exec");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("exec"));
     let report = run_probe(
         &env,
         one_pod(
@@ -189,20 +138,13 @@ fn exec_joins_the_running_container() {
 
 #[test]
 fn tty_container_writes_through_a_pty() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("tty");
-    let rootfs = env.rootfs("rootfs");
-    let report = run_probe(
+    let (env, rootfs) = or_skip!(setup("tty"));
+    let report = run_one(
         &env,
-        one_pod(
-            &env,
-            json!([{"pod": "p", "name": "c", "rootfs": rootfs, "tty": true,
-                "args": ["/bin/sh", "-c", "tty -s && echo is-a-tty; tty; echo err >&2"]}]),
-        ),
+        &rootfs,
+        json!({"tty": true,
+                "args": ["/bin/sh", "-c", "tty -s && echo is-a-tty; tty; echo err >&2"]}),
     );
-    assert_no_errors(&report);
     let c = container(&report, "c");
     assert_eq!(c["exit_code"], 0, "{report:#}");
     // The pty's line discipline turns \n into \r\n; stderr goes through the pty too.
@@ -215,11 +157,7 @@ fn tty_container_writes_through_a_pty() {
 
 #[test]
 fn exec_runs_as_the_container_user_and_with_a_pty() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("exectty");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("exectty"));
     let report = run_probe(
         &env,
         one_pod(
@@ -250,11 +188,7 @@ fn exec_runs_as_the_container_user_and_with_a_pty() {
 
 #[test]
 fn sigterm_stops_a_container_that_handles_it() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("term");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("term"));
     let report = run_probe(
         &env,
         one_pod(

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 /// `readlink /proc/self/ns/X` for net, ipc, uts, then the hostname and /etc files.
@@ -20,11 +21,7 @@ fn field<'a>(out: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("share");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("share"));
     let (ua, ub) = (env.uid("a"), env.uid("b"));
     let scenario = json!({
         "root": env.run_root(),
@@ -97,20 +94,16 @@ fn containers_of_a_pod_share_network_and_hostname_pods_are_isolated() {
 
 #[test]
 fn host_network_pod_sees_host_network_namespace() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("hostnet");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("h");
+    let (env, rootfs) = or_skip!(setup("hostnet"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "h", "hostname": "ignored", "host_network": true}],
-            "containers": [{"pod": "h", "name": "c", "rootfs": rootfs,
-                "args": ["/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]}],
-        }),
+        one_pod_with(
+            &env,
+            json!({"name": "h", "hostname": "ignored", "host_network": true}),
+            json!({}),
+            json!([{"pod": "h", "name": "c", "rootfs": rootfs,
+                "args": ["/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]}]),
+        ),
     );
     assert_no_errors(&report);
     let out = container(&report, "c")["stdout"]
@@ -128,18 +121,14 @@ fn host_network_pod_sees_host_network_namespace() {
 
 #[test]
 fn share_process_namespace_gives_one_pid_namespace_with_a_reaper() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("sharepid");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("s");
+    let (env, rootfs) = or_skip!(setup("sharepid"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "s", "hostname": "s", "share_process_namespace": true}],
-            "containers": [
+        one_pod_with(
+            &env,
+            json!({"name": "s", "hostname": "s", "share_process_namespace": true}),
+            json!({}),
+            json!([
                 {"pod": "s", "name": "sleeper", "rootfs": rootfs, "wait": false,
                  "args": ["/bin/sleep", "2"]},
                 // An orphan: its parent exits at once, PID 1 of the pod must reap it.
@@ -147,8 +136,8 @@ fn share_process_namespace_gives_one_pid_namespace_with_a_reaper() {
                  "args": ["/bin/sh", "-c",
                     "(sleep 0.2 &); sleep 0.5; cat /proc/1/comm; ps -o comm | grep -c '^sleep'; \
                      ps -o stat,comm | grep -c '^Z' || true"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
     let out = container(&report, "viewer")["stdout"].as_str().unwrap();

@@ -4,34 +4,24 @@
 mod common;
 
 use common::*;
+use std::path::Path;
+
+use minipod_testsupport::or_skip;
 use serde_json::{json, Value};
 
 const STATUS: &str = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
 
 /// Runs each `(name, args, extra fields)` as a container of one pod, one after the other.
-fn run(env: &TestEnv, containers: Vec<(&str, Vec<&str>, Value)>) -> Value {
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+fn run(env: &TestEnv, rootfs: &Path, containers: Vec<(&str, Vec<&str>, Value)>) -> Value {
     let list: Vec<Value> = containers
         .into_iter()
         .map(|(name, args, extra)| {
             let mut c = json!({"pod": "p", "name": name, "rootfs": rootfs, "args": args});
-            if let Value::Object(m) = extra {
-                for (k, v) in m {
-                    c[k] = v;
-                }
-            }
+            merge(&mut c, extra);
             c
         })
         .collect();
-    let report = run_probe(
-        env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-            "containers": list,
-        }),
-    );
+    let report = run_probe(env, one_pod(env, Value::Array(list)));
     assert_no_errors(&report);
     report
 }
@@ -52,13 +42,11 @@ fn stdout<'a>(report: &'a Value, name: &str) -> &'a str {
 
 #[test]
 fn capabilities_no_new_privs_and_seccomp_from_inside() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("caps");
+    let (env, rootfs) = or_skip!(setup("caps"));
     let sh = |s: &'static str| vec!["/bin/sh", "-c", s];
     let report = run(
         &env,
+        &rootfs,
         vec![
             ("default", sh(STATUS), json!({})),
             (
@@ -93,12 +81,10 @@ fn capabilities_no_new_privs_and_seccomp_from_inside() {
 /// CAP_SYS_RESOURCE, so "all up to cap_last_cap" cannot work there.
 #[test]
 fn privileged_gets_every_current_capability() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("priv");
+    let (env, rootfs) = or_skip!(setup("priv"));
     let report = run(
         &env,
+        &rootfs,
         vec![(
             "privileged",
             vec!["/bin/sh", "-c", STATUS],
@@ -117,12 +103,10 @@ fn privileged_gets_every_current_capability() {
 
 #[test]
 fn run_as_user_and_group_seen_by_id() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("id");
+    let (env, rootfs) = or_skip!(setup("id"));
     let report = run(
         &env,
+        &rootfs,
         vec![
             ("root", vec!["/bin/id"], json!({})),
             (
@@ -143,10 +127,7 @@ fn run_as_user_and_group_seen_by_id() {
 
 #[test]
 fn read_only_root_and_default_masks() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("ro");
+    let (env, rootfs) = or_skip!(setup("ro"));
     let script = "touch /probe 2>&1; echo touch=$?; \
                   echo timer_list=$(wc -c < /proc/timer_list); echo keys=$(wc -c < /proc/keys); \
                   echo acpi=$(ls /proc/acpi | wc -l); \
@@ -155,6 +136,7 @@ fn read_only_root_and_default_masks() {
                   echo tmpfs_dev=$(grep -c ' /dev tmpfs' /proc/mounts)";
     let report = run(
         &env,
+        &rootfs,
         vec![
             (
                 "ro",
@@ -185,10 +167,7 @@ fn read_only_root_and_default_masks() {
 // own limits; minipod bind-mounts them read-only itself.
 #[test]
 fn cgroup_tree_is_read_only_unless_privileged() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("cgro");
+    let (env, rootfs) = or_skip!(setup("cgro"));
     let script = "for f in pids/pids.max memory/memory.limit_in_bytes; do \
                     if [ -e /sys/fs/cgroup/$f ]; then \
                       (cat /sys/fs/cgroup/$f > /sys/fs/cgroup/$f) 2>/dev/null && echo $f=written || echo $f=refused; \
@@ -198,6 +177,7 @@ fn cgroup_tree_is_read_only_unless_privileged() {
                   ls /sys/fs/cgroup/pids/pids.max >/dev/null && echo visible";
     let report = run(
         &env,
+        &rootfs,
         vec![
             ("plain", vec!["/bin/sh", "-c", script], json!({})),
             (
@@ -221,10 +201,7 @@ fn cgroup_tree_is_read_only_unless_privileged() {
 
 #[test]
 fn empty_dir_survives_a_container_restart() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("emptydir");
+    let (env, rootfs) = or_skip!(setup("emptydir"));
     let vol = env.path().join("volumes/cache");
     std::fs::create_dir_all(&vol).unwrap();
     let mount = json!({"mounts": [{"host": vol, "dest": "/cache"}]});
@@ -232,6 +209,7 @@ fn empty_dir_survives_a_container_restart() {
     second["restart_count"] = json!(1);
     let report = run(
         &env,
+        &rootfs,
         vec![
             (
                 "app",
@@ -253,22 +231,17 @@ fn empty_dir_survives_a_container_restart() {
 
 #[test]
 fn no_fd_leaks_into_containers_and_binary_is_sealed() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("fds");
-    let rootfs = env.rootfs("rootfs");
-    let uid = env.uid("p");
+    let (env, rootfs) = or_skip!(setup("fds"));
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "seal": true,
-            "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-            "containers": [{"pod": "p", "name": "c", "rootfs": rootfs,
+        one_pod_with(
+            &env,
+            json!({}),
+            json!({"seal": true}),
+            json!([{"pod": "p", "name": "c", "rootfs": rootfs,
                 // ls opens the directory itself: fd 3 is ls's own.
-                "args": ["/bin/ls", "/proc/self/fd"]}],
-        }),
+                "args": ["/bin/ls", "/proc/self/fd"]}]),
+        ),
     );
     assert_no_errors(&report);
     assert_eq!(report["sealed"], true, "{report:#}");

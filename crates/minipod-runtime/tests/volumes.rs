@@ -6,15 +6,12 @@ mod common;
 use common::*;
 use minipod_runtime::config::MountSource;
 use minipod_runtime::volumes::{prepare_empty_dir, remove_volumes, EmptyDirMedium};
+use minipod_testsupport::or_skip;
 use serde_json::json;
 
 #[test]
 fn memory_empty_dir_is_a_sized_tmpfs_shared_across_restarts() {
-    if !privileged() {
-        return;
-    }
-    let env = TestEnv::new("memdir");
-    let rootfs = env.rootfs("rootfs");
+    let (env, rootfs) = or_skip!(setup("memdir"));
     let vols = env.path().join("volumes");
     let medium = EmptyDirMedium::Memory {
         size_limit: Some(4 * 1024 * 1024),
@@ -29,20 +26,18 @@ fn memory_empty_dir_is_a_sized_tmpfs_shared_across_restarts() {
     prepare_empty_dir(&vols, "scratch", medium).unwrap();
     assert_eq!(env.mounts().len(), 1);
 
-    let uid = env.uid("p");
     let mount = json!([{"host": dir, "dest": "/scratch"}]);
     let report = run_probe(
         &env,
-        json!({
-            "root": env.run_root(),
-            "pods": [{"uid": uid, "name": "p", "hostname": "p"}],
-            "containers": [
+        one_pod(
+            &env,
+            json!([
                 {"pod": "p", "name": "c", "rootfs": rootfs, "mounts": mount,
                  "args": ["/bin/sh", "-c", "echo kept > /scratch/f; dd if=/dev/zero of=/scratch/big bs=1M count=8 2>&1 | grep -o 'No space left'; exit 2"]},
                 {"pod": "p", "name": "c", "rootfs": rootfs, "mounts": mount, "restart_count": 1,
                  "args": ["/bin/cat", "/scratch/f"]},
-            ],
-        }),
+            ]),
+        ),
     );
     assert_no_errors(&report);
     assert_eq!(container(&report, "c")["stdout"], "kept\n", "{report:#}");

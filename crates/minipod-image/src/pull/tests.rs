@@ -1,4 +1,4 @@
-//! Pulls from a private `docker-registry` on loopback (tests/cli/registry.rs).
+//! Pulls from a private `docker-registry` on loopback (`minipod_testsupport::registry`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::progress::NoProgress;
 
-#[path = "../../../../tests/cli/registry.rs"]
-mod registry;
+use minipod_testsupport::registry;
 
 use registry::{free_port, test_image, Registry};
 

@@ -12,19 +12,54 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-/// Privileged tests fail when not root, unless `MINIPOD_SKIP_PRIVILEGED=1` says to skip them.
-/// Returns false when the test must be skipped.
-pub fn privileged() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
+pub use minipod_testsupport::privileged;
+
+/// The start of every scenario test: None when the test is skipped (see [`privileged`]),
+/// else its [`TestEnv`] (tagged with `test`) and a busybox root filesystem in it.
+pub fn setup(test: &str) -> Option<(TestEnv, PathBuf)> {
+    if !privileged() {
+        return None;
     }
-    if std::env::var("MINIPOD_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("skipped: not root and MINIPOD_SKIP_PRIVILEGED=1");
-        return false;
+    let env = TestEnv::new(test);
+    let rootfs = env.rootfs("rootfs");
+    Some((env, rootfs))
+}
+
+/// A scenario of one pod "p" (hostname "p", its uid from `env`) running `containers`.
+pub fn one_pod(env: &TestEnv, containers: Value) -> Value {
+    one_pod_with(env, json!({}), json!({}), containers)
+}
+
+/// [`one_pod`] with more fields: `pod`'s for the pod (a `name` there renames it, and so its
+/// uid), `scenario`'s for the scenario itself.
+pub fn one_pod_with(env: &TestEnv, pod: Value, scenario: Value, containers: Value) -> Value {
+    let mut p = json!({"name": "p", "hostname": "p"});
+    merge(&mut p, pod);
+    p["uid"] = env.uid(p["name"].as_str().unwrap()).into();
+    let mut s = json!({"root": env.run_root(), "pods": [p], "containers": containers});
+    merge(&mut s, scenario);
+    s
+}
+
+/// Runs container "c" of pod "p" with `fields` (args, limits, ...), which must end without a
+/// scenario error; returns the report.
+pub fn run_one(env: &TestEnv, rootfs: &Path, fields: Value) -> Value {
+    let mut c = json!({"pod": "p", "name": "c", "rootfs": rootfs});
+    merge(&mut c, fields);
+    let report = run_probe(env, one_pod(env, json!([c])));
+    assert_no_errors(&report);
+    report
+}
+
+/// Sets every field of the object `fields` on `into`.
+pub fn merge(into: &mut Value, fields: Value) {
+    if let Value::Object(m) = fields {
+        for (k, v) in m {
+            into[k] = v;
+        }
     }
-    panic!("privileged test needs root (set MINIPOD_SKIP_PRIVILEGED=1 to skip explicitly)");
 }
 
 /// A private temporary root for one test. Dropping it removes everything under it, including

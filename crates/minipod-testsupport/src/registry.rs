@@ -1,13 +1,12 @@
 //! A private OCI registry for pull tests: Debian's `docker-registry` on a free loopback
 //! port, storing in a temp folder, killed on drop; test images are pushed with `skopeo`.
-//! Shared by the CLI tests and minipod-image's unit tests (included there by path).
-//! Both tools come from scripts/install-deps.sh; a missing one fails the test.
-
-#![allow(dead_code)]
+//! Also [`FakeRegistry`], a hand-made one that misbehaves on purpose. Used by the CLI's
+//! end-to-end tests and minipod-image's pull tests. `docker-registry` and `skopeo` come from
+//! scripts/install-deps.sh; a missing one fails the test.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -147,14 +146,7 @@ impl Drop for Registry {
 
 /// `build/test-images/NAME` as a `skopeo` transport source (`docker-archive:` etc.).
 pub fn test_image(transport: &str, name: &str) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/test-images");
-    let p = dir.join(name);
-    assert!(
-        p.exists(),
-        "{} is missing (run scripts/build-test-images.sh)",
-        p.display()
-    );
-    format!("{transport}:{}", p.display())
+    format!("{transport}:{}", crate::test_image_path(name).display())
 }
 
 /// What a [`FakeRegistry`] answers on one path.
@@ -248,15 +240,11 @@ fn serve(
             .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == e),
     };
     if !authorized {
-        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
-        let _ = conn.write_all(
-            format!(
-                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"minipod-test\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
+        return json_error(
+            &mut conn,
+            "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"minipod-test\"",
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
         );
-        return;
     }
     if path == "/v2/" {
         let _ =
@@ -264,15 +252,11 @@ fn serve(
         return;
     }
     let Some((_, reply)) = routes.iter().find(|(p, _)| *p == path) else {
-        let body = r#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#;
-        let _ = conn.write_all(
-            format!(
-                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
+        return json_error(
+            &mut conn,
+            "404 Not Found",
+            r#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#,
         );
-        return;
     };
     match reply {
         Reply::Body(ct, body) => {
@@ -317,6 +301,17 @@ fn serve(
             }
         }
     }
+}
+
+/// A JSON error `body` with `status` (which may carry more header lines), then close.
+fn json_error(conn: &mut TcpStream, status: &str, body: &str) {
+    let _ = conn.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
 }
 
 fn base64(data: &[u8]) -> String {
