@@ -4,7 +4,7 @@
 //! descriptors that were reached either one plain component at a time with `O_NOFOLLOW`, or
 //! through `pathrs` (openat2 `RESOLVE_IN_ROOT`) whenever a symlink is in the way. Absolute
 //! and `..` symlinks inside the layer therefore resolve inside the layer root, never on the
-//! host (image-security.md classes 1-22 each have a test below).
+//! host (each attack docs/images.md "Unpacking safely" lists has a test in unpack/tests.rs).
 //!
 //! Whiteouts are converted the way containerd's overlay converter does
 //! (`archive.OverlayConvertWhiteout`): `.wh.NAME` becomes a 0/0 character device `NAME`,
@@ -40,7 +40,7 @@ const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const AUFS_META_PREFIX: &[u8] = b".wh..wh.";
 const COPY_BUFFER: usize = 256 * 1024;
 
-/// Caps that stop decompression bombs and hostile archives (image-security.md class 21).
+/// Caps that stop decompression bombs and hostile archives.
 #[derive(Debug, Clone)]
 pub struct UnpackLimits {
     /// Total bytes of file content in one layer.
@@ -292,7 +292,7 @@ fn process_umask() -> u32 {
 
 /// Cleans a tar path lexically: drops `.`, empty and leading `/` components and folds `..`.
 /// `None` is the layer root itself; a `..` that would climb above the root is refused
-/// (image-security.md class 1; Go's `filepath.Clean` + prefix check in containerd).
+/// (Go's `filepath.Clean` + prefix check in containerd).
 pub(crate) fn clean_path(raw: &[u8]) -> Result<Option<PathBuf>, &'static str> {
     let mut parts: Vec<&[u8]> = Vec::new();
     for c in raw.split(|b| *b == b'/') {
@@ -395,7 +395,7 @@ impl Unpacker<'_> {
                     continue;
                 };
                 // Overlay's own attributes would let a layer forge whiteouts, opaque
-                // directories or redirects (image-security.md class 13): never applied.
+                // directories or redirects: never applied.
                 if attr.starts_with("trusted.overlay.") || attr.starts_with("user.overlay.") {
                     log::debug!("{name:?}: dropping overlay attribute {attr}");
                     continue;
@@ -478,7 +478,7 @@ impl Unpacker<'_> {
     /// `p` has a symlink in it: let pathrs resolve it in-root. pathrs does not create the
     /// target of a dangling symlink (`var/run -> /run`, then `var/run/x`), so then resolve
     /// the symlinks lexically ourselves and create the real path, as containerd does
-    /// (`fs.RootPath` then `MkdirAll`; image-security.md class 5).
+    /// (`fs.RootPath` then `MkdirAll`).
     fn open_through_symlink(&self, p: &Path) -> io::Result<OwnedFd> {
         let perm = Permissions::from_mode(0o755);
         let handle = match self.root.mkdir_all(p, &perm) {
@@ -539,7 +539,7 @@ impl Unpacker<'_> {
     /// Makes room for a new entry at `rel`: returns its parent directory, and whether a
     /// directory is already there (kept when the new entry is a directory too). Anything
     /// else is removed first: the last entry for a path wins (class 18), a symlink is
-    /// replaced rather than followed (classes 6, 7).
+    /// replaced rather than followed.
     fn prepare(
         &mut self,
         rel: &Path,
@@ -745,7 +745,7 @@ impl Unpacker<'_> {
         .map_err(|e| write_err(name, what)(e.into()))
     }
 
-    /// A hardlink's target is resolved inside the root by pathrs (classes 8, 9); linking a
+    /// A hardlink's target is resolved inside the root by pathrs; linking a
     /// directory or a missing target fails (class 10).
     fn hardlink<R: Read>(
         &mut self,
@@ -784,7 +784,7 @@ impl Unpacker<'_> {
         };
         if sflag == SFlag::S_IFCHR && major == 0 && minor == 0 {
             // In overlay form a 0/0 device *is* a whiteout: a layer must not smuggle one in
-            // (image-security.md class 11).
+            //.
             return Err(refuse(
                 name,
                 "0/0 character device (an overlay whiteout impostor)",

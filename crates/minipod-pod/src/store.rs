@@ -5,7 +5,7 @@
 //! `metadata.resourceVersion`, as the API server does, so a watcher can tell changes apart and
 //! a later local API server can offer list/watch on the same files.
 //!
-//! Layout (design.md §4):
+//! Layout (docs/runtime.md, "Private state, writable layers, removal"):
 //! ```text
 //! <root>/pods/.resource-version      the counter (flock-guarded)
 //! <root>/pods/<uid>/pod.json         the accepted Pod: metadata + defaulted spec

@@ -63,7 +63,7 @@ fn capabilities_no_new_privs_and_seccomp_from_inside() {
         ],
     );
     let d = stdout(&report, "default");
-    // containerd's default set (image-security.md).
+    // containerd's default set (docs/runtime.md).
     assert_eq!(status_field(d, "CapEff"), "00000000a80425fb", "{d}");
     assert_eq!(status_field(d, "NoNewPrivs"), "0");
     assert_eq!(status_field(d, "Seccomp"), "0");

@@ -1,4 +1,4 @@
-//! Manifest and digest attacks on import (image-security.md class 23), and format checks.
+//! Manifest and digest attacks on import, and format checks.
 
 use std::fs;
 use std::path::Path;

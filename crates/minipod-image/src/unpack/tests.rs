@@ -1,4 +1,5 @@
-//! Attack-class tests for `unpack_layer` (numbers follow ../shared/image-security.md).
+//! Attack-class tests for `unpack_layer`: each `classNN_` test is one hostile-archive class, and
+//! `unpack.rs` comments cite those numbers.
 //! They create device nodes and `trusted.*` attributes, so they need root; as elsewhere in
 //! minipod they fail without it unless MINIPOD_SKIP_PRIVILEGED=1.
 

@@ -43,7 +43,7 @@ pub struct PodDirs {
 impl PodDirs {
     /// A container's root filesystem: its writable layer on disk under the root (the run
     /// directory is usually a small tmpfs), its merged mount point in its bundle directory
-    /// under the run directory (design.md §4).
+    /// under the run directory (docs/runtime.md, "Private state, writable layers, removal").
     pub fn rootfs(&self, container: &str) -> RootfsDirs {
         RootfsDirs {
             layer: self.pod_dir.join("rootfs").join(container),

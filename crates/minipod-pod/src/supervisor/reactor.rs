@@ -2,7 +2,7 @@
 //! watched process and the read ends of container output pipes.
 //!
 //! Why not threads: libcontainer clones and runs Rust code in the child, so a second thread
-//! holding the allocator lock at that moment deadlocks the child (design.md §5). Why pidfds:
+//! holding the allocator lock at that moment deadlocks the child (docs/architecture.md, "A pod's lifetime"). Why pidfds:
 //! the supervisor must reap exactly its own processes — `waitpid(-1)` could steal an exit status
 //! some library expects — and a pidfd cannot name a recycled pid. Why a self-pipe rather than
 //! a signalfd: a signalfd needs the signals blocked, and a blocked mask is inherited by every

@@ -6,7 +6,7 @@
 //! the container's own `/etc/passwd` and `/etc/group`; a numeric uid missing from passwd gets
 //! gid 0. The two files are read **inside** the root filesystem with `pathrs` (openat2
 //! `RESOLVE_IN_ROOT`): an image whose `/etc/passwd` is a symlink to `/etc/shadow` or any other
-//! absolute path reads `<rootfs>/etc/shadow`, never the host's (image-security.md #24).
+//! absolute path reads `<rootfs>/etc/shadow`, never the host's.
 //!
 //! The `runAsNonRoot` check is the kubelet's (pkg/kubelet/kuberuntime/security_context_others.go
 //! verifyRunAsNonRoot), made before any lookup, with its messages.
