@@ -18,42 +18,28 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::str::FromStr;
 
 use nix::mount::{mount, MsFlags};
 
 use crate::config::MountSource;
 
-/// `hostPath.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HostPathType {
-    /// `""`: no check.
-    #[default]
-    Unset,
-    DirectoryOrCreate,
+/// The kind of file a hostPath volume's path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
     Directory,
-    FileOrCreate,
     File,
     Socket,
     CharDevice,
     BlockDevice,
 }
 
-impl FromStr for HostPathType {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Ok(match s {
-            "" => HostPathType::Unset,
-            "DirectoryOrCreate" => HostPathType::DirectoryOrCreate,
-            "Directory" => HostPathType::Directory,
-            "FileOrCreate" => HostPathType::FileOrCreate,
-            "File" => HostPathType::File,
-            "Socket" => HostPathType::Socket,
-            "CharDevice" => HostPathType::CharDevice,
-            "BlockDevice" => HostPathType::BlockDevice,
-            other => return Err(format!("unsupported hostPath type {other:?}")),
-        })
-    }
+/// What must be at a hostPath volume's path before it is mounted: the kubelet's hostPath type
+/// check as plain data (the pod crate maps `hostPath.type` onto it). `create` makes a missing
+/// directory or file (the `...OrCreate` types); it means nothing for the other kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPathCheck {
+    pub kind: FileKind,
+    pub create: bool,
 }
 
 /// Errors of volume preparation; hostPath ones use the kubelet's wording.
@@ -123,31 +109,33 @@ pub enum VolumeError {
 
 type Result<T> = std::result::Result<T, VolumeError>;
 
-/// The kubelet's hostPath type check; creates the directory (0755, parents too) or the empty
-/// file (0644, parent must exist) for the `...OrCreate` types. Symlinks are followed, as the
-/// kubelet's `os.Stat` does.
-pub fn check_host_path(path: &Path, typ: HostPathType) -> Result<()> {
+/// The kubelet's hostPath type check (`None`: no check); creates the directory (0755, parents
+/// too) or the empty file (0644, parent must exist) when `create` is set and nothing is there.
+/// Symlinks are followed, as the kubelet's `os.Stat` does.
+pub fn check_host_path(path: &Path, check: Option<HostPathCheck>) -> Result<()> {
+    let Some(check) = check else {
+        return Ok(());
+    };
     let meta = fs::metadata(path).ok();
     let ft = meta.as_ref().map(|m| m.file_type());
     let create_err = |source| VolumeError::HostPathCreate {
         path: path.to_path_buf(),
         source,
     };
-    match typ {
-        HostPathType::Unset => Ok(()),
-        HostPathType::DirectoryOrCreate if meta.is_none() => fs::DirBuilder::new()
+    match check.kind {
+        FileKind::Directory if check.create && meta.is_none() => fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
             .create(path)
             .map_err(create_err),
-        HostPathType::DirectoryOrCreate | HostPathType::Directory => {
+        FileKind::Directory => {
             if ft.is_some_and(|t| t.is_dir()) {
                 Ok(())
             } else {
                 Err(VolumeError::NotDirectory(path.to_path_buf()))
             }
         }
-        HostPathType::FileOrCreate if meta.is_none() => fs::OpenOptions::new()
+        FileKind::File if check.create && meta.is_none() => fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
@@ -156,22 +144,22 @@ pub fn check_host_path(path: &Path, typ: HostPathType) -> Result<()> {
             .open(path)
             .map(drop)
             .map_err(create_err),
-        HostPathType::FileOrCreate | HostPathType::File => {
+        FileKind::File => {
             if ft.is_some_and(|t| t.is_file()) {
                 Ok(())
             } else {
                 Err(VolumeError::NotFile(path.to_path_buf()))
             }
         }
-        HostPathType::Socket => match ft {
+        FileKind::Socket => match ft {
             Some(t) if t.is_socket() => Ok(()),
             _ => Err(VolumeError::NotSocket(path.to_path_buf())),
         },
-        HostPathType::CharDevice => match ft {
+        FileKind::CharDevice => match ft {
             Some(t) if t.is_char_device() => Ok(()),
             _ => Err(VolumeError::NotCharDevice(path.to_path_buf())),
         },
-        HostPathType::BlockDevice => match ft {
+        FileKind::BlockDevice => match ft {
             Some(t) if t.is_block_device() => Ok(()),
             _ => Err(VolumeError::NotBlockDevice(path.to_path_buf())),
         },

@@ -54,67 +54,77 @@ fn host_path_types_follow_the_kubelet() {
     let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let missing = tmp.path().join("missing");
 
-    use HostPathType::*;
-    assert!(check_host_path(&missing, Unset).is_ok());
-    assert!(check_host_path(&dir, Directory).is_ok());
-    assert!(check_host_path(&file, File).is_ok());
-    assert!(check_host_path(&sock, Socket).is_ok());
-    assert!(check_host_path(Path::new("/dev/null"), CharDevice).is_ok());
+    // The kubelet's hostPath types, as the pod crate maps them.
+    let check = |kind, create| Some(HostPathCheck { kind, create });
+    let (unset, directory, directory_or_create) = (
+        None,
+        check(FileKind::Directory, false),
+        check(FileKind::Directory, true),
+    );
+    let (file_, file_or_create) = (check(FileKind::File, false), check(FileKind::File, true));
+    let (socket, char_device, block_device) = (
+        check(FileKind::Socket, false),
+        check(FileKind::CharDevice, false),
+        check(FileKind::BlockDevice, false),
+    );
+    assert!(check_host_path(&missing, unset).is_ok());
+    assert!(check_host_path(&dir, directory).is_ok());
+    assert!(check_host_path(&file, file_).is_ok());
+    assert!(check_host_path(&sock, socket).is_ok());
+    assert!(check_host_path(Path::new("/dev/null"), char_device).is_ok());
 
     let msg = |p: &Path, t| check_host_path(p, t).unwrap_err().to_string();
     let f = file.display();
     let d = dir.display();
     assert_eq!(
-        msg(&file, Directory),
+        msg(&file, directory),
         format!("hostPath type check failed: {f} is not a directory")
     );
     assert_eq!(
-        msg(&file, DirectoryOrCreate),
+        msg(&file, directory_or_create),
         format!("hostPath type check failed: {f} is not a directory")
     );
     assert_eq!(
-        msg(&dir, File),
+        msg(&dir, file_),
         format!("hostPath type check failed: {d} is not a file")
     );
     assert_eq!(
-        msg(&dir, FileOrCreate),
+        msg(&dir, file_or_create),
         format!("hostPath type check failed: {d} is not a file")
     );
     assert_eq!(
-        msg(&file, Socket),
+        msg(&file, socket),
         format!("hostPath type check failed: {f} is not a socket file")
     );
     assert_eq!(
-        msg(&file, CharDevice),
+        msg(&file, char_device),
         format!("hostPath type check failed: {f} is not a character device")
     );
     assert_eq!(
-        msg(Path::new("/dev/null"), BlockDevice),
+        msg(Path::new("/dev/null"), block_device),
         "hostPath type check failed: /dev/null is not a block device"
     );
     let m = missing.display();
     assert_eq!(
-        msg(&missing, Directory),
+        msg(&missing, directory),
         format!("hostPath type check failed: {m} is not a directory")
     );
     assert_eq!(
-        msg(&missing, File),
+        msg(&missing, file_),
         format!("hostPath type check failed: {m} is not a file")
     );
 
     // ...OrCreate: made with the kubelet's modes.
     let newdir = tmp.path().join("a/b");
-    check_host_path(&newdir, DirectoryOrCreate).unwrap();
+    check_host_path(&newdir, directory_or_create).unwrap();
     assert!(newdir.is_dir());
     let newfile = tmp.path().join("nf");
-    check_host_path(&newfile, FileOrCreate).unwrap();
+    check_host_path(&newfile, file_or_create).unwrap();
     let mode = fs::metadata(&newfile).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & 0o644, mode);
     assert_eq!(fs::read(&newfile).unwrap(), b"");
     // FileOrCreate does not create parents (kubelet: os.OpenFile).
-    assert!(check_host_path(&tmp.path().join("no/parent"), FileOrCreate).is_err());
-    assert!("Bogus".parse::<HostPathType>().is_err());
-    assert_eq!("".parse::<HostPathType>(), Ok(Unset));
+    assert!(check_host_path(&tmp.path().join("no/parent"), file_or_create).is_err());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The pod's volumes on the host, prepared with the sandbox (the kubelet's volume manager):
-//! emptyDir, hostPath (its type checked by the runtime's copy of [`HostPathType`], converted
-//! from the plan's typed value), and the configMap / secret / downwardAPI / projected files.
+//! emptyDir, hostPath (the plan's [`HostPathType`] becomes the runtime's check: the kind of file
+//! expected and whether to create it), and the configMap / secret / downwardAPI / projected
+//! files.
 
 use std::path::{Path, PathBuf};
 
@@ -52,7 +53,7 @@ impl ContainerBackend {
                 }
                 VolumeSource::HostPath { path, type_ } => {
                     let path = PathBuf::from(path);
-                    volumes::check_host_path(&path, host_path_type(*type_))
+                    volumes::check_host_path(&path, host_path_check(*type_))
                         .map_err(|e| what(&e))?;
                     MountSource::Bind(path)
                 }
@@ -87,15 +88,19 @@ impl ContainerBackend {
     }
 }
 
-fn host_path_type(t: HostPathType) -> volumes::HostPathType {
-    match t {
-        HostPathType::Unset => volumes::HostPathType::Unset,
-        HostPathType::DirectoryOrCreate => volumes::HostPathType::DirectoryOrCreate,
-        HostPathType::Directory => volumes::HostPathType::Directory,
-        HostPathType::FileOrCreate => volumes::HostPathType::FileOrCreate,
-        HostPathType::File => volumes::HostPathType::File,
-        HostPathType::Socket => volumes::HostPathType::Socket,
-        HostPathType::CharDevice => volumes::HostPathType::CharDevice,
-        HostPathType::BlockDevice => volumes::HostPathType::BlockDevice,
-    }
+/// `hostPath.type` as the runtime's check: the kind of file expected, and whether a missing
+/// one is created (kubelet hostpath volume plugin `checkType`).
+fn host_path_check(t: HostPathType) -> Option<volumes::HostPathCheck> {
+    use volumes::FileKind;
+    let (kind, create) = match t {
+        HostPathType::Unset => return None,
+        HostPathType::DirectoryOrCreate => (FileKind::Directory, true),
+        HostPathType::Directory => (FileKind::Directory, false),
+        HostPathType::FileOrCreate => (FileKind::File, true),
+        HostPathType::File => (FileKind::File, false),
+        HostPathType::Socket => (FileKind::Socket, false),
+        HostPathType::CharDevice => (FileKind::CharDevice, false),
+        HostPathType::BlockDevice => (FileKind::BlockDevice, false),
+    };
+    Some(volumes::HostPathCheck { kind, create })
 }
