@@ -60,12 +60,7 @@ pub fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         (Some(0), false) if !args.force => Some(1),
         (g, false) => g,
     };
-    let timeout = args
-        .timeout
-        .as_deref()
-        .map(parse_duration)
-        .transpose()
-        .map_err(input)?;
+    let timeout = timeout_arg(args.timeout.as_deref())?;
     let store = PodStore::open(&global.root_dir())?;
     let targets = targets(&args, &store)?;
     let mut code = ExitCode::SUCCESS;
@@ -183,6 +178,11 @@ fn check_kind(kind: &str) -> anyhow::Result<()> {
             "the server doesn't have a resource type {other:?}"
         ))),
     }
+}
+
+/// A `--timeout` flag's value, when given: a usage error when it does not parse.
+pub fn timeout_arg(value: Option<&str>) -> anyhow::Result<Option<Duration>> {
+    value.map(parse_duration).transpose().map_err(input)
 }
 
 /// `30s`, `2m`, `1h`, `500ms`, or plain seconds.

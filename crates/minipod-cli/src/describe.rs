@@ -20,7 +20,7 @@ use minipod_pod::kubectl::translate_timestamp_since;
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::time::Timestamp;
 
-use crate::get::{no_resources, not_found, pod_names};
+use crate::get::{finish_listing, pod_names};
 use crate::global::GlobalArgs;
 use crate::printers::TabWriter;
 
@@ -93,16 +93,11 @@ fn run_verb(args: DescribeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
         stdout.write_all(text.as_bytes())?;
     }
     stdout.flush()?;
-    for name in &missing {
-        eprintln!("{}", not_found(name));
-    }
-    if !missing.is_empty() {
-        return Ok(ExitCode::from(1));
-    }
-    if found.is_empty() {
-        eprintln!("{}", no_resources(namespace.as_deref()));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(finish_listing(
+        &missing,
+        found.is_empty(),
+        namespace.as_deref(),
+    ))
 }
 
 /// describe.go's PrefixWriter over a tabwriter: `level` indents by two spaces per level.

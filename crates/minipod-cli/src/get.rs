@@ -127,6 +127,25 @@ pub(crate) fn no_resources(namespace: Option<&str>) -> String {
     }
 }
 
+/// How a listing ends, as kubectl ends it: each missing name reported (exit 1), else
+/// kubectl's notice on stderr when nothing was printed.
+pub(crate) fn finish_listing<S: AsRef<str>>(
+    missing: &[S],
+    printed_nothing: bool,
+    namespace: Option<&str>,
+) -> ExitCode {
+    for name in missing {
+        eprintln!("{}", not_found(name.as_ref()));
+    }
+    if !missing.is_empty() {
+        return ExitCode::from(1);
+    }
+    if printed_nothing {
+        eprintln!("{}", no_resources(namespace));
+    }
+    ExitCode::SUCCESS
+}
+
 pub fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     crate::printers::ignore_broken_pipe(run_verb(args, global))
 }
@@ -188,16 +207,11 @@ fn run_verb(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let text = render(&format, &pods, single, &mut table, Timestamp::now())?;
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;
-        for name in &missing {
-            eprintln!("{}", not_found(name));
-        }
-        if !missing.is_empty() {
-            return Ok(ExitCode::from(1));
-        }
-        if text.is_empty() {
-            eprintln!("{}", no_resources(namespace.as_deref()));
-        }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(finish_listing(
+            &missing,
+            text.is_empty(),
+            namespace.as_deref(),
+        ));
     }
 
     if let Some(name) = missing.first() {

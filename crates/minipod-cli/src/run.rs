@@ -19,7 +19,7 @@ use minipod_pod::supervisor::DELETION_REQUEST_FILE;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::control;
-use crate::delete::parse_duration;
+use crate::delete::timeout_arg;
 use crate::exit::input;
 use crate::global::GlobalArgs;
 use crate::pods;
@@ -45,12 +45,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let timeout = args
-        .timeout
-        .as_deref()
-        .map(parse_duration)
-        .transpose()
-        .map_err(input)?;
+    let timeout = timeout_arg(args.timeout.as_deref())?;
     let inputs = read_inputs(&args.files).map_err(input)?;
     let seed = pods::random_seed();
     let manifest = pods::accept(&inputs, seed)?;

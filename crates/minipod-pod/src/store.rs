@@ -557,39 +557,23 @@ fn write_lines_atomic<T: serde::Serialize>(path: &Path, values: &[T]) -> Result<
         })?;
         bytes.push(b'\n');
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let write = || -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::Write {
-            path: path.to_owned(),
-            source,
-        }
-    })
+    write_bytes_atomic(path, &bytes)
 }
 
 /// Write to a temporary name in the same directory, fsync, rename over: readers see the old
 /// or the new content, never a mix, and a crash leaves at most a stray temporary file.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Decode {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Decode {
         path: path.to_owned(),
         source,
     })?;
+    bytes.push(b'\n');
+    write_bytes_atomic(path, &bytes)
+}
+
+/// The one atomic write of the store: a 0600 temporary file in the same directory, fsync,
+/// rename over `path`, fsync of the directory; the temporary file is removed on failure.
+fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -603,8 +587,7 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.write_all(b"\n")?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
