@@ -1,0 +1,154 @@
+//! The server loop: credentials and kubeconfig first, then TLS (a client certificate of the
+//! CA required) and HTTP/1.1 on a tokio current-thread runtime; each request is answered on
+//! the blocking pool (the store is files). SIGINT or SIGTERM stops it: no new connections,
+//! and the process returns.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_rustls::TlsAcceptor;
+
+use crate::router::{parse_query, Api, ApiRequest, Reply};
+use crate::tls;
+use crate::ServeConfig;
+
+type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+/// Runs `minipod serve` until SIGINT or SIGTERM.
+pub fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let creds = tls::ensure_credentials(&config.serve_dir(), &tls::server_sans(config.listen))
+        .context("make the server's certificates")?;
+    let kubeconfig = config.kubeconfig_path();
+    tls::write_kubeconfig(
+        &kubeconfig,
+        &tls::kubeconfig_yaml(&creds, &tls::server_url(config.listen)),
+    )
+    .context("write the kubeconfig")?;
+    let tls_config = tls::server_config(&creds)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let api = Api {
+        root: config.root.clone(),
+        listen: config.listen,
+        rules: config.rules.clone(),
+    };
+    runtime.block_on(run(api, config.listen, tls_config, kubeconfig))
+}
+
+async fn run(
+    api: Api,
+    listen: SocketAddr,
+    tls_config: Arc<rustls::ServerConfig>,
+    kubeconfig: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "minipod serve: listening on {} (kubeconfig {})",
+        tls::server_url(local),
+        kubeconfig.display()
+    );
+    let acceptor = TlsAcceptor::from(tls_config);
+    let mut sigint = signal(SignalKind::interrupt()).context("handle SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("handle SIGTERM")?;
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    log::warn!("accept: {e}");
+                    continue;
+                }
+            },
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+        };
+        let acceptor = acceptor.clone();
+        let api = api.clone();
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(tls) => tls,
+                Err(e) => {
+                    // No client certificate, or one the CA did not sign: refused here.
+                    log::info!("TLS handshake with {peer}: {e}");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let api = api.clone();
+                async move { Ok::<_, Infallible>(answer(api, req).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades()
+                .await
+            {
+                log::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    eprintln!("minipod serve: stopped");
+    Ok(())
+}
+
+/// One request: decoded, handled on the blocking pool, encoded.
+async fn answer(api: Api, req: Request<Incoming>) -> Response<Body> {
+    let request = ApiRequest {
+        method: req.method().as_str().to_owned(),
+        path: req.uri().path().to_owned(),
+        query: parse_query(req.uri().query().unwrap_or("")),
+        accept: req
+            .headers()
+            .get(hyper::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    };
+    log::debug!("{} {}", request.method, req.uri());
+    let head = request.method == "HEAD";
+    let reply = match tokio::task::spawn_blocking(move || api.handle(&request)).await {
+        Ok(reply) => reply,
+        Err(e) => Reply::error(&crate::status::ApiError::internal(e)),
+    };
+    encode(reply, head)
+}
+
+fn encode(reply: Reply, head: bool) -> Response<Body> {
+    let (code, content_type, bytes) = match reply {
+        Reply::Json {
+            code,
+            content_type,
+            body,
+        } => {
+            let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+            bytes.push(b'\n');
+            (code, content_type, bytes)
+        }
+        Reply::Text { code, body } => (code, "text/plain; charset=utf-8", body.into_bytes()),
+    };
+    let bytes = if head { Vec::new() } else { bytes };
+    let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed());
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache, private"),
+    );
+    response
+}
