@@ -16,6 +16,7 @@ mod pull;
 mod registry;
 mod run;
 mod security;
+mod serve;
 mod validate;
 mod version;
 mod volumes;

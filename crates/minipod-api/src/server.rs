@@ -4,7 +4,6 @@
 //! and the process returns.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -26,34 +25,38 @@ type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 pub fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let creds = tls::ensure_credentials(&config.serve_dir(), &tls::server_sans(config.listen))
         .context("make the server's certificates")?;
+    let tls_config = tls::server_config(&creds)?;
+    // Bound before the kubeconfig is written: with port 0 the kubeconfig names the port the
+    // system picked, and once it exists the server takes connections.
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
     let kubeconfig = config.kubeconfig_path();
     tls::write_kubeconfig(
         &kubeconfig,
-        &tls::kubeconfig_yaml(&creds, &tls::server_url(config.listen)),
+        &tls::kubeconfig_yaml(&creds, &tls::server_url(local)),
     )
     .context("write the kubeconfig")?;
-    let tls_config = tls::server_config(&creds)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("start the async runtime")?;
     let api = Api {
         root: config.root.clone(),
-        listen: config.listen,
+        listen: local,
         rules: config.rules.clone(),
     };
-    runtime.block_on(run(api, config.listen, tls_config, kubeconfig))
+    runtime.block_on(run(api, listener, tls_config, kubeconfig))
 }
 
 async fn run(
     api: Api,
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     tls_config: Arc<rustls::ServerConfig>,
     kubeconfig: std::path::PathBuf,
 ) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listen on {listen}"))?;
+    let listener = TcpListener::from_std(listener)?;
     let local = listener.local_addr()?;
     eprintln!(
         "minipod serve: listening on {} (kubeconfig {})",
