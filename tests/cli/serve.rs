@@ -75,6 +75,19 @@ impl Server {
             .expect("run kubectl (is it on the PATH?)")
     }
 
+    /// `kubectl ARGS...` in the background, its stdout going to `out`.
+    fn kubectl_spawn(&self, args: &[&str], out: &Path) -> Child {
+        Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.home.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run kubectl (is it on the PATH?)")
+    }
+
     /// `kubectl ARGS...`, which must succeed; its stdout.
     fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
@@ -330,4 +343,87 @@ fn kubectl_gets_a_running_pod_as_minipod_get_shows_it() {
         events.contains("Started") && events.contains("pod/web"),
         "{events}"
     );
+}
+
+/// Kills a background kubectl when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A pod whose init container takes a moment, so that the watch sees the steps.
+const SLOW_INIT: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  initContainers:
+  - {name: setup, image: busybox:1.35, command: [sh, -c, "sleep 2"]}
+  containers:
+  - {name: main, image: busybox:1.35, command: [sleep, "3600"]}
+"#;
+
+#[test]
+fn kubectl_get_w_follows_a_pod_through_its_init_container() {
+    let root = PodRoot::new();
+    let server = Server::start(root.path());
+    // Discovery first, so that the watch is running before the pod exists.
+    server.kubectl_ok(&["get", "pods"]);
+    let table_out = root.path().join("watch.txt");
+    let events_out = root.path().join("watch.json");
+    let _table = KillOnDrop(server.kubectl_spawn(&["get", "pods", "-w"], &table_out));
+    let _events = KillOnDrop(server.kubectl_spawn(
+        &["get", "pods", "-w", "-o", "json", "--output-watch-events"],
+        &events_out,
+    ));
+    std::thread::sleep(Duration::from_secs(2));
+    let file = root.manifest("slow.yaml", SLOW_INIT);
+    let out = root.minipod(&["run", "-d", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let statuses = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&table_out).unwrap_or_default();
+        if statuses(&text).last().map(String::as_str) == Some("Running") {
+            let seen = statuses(&text);
+            assert!(seen.contains(&"Init:0/1".to_owned()), "{text}");
+            assert!(text.starts_with("NAME "), "{text}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watch never showed Running: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Deleting the pod ends its events with DELETED.
+    let out = root.minipod(&["delete", "pod", "slow", "--grace-period=1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&events_out).unwrap_or_default();
+        let types: Vec<String> = serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map_while(Result::ok)
+            .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+            .collect();
+        if types.last().map(String::as_str) == Some("DELETED") {
+            assert_eq!(types[0], "ADDED", "{types:?}");
+            assert!(types.contains(&"MODIFIED".to_owned()), "{types:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no DELETED event: {types:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

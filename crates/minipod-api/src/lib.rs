@@ -11,7 +11,8 @@
 //!   lists), `/api/v1`;
 //! - [`objects`]: pods, namespaces and events from the store, with selectors and paging;
 //! - [`table`]: the `meta.k8s.io/v1` `Table` kubectl asks for, with kubectl's pod columns;
-//! - [`status`]: errors as `Status` objects.
+//! - [`status`]: errors as `Status` objects;
+//! - [`watch`]: `?watch=1` on pods, by polling the store.
 //!
 //! What is served follows the API server's handlers (k8s.io/apiserver/pkg/endpoints) as far as
 //! kubectl can observe them; `docs/api.md` lists what is served and what is not yet.
@@ -26,6 +27,7 @@ pub mod server;
 pub mod status;
 pub mod table;
 pub mod tls;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -77,3 +79,6 @@ impl ServeConfig {
 /// its minor version.
 pub const KUBE_MAJOR: &str = "1";
 pub const KUBE_MINOR: &str = "32";
+
+#[cfg(test)]
+mod testutil;

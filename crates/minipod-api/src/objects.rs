@@ -72,7 +72,10 @@ impl Resource {
 
     /// The verbs answered so far.
     pub fn verbs(self) -> &'static [&'static str] {
-        &["get", "list"]
+        match self {
+            Resource::Pods => &["get", "list", "watch"],
+            _ => &["get", "list"],
+        }
     }
 
     /// The fields `fieldSelector` takes (the API server's selectable fields for the type).
@@ -526,4 +529,134 @@ pub fn namespaces(records: &[PodRecord], rv: u64) -> Vec<Namespace> {
             }),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::router::{ApiRequest, Reply};
+    use crate::testutil::TestStore;
+
+    const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+    fn body(reply: Reply) -> (u16, serde_json::Value) {
+        match reply {
+            Reply::Json { code, body, .. } => (code, body),
+            other => panic!("not JSON: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pods_list_per_namespace_and_everywhere_with_selectors() {
+        let t = TestStore::new();
+        t.add("default", "web", "u1", "Running");
+        t.add("default", "db", "u2", "Pending");
+        t.add("other", "web", "u3", "Running");
+        let get = |path: &str| body(t.api.handle(&ApiRequest::get(path, "application/json")));
+
+        let (code, list) = get("/api/v1/namespaces/default/pods");
+        assert_eq!(code, 200);
+        assert_eq!(list["kind"], "PodList");
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["db", "web"]);
+
+        let (_, all) = get("/api/v1/pods?labelSelector=app%3Dweb");
+        assert_eq!(all["items"].as_array().unwrap().len(), 2);
+        let (_, running) =
+            get("/api/v1/pods?fieldSelector=status.phase%3DRunning,metadata.namespace%3Dother");
+        assert_eq!(running["items"][0]["metadata"]["uid"], "u3");
+        assert_eq!(running["items"].as_array().unwrap().len(), 1);
+
+        let (_, page1) = get("/api/v1/pods?limit=2");
+        assert_eq!(page1["items"].as_array().unwrap().len(), 2);
+        assert_eq!(page1["metadata"]["remainingItemCount"], 1);
+        let token = page1["metadata"]["continue"].as_str().unwrap();
+        let (_, page2) = get(&format!("/api/v1/pods?limit=2&continue={token}"));
+        assert_eq!(page2["items"][0]["metadata"]["namespace"], "other");
+        assert!(page2["metadata"].get("continue").is_none());
+
+        let (code, missing) = get("/api/v1/namespaces/default/pods/nosuch");
+        assert_eq!(code, 404);
+        assert_eq!(missing["message"], "pods \"nosuch\" not found");
+        let (code, _) = get("/api/v1/namespaces/other/pods/web");
+        assert_eq!(code, 200);
+
+        let (_, ns) = get("/api/v1/namespaces");
+        let names: Vec<&str> = ns["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["default", "other"]);
+        let (code, _) = get("/api/v1/namespaces/nosuch");
+        assert_eq!(code, 404);
+    }
+
+    #[test]
+    fn tables_have_kubectls_pod_columns_and_metadata_rows() {
+        let t = TestStore::new();
+        t.add("default", "web", "u1", "Running");
+        let (code, table) = body(
+            t.api
+                .handle(&ApiRequest::get("/api/v1/namespaces/default/pods", TABLE)),
+        );
+        assert_eq!(code, 200);
+        assert_eq!(table["kind"], "Table");
+        let columns: Vec<(&str, i64)> = table["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["priority"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                ("Name", 0),
+                ("Ready", 0),
+                ("Status", 0),
+                ("Restarts", 0),
+                ("Age", 0),
+                ("IP", 1),
+                ("Node", 1),
+                ("Nominated Node", 1),
+                ("Readiness Gates", 1)
+            ]
+        );
+        let row = &table["rows"][0];
+        assert_eq!(row["cells"][0], "web");
+        assert_eq!(row["cells"][1], "0/1");
+        assert_eq!(row["cells"][2], "Running");
+        assert_eq!(row["cells"][6], "node");
+        assert_eq!(row["object"]["kind"], "PartialObjectMetadata");
+        assert_eq!(row["object"]["metadata"]["labels"]["app"], "web");
+    }
+
+    #[test]
+    fn unserved_verbs_and_paths_are_the_api_servers_errors() {
+        let t = TestStore::new();
+        let mut req = ApiRequest::get("/api/v1/namespaces/default/pods", "");
+        req.method = "POST".to_owned();
+        let (code, status) = body(t.api.handle(&req));
+        assert_eq!(
+            (code, status["reason"].as_str()),
+            (405, Some("MethodNotAllowed"))
+        );
+        let (code, _) = body(t.api.handle(&ApiRequest::get(
+            "/api/v1/namespaces/default/pods/x/log",
+            "",
+        )));
+        assert_eq!(code, 405);
+        let (code, _) = body(t.api.handle(&ApiRequest::get("/api/v1/services", "")));
+        assert_eq!(code, 404);
+        let (code, _) = body(t.api.handle(&ApiRequest::get(
+            "/api/v1/pods?fieldSelector=spec.x%3D1",
+            "",
+        )));
+        assert_eq!(code, 400);
+    }
 }

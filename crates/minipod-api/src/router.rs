@@ -96,7 +96,7 @@ fn decode(s: &str) -> String {
 }
 
 /// An answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Reply {
     /// A JSON body with this Content-Type.
     Json {
@@ -106,6 +106,8 @@ pub enum Reply {
     },
     /// A plain text body (`/healthz`).
     Text { code: u16, body: String },
+    /// A watch: the server streams its events.
+    Watch(Box<crate::watch::PodWatch>),
 }
 
 impl Reply {
@@ -128,6 +130,7 @@ impl Reply {
     pub fn code(&self) -> u16 {
         match self {
             Reply::Json { code, .. } | Reply::Text { code, .. } => *code,
+            Reply::Watch(_) => 200,
         }
     }
 }
@@ -228,6 +231,9 @@ impl Api {
         }
         match verb {
             "list" => objects::list(self, req, kind, ns),
+            "watch" if kind == Resource::Pods => Ok(Reply::Watch(Box::new(
+                crate::watch::PodWatch::new(self, req, ns)?,
+            ))),
             "get" => objects::get(self, req, kind, ns, name.unwrap_or("")),
             other => Err(ApiError::method_not_allowed(resource, other)),
         }

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use http_body_util::channel::{Channel, Sender};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -16,7 +17,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_rustls::TlsAcceptor;
 
 use crate::router::{parse_query, Api, ApiRequest, Reply};
+use crate::status::ApiError;
 use crate::tls;
+use crate::watch::{self, PodWatch};
 use crate::ServeConfig;
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
@@ -123,13 +126,14 @@ async fn answer(api: Api, req: Request<Incoming>) -> Response<Body> {
     let head = request.method == "HEAD";
     let reply = match tokio::task::spawn_blocking(move || api.handle(&request)).await {
         Ok(reply) => reply,
-        Err(e) => Reply::error(&crate::status::ApiError::internal(e)),
+        Err(e) => Reply::error(&ApiError::internal(e)),
     };
     encode(reply, head)
 }
 
 fn encode(reply: Reply, head: bool) -> Response<Body> {
     let (code, content_type, bytes) = match reply {
+        Reply::Watch(watch) => return watch_response(*watch),
         Reply::Json {
             code,
             content_type,
@@ -142,7 +146,11 @@ fn encode(reply: Reply, head: bool) -> Response<Body> {
         Reply::Text { code, body } => (code, "text/plain; charset=utf-8", body.into_bytes()),
     };
     let bytes = if head { Vec::new() } else { bytes };
-    let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed());
+    response(code, content_type, Full::new(Bytes::from(bytes)).boxed())
+}
+
+fn response(code: u16, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     *response.status_mut() =
         hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
@@ -154,4 +162,67 @@ fn encode(reply: Reply, head: bool) -> Response<Body> {
         hyper::header::HeaderValue::from_static("no-cache, private"),
     );
     response
+}
+
+/// A watch: a chunked body of JSON lines, written by a task that polls the store until the
+/// watch times out or the client goes away.
+fn watch_response(watch: PodWatch) -> Response<Body> {
+    let (tx, body) = Channel::<Bytes, Infallible>::new(16);
+    tokio::spawn(stream_watch(watch, tx));
+    response(200, "application/json", body.boxed())
+}
+
+async fn stream_watch(mut watch: PodWatch, mut tx: Sender<Bytes, Infallible>) {
+    let start = tokio::time::Instant::now();
+    let deadline = start + watch.timeout;
+    let mut next_bookmark = start + watch::BOOKMARK_INTERVAL;
+    loop {
+        let polled = tokio::task::spawn_blocking(move || {
+            let result = watch.poll();
+            (result, watch)
+        })
+        .await;
+        let (result, back) = match polled {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = send_line(&mut tx, &watch::error_event(&ApiError::internal(e))).await;
+                return;
+            }
+        };
+        watch = back;
+        let rv = match result {
+            Ok((lines, rv)) => {
+                for line in &lines {
+                    if send_line(&mut tx, line).await.is_err() {
+                        return;
+                    }
+                }
+                rv
+            }
+            Err(e) => {
+                let _ = send_line(&mut tx, &watch::error_event(&e)).await;
+                return;
+            }
+        };
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        if watch.bookmarks && now >= next_bookmark {
+            if send_line(&mut tx, &watch::bookmark(rv)).await.is_err() {
+                return;
+            }
+            next_bookmark = now + watch::BOOKMARK_INTERVAL;
+        }
+        tokio::time::sleep(watch::POLL_INTERVAL.min(deadline - now)).await;
+    }
+}
+
+async fn send_line(
+    tx: &mut Sender<Bytes, Infallible>,
+    value: &serde_json::Value,
+) -> Result<(), ()> {
+    let mut bytes = serde_json::to_vec(value).unwrap_or_default();
+    bytes.push(b'\n');
+    tx.send_data(Bytes::from(bytes)).await.map_err(|_| ())
 }
