@@ -343,6 +343,16 @@ fn kubectl_gets_a_running_pod_as_minipod_get_shows_it() {
         events.contains("Started") && events.contains("pod/web"),
         "{events}"
     );
+
+    // describe reads the pod and its events; wait watches it.
+    let described = server.kubectl_ok(&["describe", "pod", "web"]);
+    assert!(
+        described.contains("Name:") && described.contains("web"),
+        "{described}"
+    );
+    assert!(described.contains("Started container main"), "{described}");
+    let waited = server.kubectl_ok(&["wait", "--for=condition=Ready", "pod/web", "--timeout=20s"]);
+    assert_eq!(waited.trim(), "pod/web condition met");
 }
 
 /// Kills a background kubectl when dropped.
