@@ -75,6 +75,20 @@ impl Server {
             .expect("run kubectl (is it on the PATH?)")
     }
 
+    /// Stops the server with `signal` and returns how it exited (within 10 s).
+    fn stop(&mut self, signal: nix::sys::signal::Signal) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "minipod serve did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `kubectl ARGS...` in the background, its stdout going to `out`.
     fn kubectl_spawn(&self, args: &[&str], out: &Path) -> Child {
         Command::new("kubectl")
@@ -185,6 +199,28 @@ fn kubectl_discovers_minipod_and_gets_nothing_from_an_empty_root() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn serve_stops_on_sigint_and_sigterm_and_reuses_its_certificates() {
+    use nix::sys::signal::Signal;
+    let root = TestRoot::new();
+    let ca = root.path().join("serve").join("ca.crt");
+    let client = root.path().join("serve").join("client.crt");
+
+    let mut server = Server::start(root.path());
+    server.kubectl_ok(&["get", "pods"]);
+    let first = (std::fs::read(&ca).unwrap(), std::fs::read(&client).unwrap());
+    assert!(server.stop(Signal::SIGINT).success());
+    std::fs::remove_file(&server.kubeconfig).unwrap();
+
+    let mut again = Server::start(root.path());
+    again.kubectl_ok(&["get", "pods"]);
+    assert_eq!(
+        (std::fs::read(&ca).unwrap(), std::fs::read(&client).unwrap()),
+        first
+    );
+    assert!(again.stop(Signal::SIGTERM).success());
 }
 
 #[test]

@@ -244,7 +244,7 @@ pub fn list(
             list_reply(pods, meta)
         }
         Resource::Namespaces => {
-            let all = namespaces(&records, rv);
+            let all = namespaces(&records, rv, store_created(api));
             let items: Vec<Namespace> = all
                 .into_iter()
                 .filter(|n| (opts.labels)(n.metadata.labels.as_ref()))
@@ -358,7 +358,7 @@ pub fn get(
         Resource::Namespaces => {
             let records = store.list().map_err(ApiError::internal)?;
             let rv = rv()?;
-            let namespace = namespaces(&records, rv)
+            let namespace = namespaces(&records, rv, store_created(api))
                 .into_iter()
                 .find(|n| n.metadata.name.as_deref() == Some(name))
                 .ok_or_else(not_found)?;
@@ -495,9 +495,17 @@ pub fn event_field(e: &Event, field: &str) -> String {
     }
 }
 
+/// When the store was made (its directory's birth time, where the filesystem keeps one).
+fn store_created(api: &Api) -> Option<Time> {
+    let born = std::fs::metadata(api.root.join("pods"))
+        .and_then(|m| m.created())
+        .ok()?;
+    Timestamp::try_from(born).ok().map(Time)
+}
+
 /// The namespaces: `default` and every namespace a stored pod is in, created when their
-/// first pod was (`default` without pods: when the store was made).
-pub fn namespaces(records: &[PodRecord], rv: u64) -> Vec<Namespace> {
+/// first pod was (`default` without pods: `default_created`, when the store was made).
+pub fn namespaces(records: &[PodRecord], rv: u64, default_created: Option<Time>) -> Vec<Namespace> {
     let mut created: BTreeMap<String, Option<Time>> = BTreeMap::new();
     created.insert("default".to_owned(), None);
     for r in records {
@@ -511,6 +519,7 @@ pub fn namespaces(records: &[PodRecord], rv: u64) -> Vec<Namespace> {
     }
     created
         .into_iter()
+        .map(|(name, created)| (name, created.or_else(|| default_created.clone())))
         .map(|(name, created)| Namespace {
             metadata: ObjectMeta {
                 labels: Some(BTreeMap::from([(
