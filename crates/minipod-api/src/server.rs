@@ -4,16 +4,18 @@
 //! and the process returns.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use anyhow::Context as _;
-use http_body_util::channel::{Channel, Sender};
 use http_body_util::{BodyExt as _, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
 use crate::router::{parse_query, Api, ApiRequest, Reply};
@@ -167,16 +169,41 @@ fn response(code: u16, content_type: &'static str, body: Body) -> Response<Body>
 /// A watch: a chunked body of JSON lines, written by a task that polls the store until the
 /// watch times out or the client goes away.
 fn watch_response(watch: PodWatch) -> Response<Body> {
-    let (tx, body) = Channel::<Bytes, Infallible>::new(16);
-    tokio::spawn(stream_watch(watch, tx));
-    response(200, "application/json", body.boxed())
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        stream_watch(watch, tx).await;
+        log::debug!("watch ended");
+    });
+    response(200, "application/json", WatchBody(rx).boxed())
 }
 
-async fn stream_watch(mut watch: PodWatch, mut tx: Sender<Bytes, Infallible>) {
+/// The body of a watch: the lines the watch task sends. hyper drops it when the client goes
+/// away, which the task sees as a closed channel.
+struct WatchBody(mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for WatchBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .0
+            .poll_recv(cx)
+            .map(|line| line.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+async fn stream_watch(mut watch: PodWatch, mut tx: mpsc::Sender<Bytes>) {
     let start = tokio::time::Instant::now();
     let deadline = start + watch.timeout;
     let mut next_bookmark = start + watch::BOOKMARK_INTERVAL;
     loop {
+        if tx.is_closed() {
+            return;
+        }
         let polled = tokio::task::spawn_blocking(move || {
             let result = watch.poll();
             (result, watch)
@@ -218,11 +245,8 @@ async fn stream_watch(mut watch: PodWatch, mut tx: Sender<Bytes, Infallible>) {
     }
 }
 
-async fn send_line(
-    tx: &mut Sender<Bytes, Infallible>,
-    value: &serde_json::Value,
-) -> Result<(), ()> {
+async fn send_line(tx: &mut mpsc::Sender<Bytes>, value: &serde_json::Value) -> Result<(), ()> {
     let mut bytes = serde_json::to_vec(value).unwrap_or_default();
     bytes.push(b'\n');
-    tx.send_data(Bytes::from(bytes)).await.map_err(|_| ())
+    tx.send(Bytes::from(bytes)).await.map_err(|_| ())
 }
