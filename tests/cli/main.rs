@@ -15,6 +15,7 @@ mod propagation;
 mod pull;
 mod run;
 mod security;
+mod serve;
 mod validate;
 mod version;
 mod volumes;

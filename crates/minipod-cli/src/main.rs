@@ -19,6 +19,7 @@ mod port_forward;
 mod printers;
 mod progress;
 mod run;
+mod serve;
 mod supervise;
 mod validate;
 mod version;
@@ -70,6 +71,8 @@ enum Command {
     PortForward(port_forward::PortForwardArgs),
     /// Wait until pods meet a condition (Ready, a jsonpath value, deletion).
     Wait(wait::WaitArgs),
+    /// Serve a local Kubernetes API over this root's pods, for kubectl (HTTPS, client certificates).
+    Serve(serve::ServeArgs),
     /// Print the version of minipod and what it is built with.
     Version(version::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(args, &cli.global),
         Command::PortForward(args) => port_forward::run(args, &cli.global),
         Command::Wait(args) => wait::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => version::completion::<Cli>(args),
         Command::Man(args) => version::man::<Cli>(args),
