@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use minipod_testsupport::or_skip;
 use serde_json::Value;
 
 use crate::common::{minipod_bin, TestRoot};
@@ -276,7 +277,7 @@ spec:
 
 #[test]
 fn kubectl_gets_a_running_pod_as_minipod_get_shows_it() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let server = Server::start(root.path());
     let file = root.manifest("web.yaml", WEB);
     let out = root.minipod(&["run", "-d", "-f", file.to_str().unwrap()]);
@@ -415,7 +416,7 @@ spec:
 
 #[test]
 fn kubectl_get_w_follows_a_pod_through_its_init_container() {
-    let root = PodRoot::new();
+    let root = or_skip!(PodRoot::new());
     let server = Server::start(root.path());
     // Discovery first, so that the watch is running before the pod exists.
     server.kubectl_ok(&["get", "pods"]);

@@ -29,27 +29,10 @@ pub mod table;
 pub mod tls;
 pub mod watch;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use k8s_openapi::api::core::v1::Pod;
 
 pub use server::serve;
-
-/// A parsed label selector: does it match these labels?
-pub type LabelMatcher = Box<dyn Fn(Option<&BTreeMap<String, String>>) -> bool + Send + Sync>;
-
-/// What the server takes from the CLI, so that both print and select the same way: the
-/// CLI's label selector parser and its `-o wide` pod cells.
-pub trait CliRules: Send + Sync + 'static {
-    /// Parses a `labelSelector` the way `minipod get -l` does; the error text is the
-    /// parser's message.
-    fn label_selector(&self, selector: &str) -> Result<LabelMatcher, String>;
-    /// The pod cells `-o wide` adds: IP, NODE, NOMINATED NODE, READINESS GATES.
-    fn wide_pod_cells(&self, pod: &Pod) -> [String; 4];
-}
 
 /// How `minipod serve` runs.
 pub struct ServeConfig {
@@ -59,7 +42,6 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Where to write the kubeconfig (default `<root>/serve/kubeconfig`).
     pub kubeconfig: Option<PathBuf>,
-    pub rules: Arc<dyn CliRules>,
 }
 
 impl ServeConfig {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta, Time};
 use k8s_openapi::List;
+use minipod_pod::selector::{LabelSelector, SelectorError};
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::time::Timestamp;
 use serde_json::{json, Value};
@@ -148,7 +149,7 @@ impl Resource {
 
 /// What a list request selects and how it is answered.
 struct ListOptions {
-    labels: crate::LabelMatcher,
+    labels: LabelSelector,
     fields: FieldSelector,
     limit: usize,
     cont: Option<String>,
@@ -157,11 +158,12 @@ struct ListOptions {
 }
 
 impl ListOptions {
-    fn parse(api: &Api, req: &ApiRequest, kind: Resource) -> Result<Self, ApiError> {
-        let labels = api
-            .rules
-            .label_selector(req.param("labelSelector").unwrap_or(""))
-            .map_err(ApiError::bad_request)?;
+    fn parse(req: &ApiRequest, kind: Resource) -> Result<Self, ApiError> {
+        let labels: LabelSelector = req
+            .param("labelSelector")
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: SelectorError| ApiError::bad_request(e.to_string()))?;
         let fields = FieldSelector::parse(
             req.param("fieldSelector").unwrap_or(""),
             kind.selectable_fields(),
@@ -203,7 +205,7 @@ pub fn list(
     kind: Resource,
     ns: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let opts = ListOptions::parse(api, req, kind)?;
+    let opts = ListOptions::parse(req, kind)?;
     let store = store(api)?;
     let rv = store
         .current_resource_version()
@@ -216,7 +218,7 @@ pub fn list(
                 .into_iter()
                 .map(|r| r.pod)
                 .filter(|p| ns.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
-                .filter(|p| (opts.labels)(p.metadata.labels.as_ref()))
+                .filter(|p| opts.labels.matches(p.metadata.labels.as_ref()))
                 .filter(|p| opts.fields.matches(|f| pod_field(p, f)))
                 .collect();
             let Page {
@@ -235,7 +237,7 @@ pub fn list(
                 let rows = pods
                     .iter()
                     .map(|p| TableRow {
-                        cells: table::pod_cells(p, now, api.rules.as_ref()),
+                        cells: table::pod_cells(p, now),
                         object: opts.include.object(p, &p.metadata),
                     })
                     .collect();
@@ -247,7 +249,7 @@ pub fn list(
             let all = namespaces(&records, rv, store_created(api));
             let items: Vec<Namespace> = all
                 .into_iter()
-                .filter(|n| (opts.labels)(n.metadata.labels.as_ref()))
+                .filter(|n| opts.labels.matches(n.metadata.labels.as_ref()))
                 .filter(|n| opts.fields.matches(|f| namespace_field(n, f)))
                 .collect();
             let Page {
@@ -290,7 +292,7 @@ pub fn list(
             }
             let mut items: Vec<Event> = items
                 .into_iter()
-                .filter(|e| (opts.labels)(e.metadata.labels.as_ref()))
+                .filter(|e| opts.labels.matches(e.metadata.labels.as_ref()))
                 .filter(|e| opts.fields.matches(|f| event_field(e, f)))
                 .collect();
             items.sort_by_key(|e| key(&e.metadata));
@@ -344,7 +346,7 @@ pub fn get(
             let pod = record.pod;
             if req.wants_table() {
                 let row = TableRow {
-                    cells: table::pod_cells(&pod, now, api.rules.as_ref()),
+                    cells: table::pod_cells(&pod, now),
                     object: include.object(&pod, &pod.metadata),
                 };
                 return table_reply(table::table(
@@ -640,7 +642,9 @@ mod tests {
         assert_eq!(row["cells"][0], "web");
         assert_eq!(row["cells"][1], "0/1");
         assert_eq!(row["cells"][2], "Running");
+        assert_eq!(row["cells"][5], "<none>", "no IP yet");
         assert_eq!(row["cells"][6], "node");
+        assert_eq!(row["cells"][8], "<none>", "no readiness gates");
         assert_eq!(row["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(row["object"]["metadata"]["labels"]["app"], "web");
     }

@@ -5,14 +5,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::discovery;
 use crate::objects::{self, Resource};
 use crate::status::ApiError;
-use crate::CliRules;
 
 /// One request, as the handlers see it.
 #[derive(Debug, Clone, Default)]
@@ -135,12 +133,11 @@ impl Reply {
     }
 }
 
-/// What every handler needs: the store's root, the listen address and the CLI's rules.
+/// What every handler needs: the store's root and the listen address.
 #[derive(Clone)]
 pub struct Api {
     pub root: PathBuf,
     pub listen: SocketAddr,
-    pub rules: Arc<dyn CliRules>,
 }
 
 impl Api {

@@ -50,7 +50,6 @@ pub fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let api = Api {
         root: config.root.clone(),
         listen: local,
-        rules: config.rules.clone(),
     };
     runtime.block_on(run(api, listener, tls_config, kubeconfig))
 }

@@ -9,12 +9,10 @@
 
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
-use minipod_pod::kubectl::{print_pod, translate_timestamp_since};
+use minipod_pod::kubectl::{print_pod, translate_timestamp_since, wide_cells};
 use minipod_pod::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::CliRules;
 
 /// metav1.Table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -136,10 +134,10 @@ pub fn pod_columns() -> Vec<TableColumnDefinition> {
 }
 
 /// One pod's cells, as `minipod get pods -o wide` prints them.
-pub fn pod_cells(pod: &Pod, now: Timestamp, rules: &dyn CliRules) -> Vec<Value> {
+pub fn pod_cells(pod: &Pod, now: Timestamp) -> Vec<Value> {
     let row = print_pod(pod, now);
     let mut cells: Vec<Value> = row.cells().iter().map(|c| Value::from(*c)).collect();
-    cells.extend(rules.wide_pod_cells(pod).into_iter().map(Value::from));
+    cells.extend(wide_cells(pod).into_iter().map(Value::from));
     cells
 }
 

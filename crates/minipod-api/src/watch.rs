@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
+use minipod_pod::selector::{LabelSelector, SelectorError};
 use minipod_pod::store::PodStore;
 use minipod_pod::time::Timestamp;
 use serde_json::{json, Value};
@@ -30,7 +31,6 @@ use crate::router::{Api, ApiRequest};
 use crate::selectors::FieldSelector;
 use crate::status::ApiError;
 use crate::table::{self, IncludeObject, TableRow};
-use crate::LabelMatcher;
 
 /// How often a watch reads the store again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -43,7 +43,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 pub struct PodWatch {
     api: Api,
     namespace: Option<String>,
-    labels: LabelMatcher,
+    labels: LabelSelector,
     fields: FieldSelector,
     as_table: bool,
     include: IncludeObject,
@@ -81,10 +81,11 @@ impl PodWatch {
                 details: None,
             });
         }
-        let labels = api
-            .rules
-            .label_selector(req.param("labelSelector").unwrap_or(""))
-            .map_err(ApiError::bad_request)?;
+        let labels: LabelSelector = req
+            .param("labelSelector")
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: SelectorError| ApiError::bad_request(e.to_string()))?;
         let fields = FieldSelector::parse(
             req.param("fieldSelector").unwrap_or(""),
             Resource::Pods.selectable_fields(),
@@ -137,7 +138,7 @@ impl PodWatch {
                     .as_deref()
                     .is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns))
             })
-            .filter(|p| (self.labels)(p.metadata.labels.as_ref()))
+            .filter(|p| self.labels.matches(p.metadata.labels.as_ref()))
             .filter(|p| self.fields.matches(|f| objects::pod_field(p, f)))
             .collect();
         let first = !self.started;
@@ -177,7 +178,7 @@ impl PodWatch {
     fn event(&self, kind: &str, pod: &Pod, now: Timestamp) -> Value {
         let object = if self.as_table {
             let row = TableRow {
-                cells: table::pod_cells(pod, now, self.api.rules.as_ref()),
+                cells: table::pod_cells(pod, now),
                 object: self.include.object(pod, &pod.metadata),
             };
             let meta = k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta {

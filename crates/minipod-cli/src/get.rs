@@ -6,8 +6,6 @@
 //! `-o json|yaml` (several, or none, give a `List`), and an empty result says
 //! `No resources found in NS namespace.` on stderr.
 
-mod selector;
-
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -22,7 +20,7 @@ use crate::global::GlobalArgs;
 use crate::printers::{self, OutputFormat, PodTable, TableOptions};
 use crate::watch::{PodWatcher, POLL_INTERVAL};
 
-pub use self::selector::LabelSelector;
+pub use minipod_pod::selector::LabelSelector;
 
 #[derive(Debug, Args)]
 pub struct GetArgs {

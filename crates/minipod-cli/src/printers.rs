@@ -136,49 +136,13 @@ impl PodTable {
         let row: PodRow = print_pod(pod, now);
         cells.extend(row.cells().iter().map(|c| c.to_string()));
         if self.options.wide {
-            cells.extend(wide_cells(pod));
+            cells.extend(minipod_pod::kubectl::wide_cells(pod));
         }
         if self.options.show_labels {
             cells.push(labels_cell(pod));
         }
         cells
     }
-}
-
-/// printers.go printPod, `options.Wide`: IP, NODE, NOMINATED NODE, READINESS GATES.
-/// (kubectl.rs renders the five standard columns; these four are plain field reads.)
-fn wide_cells(pod: &Pod) -> [String; 4] {
-    let status = pod.status.clone().unwrap_or_default();
-    let spec = pod.spec.clone().unwrap_or_default();
-    let none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or("<none>".to_owned());
-    let ip = status
-        .pod_ips
-        .as_ref()
-        .and_then(|ips| ips.first())
-        .map(|ip| ip.ip.clone())
-        .or(status.pod_ip.clone());
-    let gates = match spec.readiness_gates.as_deref() {
-        None | Some([]) => "<none>".to_owned(),
-        Some(gates) => {
-            let conditions = status.conditions.as_deref().unwrap_or(&[]);
-            let true_count = gates
-                .iter()
-                .filter(|g| {
-                    conditions
-                        .iter()
-                        .find(|c| c.type_ == g.condition_type)
-                        .is_some_and(|c| c.status == "True")
-                })
-                .count();
-            format!("{true_count}/{}", gates.len())
-        }
-    };
-    [
-        none(ip),
-        none(spec.node_name),
-        none(status.nominated_node_name),
-        gates,
-    ]
 }
 
 /// `--show-labels`: `k=v,k2=v2` sorted by key, or `<none>`.

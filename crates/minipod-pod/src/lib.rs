@@ -37,6 +37,7 @@ pub mod observed;
 pub mod phase;
 pub mod plan;
 pub mod probe;
+pub mod selector;
 pub mod spec;
 pub mod status;
 pub mod store;
