@@ -28,19 +28,8 @@ pub fn version() -> Value {
         "buildDate": "1970-01-01T00:00:00Z",
         "goVersion": "",
         "compiler": "rustc",
-        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+        "platform": format!("{}/{}", std::env::consts::OS, minipod_image::platform::host_go_arch()),
     })
-}
-
-/// Go's GOARCH name for this machine.
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
 }
 
 fn wants_aggregated(req: &ApiRequest) -> bool {

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta, Time};
 use k8s_openapi::List;
-use minipod_pod::selector::{LabelSelector, SelectorError};
+use minipod_pod::selector::LabelSelector;
 use minipod_pod::store::{PodRecord, PodStore};
 use minipod_pod::time::Timestamp;
 use serde_json::{json, Value};
 
 use crate::router::{Api, ApiRequest, Reply};
-use crate::selectors::{page, FieldSelector, Page};
+use crate::selectors::{label_selector, page, FieldSelector, Page};
 use crate::status::ApiError;
 use crate::table::{self, IncludeObject, TableRow};
 
@@ -159,11 +159,7 @@ struct ListOptions {
 
 impl ListOptions {
     fn parse(req: &ApiRequest, kind: Resource) -> Result<Self, ApiError> {
-        let labels: LabelSelector = req
-            .param("labelSelector")
-            .unwrap_or("")
-            .parse()
-            .map_err(|e: SelectorError| ApiError::bad_request(e.to_string()))?;
+        let labels = label_selector(req)?;
         let fields = FieldSelector::parse(
             req.param("fieldSelector").unwrap_or(""),
             kind.selectable_fields(),
@@ -218,63 +214,26 @@ pub fn list(
                 .into_iter()
                 .map(|r| r.pod)
                 .filter(|p| ns.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
-                .filter(|p| opts.labels.matches(p.metadata.labels.as_ref()))
-                .filter(|p| opts.fields.matches(|f| pod_field(p, f)))
                 .collect();
-            let Page {
-                items: pods,
-                next,
-                remaining,
-            } = page(
+            answer_list(
                 pods,
-                |p| key(&p.metadata),
-                opts.limit,
-                opts.cont.as_deref(),
+                &opts,
                 rv,
-            )?;
-            let meta = list_meta(rv, next, remaining);
-            if opts.table {
-                let rows = pods
-                    .iter()
-                    .map(|p| TableRow {
-                        cells: table::pod_cells(p, now),
-                        object: opts.include.object(p, &p.metadata),
-                    })
-                    .collect();
-                return table_reply(table::table(table::pod_columns(), rows, meta));
-            }
-            list_reply(pods, meta)
+                pod_field,
+                |p| table::pod_cells(p, now),
+                table::pod_columns,
+            )
         }
         Resource::Namespaces => {
             let all = namespaces(&records, rv, store_created(api));
-            let items: Vec<Namespace> = all
-                .into_iter()
-                .filter(|n| opts.labels.matches(n.metadata.labels.as_ref()))
-                .filter(|n| opts.fields.matches(|f| namespace_field(n, f)))
-                .collect();
-            let Page {
-                items,
-                next,
-                remaining,
-            } = page(
-                items,
-                |n| key(&n.metadata),
-                opts.limit,
-                opts.cont.as_deref(),
+            answer_list(
+                all,
+                &opts,
                 rv,
-            )?;
-            let meta = list_meta(rv, next, remaining);
-            if opts.table {
-                let rows = items
-                    .iter()
-                    .map(|n| TableRow {
-                        cells: table::namespace_cells(n, now),
-                        object: opts.include.object(n, &n.metadata),
-                    })
-                    .collect();
-                return table_reply(table::table(table::namespace_columns(), rows, meta));
-            }
-            list_reply(items, meta)
+                namespace_field,
+                |n| table::namespace_cells(n, now),
+                table::namespace_columns,
+            )
         }
         Resource::Events => {
             let mut items: Vec<Event> = Vec::new();
@@ -290,37 +249,63 @@ pub fn list(
                     e
                 }));
             }
-            let mut items: Vec<Event> = items
-                .into_iter()
-                .filter(|e| opts.labels.matches(e.metadata.labels.as_ref()))
-                .filter(|e| opts.fields.matches(|f| event_field(e, f)))
-                .collect();
             items.sort_by_key(|e| key(&e.metadata));
-            let Page {
+            answer_list(
                 items,
-                next,
-                remaining,
-            } = page(
-                items,
-                |e| key(&e.metadata),
-                opts.limit,
-                opts.cont.as_deref(),
+                &opts,
                 rv,
-            )?;
-            let meta = list_meta(rv, next, remaining);
-            if opts.table {
-                let rows = items
-                    .iter()
-                    .map(|e| TableRow {
-                        cells: table::event_cells(e, now),
-                        object: opts.include.object(e, &e.metadata),
-                    })
-                    .collect();
-                return table_reply(table::table(table::event_columns(), rows, meta));
-            }
-            list_reply(items, meta)
+                event_field,
+                |e| table::event_cells(e, now),
+                table::event_columns,
+            )
         }
     }
+}
+
+/// A list answer the API server's way: label and field selectors, one page, then a `List`
+/// or, when kubectl asks for one, a `Table`.
+/// `field` reads a selectable field, `cells` makes a table row's cells under `columns`.
+fn answer_list<T, F, C>(
+    items: Vec<T>,
+    opts: &ListOptions,
+    rv: u64,
+    field: F,
+    cells: C,
+    columns: fn() -> Vec<table::TableColumnDefinition>,
+) -> Result<Reply, ApiError>
+where
+    T: k8s_openapi::ListableResource + k8s_openapi::Metadata<Ty = ObjectMeta> + serde::Serialize,
+    F: Fn(&T, &str) -> String,
+    C: Fn(&T) -> Vec<Value>,
+{
+    let items: Vec<T> = items
+        .into_iter()
+        .filter(|o| opts.labels.matches(o.metadata().labels.as_ref()))
+        .filter(|o| opts.fields.matches(|f| field(o, f)))
+        .collect();
+    let Page {
+        items,
+        next,
+        remaining,
+    } = page(
+        items,
+        |o| key(o.metadata()),
+        opts.limit,
+        opts.cont.as_deref(),
+        rv,
+    )?;
+    let meta = list_meta(rv, next, remaining);
+    if opts.table {
+        let rows = items
+            .iter()
+            .map(|o| TableRow {
+                cells: cells(o),
+                object: opts.include.object(o, o.metadata()),
+            })
+            .collect();
+        return table_reply(table::table(columns(), rows, meta));
+    }
+    list_reply(items, meta)
 }
 
 /// GET of one object.

@@ -1,4 +1,5 @@
-//! `fieldSelector` (k8s.io/apimachinery/pkg/fields: `a=b`, `a==b`, `a!=b`, joined by commas;
+//! A request's `labelSelector` (the same parser as `minipod get -l`), `fieldSelector`
+//! (k8s.io/apimachinery/pkg/fields: `a=b`, `a==b`, `a!=b`, joined by commas;
 //! every field a resource supports is listed by its strategy's field set, e.g.
 //! pkg/registry/core/pod/strategy.go ToSelectableFields) and the `continue` token of paged
 //! lists.
@@ -8,9 +9,20 @@
 //! store as it is then (the store keeps no snapshots to serve the old `rv` from).
 
 use base64::Engine as _;
+use minipod_pod::selector::LabelSelector;
 use serde::{Deserialize, Serialize};
 
+use crate::router::ApiRequest;
 use crate::status::ApiError;
+
+/// The request's `labelSelector` (empty: everything); a bad one is a 400 with the parser's
+/// message.
+pub fn label_selector(req: &ApiRequest) -> Result<LabelSelector, ApiError> {
+    req.param("labelSelector")
+        .unwrap_or("")
+        .parse()
+        .map_err(|e: minipod_pod::selector::SelectorError| ApiError::bad_request(e.to_string()))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRequirement {

@@ -21,14 +21,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use minipod_pod::selector::{LabelSelector, SelectorError};
+use minipod_pod::selector::LabelSelector;
 use minipod_pod::store::PodStore;
 use minipod_pod::time::Timestamp;
 use serde_json::{json, Value};
 
 use crate::objects::{self, Resource};
 use crate::router::{Api, ApiRequest};
-use crate::selectors::FieldSelector;
+use crate::selectors::{label_selector, FieldSelector};
 use crate::status::ApiError;
 use crate::table::{self, IncludeObject, TableRow};
 
@@ -81,11 +81,7 @@ impl PodWatch {
                 details: None,
             });
         }
-        let labels: LabelSelector = req
-            .param("labelSelector")
-            .unwrap_or("")
-            .parse()
-            .map_err(|e: SelectorError| ApiError::bad_request(e.to_string()))?;
+        let labels = label_selector(req)?;
         let fields = FieldSelector::parse(
             req.param("fieldSelector").unwrap_or(""),
             Resource::Pods.selectable_fields(),

@@ -53,18 +53,11 @@ fn version_info() -> VersionInfo {
         minipod_version: env!("CARGO_PKG_VERSION"),
         kubernetes_api_version: "v1.35",
         libcontainer_version: "0.7.0",
-        platform: format!("{}/{}", std::env::consts::OS, go_arch()),
-    }
-}
-
-/// The architecture as Kubernetes and OCI name it (`amd64`, `arm64`), not Rust's.
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
+        platform: format!(
+            "{}/{}",
+            std::env::consts::OS,
+            minipod_image::platform::host_go_arch()
+        ),
     }
 }
 

@@ -39,7 +39,7 @@ mod durable;
 mod gc;
 mod import;
 mod layers;
-mod platform;
+pub mod platform;
 mod progress;
 mod pull;
 mod reference;

@@ -80,6 +80,19 @@ impl std::fmt::Display for Platform {
     }
 }
 
+/// This machine's architecture as Go, OCI and Kubernetes name it (`amd64`, `arm64`), not
+/// Rust's (`x86_64`, `aarch64`): what `minipod version` and `minipod serve`'s `/version`
+/// report as the platform.
+pub fn host_go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 /// containerd's architecture aliases.
 fn normalize_arch(arch: &str) -> String {
     match arch {
