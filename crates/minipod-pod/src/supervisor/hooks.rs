@@ -67,31 +67,22 @@ impl<B: PodBackend> Supervisor<B> {
             return;
         }
         let host = self.handler_host();
-        match self.backend.run_handler(name, hook, &handler, &host) {
+        let launch = self.backend.run_handler(name, hook, &handler, &host);
+        self.hooks.insert(
+            key,
+            HookRun {
+                handler,
+                output: Vec::new(),
+                sleep_until: None,
+            },
+        );
+        match launch {
             HookLaunch::Process(p) => {
                 let token = self.token(Watched::Hook(name.to_owned(), hook));
                 self.watch_process(token, p);
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        handler,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
                 self.record_hook(name, hook, HookState::Running);
             }
-            HookLaunch::Finished(result) => {
-                self.hooks.insert(
-                    key,
-                    HookRun {
-                        handler,
-                        output: Vec::new(),
-                        sleep_until: None,
-                    },
-                );
-                self.hook_finished(name, hook, result, now);
-            }
+            HookLaunch::Finished(result) => self.hook_finished(name, hook, result, now),
         }
     }
 
