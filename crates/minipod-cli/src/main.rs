@@ -4,6 +4,8 @@
 //! arguments into a config, then calls into the library crates. Only this crate decides exit
 //! codes and sets up logging.
 
+#![forbid(unsafe_code)]
+
 mod control;
 mod delete;
 mod describe;
