@@ -9,10 +9,8 @@
 //! authorization beyond the certificate check.
 
 use std::fs;
-use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
@@ -265,44 +263,24 @@ pub fn server_config(creds: &Credentials) -> anyhow::Result<Arc<rustls::ServerCo
 
 /// Creates `dir` (and missing parents) 0700, and tightens it to 0700 if it exists.
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("create {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("chmod {}", dir.display()))?;
-    Ok(())
+    minipod_runtime::private::create_dir_all(dir)
+        .with_context(|| format!("create {}", dir.display()))
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
 }
 
-/// Writes `text` to `path` 0600 through a temporary file and a rename.
+/// Writes `text` to `path`, 0600, atomically.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp: PathBuf = {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        path.with_file_name(name)
-    };
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("create {}", tmp.display()))?;
-    f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    fs::rename(&tmp, path).with_context(|| format!("write {}", path.display()))?;
-    Ok(())
+    minipod_runtime::private::replace_file(path, text.as_bytes(), 0o600)
+        .with_context(|| format!("write {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn credentials_are_made_once_private_and_verify() {

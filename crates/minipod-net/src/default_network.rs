@@ -6,7 +6,6 @@
 //! minipod keeps itself. host-local's leases live under minipod's root, not `/var/lib/cni`.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -84,14 +83,10 @@ pub fn load_or_write_default(
     let io = |what: String| move |source| CniError::Io { what, source };
     fs::create_dir_all(conf_dir).map_err(io(format!("create {}", conf_dir.display())))?;
     let path = conf_dir.join(DEFAULT_CONF_FILE);
-    let tmp = conf_dir.join(format!(".{DEFAULT_CONF_FILE}.tmp"));
     let mut text = serde_json::to_string_pretty(&default.conflist()).unwrap_or_default();
     text.push('\n');
-    let mut f = fs::File::create(&tmp).map_err(io(format!("create {}", tmp.display())))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(io(format!("write {}", tmp.display())))?;
-    fs::rename(&tmp, &path).map_err(io(format!("rename to {}", path.display())))?;
+    minipod_runtime::private::replace_file(&path, text.as_bytes(), 0o644)
+        .map_err(io(format!("write {}", path.display())))?;
     NetworkList::parse(text.as_bytes(), &path)
 }
 

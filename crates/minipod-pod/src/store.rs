@@ -571,34 +571,13 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_bytes_atomic(path, &bytes)
 }
 
-/// The one atomic write of the store: a 0600 temporary file in the same directory, fsync,
-/// rename over `path`, fsync of the directory; the temporary file is removed on failure.
+/// The store's writes go through the runtime's one private atomic write (0600).
 fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let write = || -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::Write {
+    minipod_runtime::private::replace_file(path, bytes, minipod_runtime::private::FILE_MODE)
+        .map_err(|source| StoreError::Write {
             path: path.to_owned(),
             source,
-        }
-    })
+        })
 }
 
 #[cfg(test)]

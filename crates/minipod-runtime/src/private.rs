@@ -71,6 +71,36 @@ pub fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
     f.write_all(data)
 }
 
+/// Replaces `path` with `data` so that readers and a power cut see the old content or the
+/// new, never a mix: a temporary file (`mode`) in the same directory, fsync, rename over
+/// `path`, fsync of the directory. The temporary file is removed when a step fails. The one
+/// atomic write of minipod's records (pod store, CNI cache, server certificates).
+pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +122,24 @@ mod tests {
             assert_eq!(mode(&user_root.join(p)), 0o700, "{p}");
         }
         assert_eq!(mode(&user_root), 0o755);
+    }
+
+    #[test]
+    fn replace_file_swaps_whole_content_with_the_given_mode_and_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("record.json");
+        fs::write(&f, b"old").unwrap();
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+        replace_file(&f, b"new", FILE_MODE).unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"new");
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        // A failed write (the target is a directory) keeps nothing of the attempt.
+        let d = tmp.path().join("dir");
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("x"), b"x").unwrap();
+        assert!(replace_file(&d, b"new", FILE_MODE).is_err());
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -403,11 +403,7 @@ fn write_record(path: &Path, binds: &[PathBuf]) -> Result<()> {
     // Serialising a struct of strings cannot fail.
     let data = serde_json::to_vec(&Record { shared_binds }).map_err(io::Error::other);
     let data = data.map_err(write_err)?;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = File::create(&tmp).map_err(write_err)?;
-    f.write_all(&data).map_err(write_err)?;
-    f.sync_all().map_err(write_err)?;
-    fs::rename(&tmp, path).map_err(write_err)
+    crate::private::replace_file(path, &data, crate::private::FILE_MODE).map_err(write_err)
 }
 
 /// The kubelet's way with its root directory: `mount --rbind DIR DIR; mount --make-rshared DIR`.
