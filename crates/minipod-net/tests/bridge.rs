@@ -120,7 +120,15 @@ fn attach_and_detach(namespace_gone_first: bool) {
         assert!(!ok, "eth0 is gone from the namespace");
     }
     assert!(!lease.exists(), "the lease is released");
-    let (_, ports) = ip(&["-o", "link", "show", "master", &host.bridge]);
+    // The kernel destroys a deleted namespace (and the veth end in it) asynchronously.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let ports = loop {
+        let (_, ports) = ip(&["-o", "link", "show", "master", &host.bridge]);
+        if ports.trim().is_empty() || std::time::Instant::now() > deadline {
+            break ports;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(ports.trim(), "", "no veth left on the bridge");
     assert!(!cache.exists());
 }

@@ -17,8 +17,6 @@ pub mod result;
 mod tests;
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -154,31 +152,15 @@ impl Attachment {
     /// directory — it may hold capability arguments a user considers private, and a torn
     /// cache would leave an attachment nobody can remove.
     pub fn save(&self, path: &Path) -> Result<(), CniError> {
-        let io = |what: String| move |source| CniError::Io { what, source };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("cni")
-        ));
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| CniError::Cache {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io(format!("create {}", tmp.display())))?;
-        f.write_all(&bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(io(format!("write {}", tmp.display())))?;
-        fs::rename(&tmp, path).map_err(io(format!("rename to {}", path.display())))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        minipod_runtime::private::replace_file(path, &bytes, minipod_runtime::private::FILE_MODE)
+            .map_err(|source| CniError::Io {
+                what: format!("write {}", path.display()),
+                source,
+            })
     }
 }
 
@@ -232,6 +214,17 @@ fn join_args(args: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// True when `path` is a live network namespace (an nsfs file: `/proc/<pid>/ns/net` or a
+/// bind mount of one). A pod's namespace file left behind unmounted, or gone after a reboot,
+/// is not one, and `DEL` must then get an empty `CNI_NETNS` rather than a path the plugins
+/// cannot enter.
+fn is_network_namespace(path: &Path) -> bool {
+    // NSFS_MAGIC (linux/magic.h).
+    const NSFS_MAGIC: nix::sys::statfs::FsType = nix::sys::statfs::FsType(0x6e73_6673);
+    !path.as_os_str().is_empty()
+        && nix::sys::statfs::statfs(path).is_ok_and(|fs| fs.filesystem_type() == NSFS_MAGIC)
 }
 
 /// libcni passes `prevResult` to `DEL` only from spec 0.4.0 on.
@@ -298,7 +291,11 @@ impl CniRunner {
             }
         }
         a.result = prev;
-        a.save(cache)?;
+        if let Err(e) = a.save(cache) {
+            // The attachment could not be recorded: undo it now rather than leave what no
+            // cache describes (the pending cache, if it is still there, describes it too).
+            return Err(self.undo_failed_add(list, &a, cache, list.plugins.len() - 1, e));
+        }
         Ok(a)
     }
 
@@ -350,7 +347,7 @@ impl CniRunner {
         a: &Attachment,
         count: usize,
     ) -> Result<(), CniError> {
-        let netns = if !a.netns.is_empty() && Path::new(&a.netns).exists() {
+        let netns = if is_network_namespace(Path::new(&a.netns)) {
             a.netns.as_str()
         } else {
             ""

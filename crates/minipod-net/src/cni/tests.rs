@@ -394,3 +394,17 @@ fn a_cache_of_another_kind_is_refused() {
     let err = Attachment::load(&path).unwrap_err().to_string();
     assert!(err.contains("kind \"other\""), "{err}");
 }
+
+#[test]
+fn only_a_live_namespace_file_is_passed_to_del() {
+    let dir = tempfile::tempdir().unwrap();
+    let left_over = dir.path().join("net");
+    fs::write(&left_over, "").unwrap();
+    assert!(is_network_namespace(Path::new("/proc/self/ns/net")));
+    assert!(
+        !is_network_namespace(&left_over),
+        "an unmounted namespace file"
+    );
+    assert!(!is_network_namespace(&dir.path().join("gone")));
+    assert!(!is_network_namespace(Path::new("")));
+}
