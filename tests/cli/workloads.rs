@@ -150,3 +150,57 @@ spec:
     assert!(pods_with_label(&root, "app=web").is_empty());
     assert_eq!(workloads_left(root.path()), 0);
 }
+
+// kubectl delete -f deletes what the file declares: the pods of a Deployment in one file go
+// (their generated names are found through the file each pod's plan names), a pod accepted
+// in the same `run` from another file stays.
+#[test]
+fn delete_f_removes_the_pods_made_from_that_file_only() {
+    let root = or_skip!(PodRoot::new());
+    let web = root.manifest(
+        "web.yaml",
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
+"#,
+    );
+    let other = root.manifest(
+        "other.yaml",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: other}
+spec:
+  containers: [{name: c, image: busybox:1.35, command: [sleep, "3600"]}]
+"#,
+    );
+    let out = root.minipod(&[
+        "run",
+        "-d",
+        "-f",
+        web.to_str().unwrap(),
+        "-f",
+        other.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(pods_with_label(&root, "app=web").len(), 2);
+    let out = root.minipod(&[
+        "delete",
+        "-f",
+        web.to_str().unwrap(),
+        "--grace-period=0",
+        "--force",
+    ]);
+    assert_exit(&out, 0);
+    assert!(pods_with_label(&root, "app=web").is_empty());
+    let left = stdout(&root.minipod(&["get", "pods", "-o", "name"]));
+    assert_eq!(left.trim(), "pod/other", "{left}");
+}

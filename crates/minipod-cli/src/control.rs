@@ -23,7 +23,7 @@ use minipod_image::ImageStore;
 use minipod_manifest::{Manifest, WorkloadKind, WorkloadPlan};
 use minipod_pod::backoff::INITIAL_BACKOFF_ENV;
 use minipod_pod::store::{write_json_atomic, PodRecord, PodStore};
-use minipod_pod::supervisor::launch::{self, PodSource, SupervisorLock, WorkloadPod};
+use minipod_pod::supervisor::launch::{self, PodSource, SupervisorLock};
 use minipod_pod::time::Timestamp;
 use minipod_pod::workload::{
     decide, ControlledPod, Controller, JobSpec, Outcome, PodPhaseView, JOB_BACKOFF_INITIAL,
@@ -260,7 +260,9 @@ pub fn run(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             p.phase = PodPhaseView::Gone;
         }
         for r in &records {
-            let Some(id) = launch::load_source(&r.dir).ok().and_then(|s| s.workload) else {
+            // The pod's identity in its workload: `Manifest::new_pod`'s sequence and
+            // attempt, kept in the plan it was accepted with.
+            let Some(id) = launch::load_plan(&r.dir).ok().and_then(|p| p.controller) else {
                 continue;
             };
             let status = r.pod.status.as_ref();
@@ -277,7 +279,7 @@ pub fn run(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             seen.insert(
                 r.uid().to_owned(),
                 ControlledPod {
-                    sequence: id.sequence,
+                    sequence: id.index,
                     attempt: id.attempt,
                     phase,
                     ready,
@@ -301,13 +303,7 @@ pub fn run(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             if store.find(&plan.namespace, &plan.name)?.is_some() {
                 continue;
             }
-            let mut source = control.source.clone();
-            source.workload = Some(WorkloadPod {
-                workload: control.workload,
-                sequence,
-                attempt,
-            });
-            pods::create_pod(&store, &images, &exe, &root, &plan, &source)
+            pods::create_pod(&store, &images, &exe, &root, &plan)
                 .with_context(|| format!("create pod {:?}", plan.name))?;
             log::info!("created pod {:?}", plan.name);
         }

@@ -119,16 +119,16 @@ fn targets(args: &DeleteArgs, store: &PodStore) -> anyhow::Result<Vec<Target>> {
     let mut out = Vec::new();
     if !args.files.is_empty() {
         let inputs = read_inputs(&args.files).map_err(input)?;
-        // Names of workload pods are generated: match them by their controller's labels is
-        // not possible across runs, so delete by the names the file gives, plus every pod the
-        // same file created (its stored source names the file).
+        // Names of workload pods are generated: matching them by their controller's labels
+        // is not possible across runs, so every pod made from one of these files goes (its
+        // plan names the file it came from), as kubectl deletes what a file declares.
         let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
         for record in store.list()? {
             if record.namespace() != args.namespace {
                 continue;
             }
-            if let Ok(source) = launch::load_source(&record.dir) {
-                if source.inputs.iter().any(|i| names.contains(&i.name)) {
+            if let Ok(plan) = launch::load_plan(&record.dir) {
+                if names.contains(&plan.file) {
                     out.push(Target::Pod(Box::new(record)));
                 }
             }

@@ -255,7 +255,6 @@ pub fn random_seed() -> u64 {
 pub fn source_of(inputs: &[Input], seed: u64) -> PodSource {
     PodSource {
         seed,
-        workload: None,
         inputs: inputs
             .iter()
             .map(|i| launch::SourceInput {
@@ -274,10 +273,9 @@ pub fn create_pod(
     exe: &Path,
     root: &Path,
     plan: &PodPlan,
-    source: &PodSource,
 ) -> anyhow::Result<PodRecord> {
     let record = store.create(&plan.pod)?;
-    if let Err(e) = start_pod(store, images, exe, root, &record, plan, source) {
+    if let Err(e) = start_pod(store, images, exe, root, &record, plan) {
         let _ = images.remove_lease(record.uid());
         let _ = store.remove(record.uid());
         return Err(e);
@@ -285,8 +283,7 @@ pub fn create_pod(
     Ok(record)
 }
 
-/// Everything after the record exists: first status, plan, source, image leases,
-/// supervisor.
+/// Everything after the record exists: first status, plan, image leases, supervisor.
 fn start_pod(
     store: &PodStore,
     images: &ImageStore,
@@ -294,7 +291,6 @@ fn start_pod(
     root: &std::path::Path,
     record: &PodRecord,
     plan: &minipod_manifest::PodPlan,
-    source: &launch::PodSource,
 ) -> anyhow::Result<()> {
     {
         let pending = PodStatus {
@@ -310,7 +306,6 @@ fn start_pod(
         };
         store.write_status(record.uid(), &pending, &StatusMeta::default())?;
         launch::save_plan(&record.dir, plan)?;
-        launch::save_source(&record.dir, source)?;
         for c in plan
             .init_containers
             .iter()

@@ -11,10 +11,10 @@ use anyhow::Context;
 use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
 use minipod_image::ImageStore;
-use minipod_manifest::{read_inputs, Manifest};
+use minipod_manifest::read_inputs;
 use minipod_pod::kubectl::print_pod;
 use minipod_pod::store::{PodRecord, PodStore};
-use minipod_pod::supervisor::launch::{self, WorkloadPod};
+use minipod_pod::supervisor::launch;
 use minipod_pod::supervisor::DELETION_REQUEST_FILE;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -98,9 +98,7 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             println!("pod/{} unchanged", plan.name);
             continue;
         }
-        let mut source = source.clone();
-        source.workload = workload_identity(&manifest, &plan.name);
-        let record = pods::create_pod(&store, &images, &exe, &root, plan, &source)?;
+        let record = pods::create_pod(&store, &images, &exe, &root, plan)?;
         uids.push(record.uid().to_owned());
         if args.detach {
             let verb = if replaced.iter().any(|r| r.name() == plan.name) {
@@ -131,18 +129,6 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     follow(global, &store, &uids, &controllers, args.rm, timeout)
-}
-
-/// Which pod of which workload an accepted pod is (None for a bare Pod).
-fn workload_identity(manifest: &Manifest, pod: &str) -> Option<WorkloadPod> {
-    manifest.workloads.iter().enumerate().find_map(|(i, w)| {
-        let sequence = w.pods.iter().position(|p| p == pod)?;
-        Some(WorkloadPod {
-            workload: i,
-            sequence: sequence as u32,
-            attempt: 0,
-        })
-    })
 }
 
 /// Foreground: rows on change, Ctrl-C handling, exit code from the pods' phases.

@@ -267,8 +267,12 @@ pub struct ControllerRef {
     pub kind: String,
     pub name: String,
     /// Index of the pod within its workload (StatefulSet ordinal, Job completion index for
-    /// Indexed jobs, else the creation order).
+    /// Indexed jobs, else the creation order): `Manifest::new_pod`'s `sequence`.
     pub index: u32,
+    /// How many pods of this index the workload made before this one (a Job's retries):
+    /// `Manifest::new_pod`'s `attempt`.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 /// Everything about one pod to run.

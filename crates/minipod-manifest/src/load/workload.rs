@@ -80,7 +80,10 @@ impl Manifest {
             });
         };
         let seed = self.options.seed ^ (u64::from(attempt) << 32);
-        let (mut pod, controller) = make_pod(w, sequence, seed);
+        let (mut pod, mut controller) = make_pod(w, sequence, seed);
+        if let Some(c) = controller.as_mut() {
+            c.attempt = attempt;
+        }
         pod.spec.get_or_insert_with(Default::default).node_name =
             Some(self.options.node.name.clone());
         let resolver = Resolver {
@@ -390,6 +393,7 @@ pub(super) fn make_pod(w: &WorkloadPlan, seq: u32, seed: u64) -> (Pod, Option<Co
         kind: w.object.kind.clone(),
         name: w.object.name.clone(),
         index: seq,
+        attempt: 0,
     };
     (pod, Some(controller))
 }

@@ -4,9 +4,8 @@
 //! - `plan.json` (0600: it holds resolved ConfigMap and Secret values): the pod's
 //!   [`PodPlan`], built once when the pod was accepted. The supervisor loads it at start
 //!   and nothing derives it again.
-//! - `source.json`: the manifest text and the seed it was accepted with, and for a pod a
-//!   workload controller made, which pod of which workload it is. Read by `delete -f` (which
-//!   files a pod came from) and by the workload controllers (their pods' identities).
+//!   `delete -f` reads the file it came from and the workload controllers their pods'
+//!   identities (`controller.index`, `controller.attempt`) from it too.
 //! - `supervisor.lock`: held (flock) by the live supervisor for its whole life, with its pid
 //!   inside. A lock that can be taken means no supervisor runs, whatever the pid file says.
 //! - `supervisor.log`: the supervisor's stderr.
@@ -25,6 +24,7 @@ use minipod_manifest::PodPlan;
 use crate::store::{write_json_atomic, StoreError};
 
 pub const PLAN_FILE: &str = "plan.json";
+/// A workload controller's record of its input (see [`PodSource`]).
 pub const SOURCE_FILE: &str = "source.json";
 pub const LOCK_FILE: &str = "supervisor.lock";
 pub const LOG_FILE: &str = "supervisor.log";
@@ -38,25 +38,13 @@ pub struct SourceInput {
     pub text: String,
 }
 
-/// What a pod was made from.
+/// What a workload controller makes its pods from: the input as accepted, and the seed of
+/// its generated names and uids (manifest LoadOptions). Kept in the controller's
+/// `source.json` (`<root>/workloads/<uid>/`), never in a pod's directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodSource {
-    /// The seed of generated names and uids (manifest LoadOptions).
     pub seed: u64,
     pub inputs: Vec<SourceInput>,
-    /// Set for a pod a workload controller made after the input was accepted (a Job's
-    /// next pod, a StatefulSet's next ordinal): which pod of which workload it is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workload: Option<WorkloadPod>,
-}
-
-/// A workload pod's identity: `Manifest::new_pod(workload, sequence, attempt)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkloadPod {
-    /// Index of the workload in the accepted manifest.
-    pub workload: usize,
-    pub sequence: u32,
-    pub attempt: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +57,7 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
-    #[error("{path} is not a valid pod source or plan")]
+    #[error("{path} is not a valid pod plan")]
     Decode {
         path: PathBuf,
         #[source]
@@ -101,19 +89,6 @@ pub fn save_plan(pod_dir: &Path, plan: &PodPlan) -> Result<(), LaunchError> {
 /// The plan stored when the pod was accepted.
 pub fn load_plan(pod_dir: &Path) -> Result<PodPlan, LaunchError> {
     let path = pod_dir.join(PLAN_FILE);
-    let bytes = fs::read(&path).map_err(|source| LaunchError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| LaunchError::Decode { path, source })
-}
-
-pub fn save_source(pod_dir: &Path, source: &PodSource) -> Result<(), LaunchError> {
-    Ok(write_json_atomic(&pod_dir.join(SOURCE_FILE), source)?)
-}
-
-pub fn load_source(pod_dir: &Path) -> Result<PodSource, LaunchError> {
-    let path = pod_dir.join(SOURCE_FILE);
     let bytes = fs::read(&path).map_err(|source| LaunchError::Read {
         path: path.clone(),
         source,
@@ -298,21 +273,10 @@ mod tests {
     }
 
     #[test]
-    fn source_round_trips() {
+    fn plan_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let src = PodSource {
-            workload: Some(WorkloadPod {
-                workload: 1,
-                sequence: 2,
-                attempt: 3,
-            }),
-            seed: 42,
-            inputs: vec![SourceInput {
-                name: "pod.yaml".into(),
-                text: "kind: Pod\n".into(),
-            }],
-        };
-        save_source(dir.path(), &src).unwrap();
-        assert_eq!(load_source(dir.path()).unwrap(), src);
+        let plan = crate::testutil::pod(crate::testutil::with_inits());
+        save_plan(dir.path(), &plan).unwrap();
+        assert_eq!(load_plan(dir.path()).unwrap(), plan);
     }
 }
