@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use minipod_pod::handlers;
 use minipod_runtime::netcheck::{self, NetCheck, NetOutcome};
 
 #[derive(Debug, Args)]
@@ -54,10 +55,13 @@ pub fn run(args: NetCheckArgs) -> anyhow::Result<ExitCode> {
     };
     let ok = match netcheck::check(&check, CHECK_TIMEOUT) {
         NetOutcome::Connected => true,
-        // pkg/probe/http: 200 <= code < 400 succeeds; hooks accept any response.
         NetOutcome::Response { status, line } => {
             println!("{line}");
-            args.any_response || (200..400).contains(&status)
+            if args.any_response {
+                handlers::http_hook_success(true)
+            } else {
+                handlers::http_probe_success(status)
+            }
         }
         NetOutcome::Failed(msg) => {
             println!("{msg}");

@@ -24,31 +24,6 @@ pub struct HttpGetRequest {
     pub headers: Vec<(String, String)>,
 }
 
-impl HttpGetRequest {
-    /// `scheme://host:port/path` (IPv6 hosts bracketed, as net.JoinHostPort).
-    pub fn url(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let slash = if self.path.starts_with('/') || self.path.is_empty() {
-            ""
-        } else {
-            "/"
-        };
-        format!("{}://{host}:{}{slash}{}", self.scheme, self.port, self.path)
-    }
-
-    /// The `Host` header the spec overrides, if any.
-    pub fn host_header(&self) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// Why a handler of the plan cannot be run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
