@@ -3,6 +3,7 @@
 //! `invoke.RawExec`, which also passes the caller's own environment through).
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,6 +96,9 @@ pub fn run_plugin(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A group of its own: a plugin that runs out of time is killed with everything it
+        // started (iptables, a shell's children), not just the first process.
+        .process_group(0)
         .spawn()
         .map_err(|source| CniError::Io {
             what: format!("start the CNI plugin {}", plugin.display()),
@@ -114,7 +118,8 @@ pub fn run_plugin(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
+                let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
                 let _ = child.wait();
                 return Err(CniError::Plugin {
                     plugin: plugin_type.to_string(),

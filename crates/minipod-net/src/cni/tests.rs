@@ -357,7 +357,12 @@ fn plugin_messages_fall_back_to_stderr_then_the_exit_status() {
 #[test]
 fn a_plugin_that_hangs_is_killed_at_the_timeout() {
     let f = Fakes::new();
-    f.plugin("slow", "sleep 30", &json!({}));
+    let pids = f.dir.path().join("pids");
+    f.plugin(
+        "slow",
+        &format!("sleep 30 & echo $! >> {}; wait", pids.display()),
+        &json!({}),
+    );
     let l = list(json!([{"type": "slow"}]));
     let mut runner = f.runner();
     runner.timeout = Duration::from_millis(300);
@@ -372,6 +377,21 @@ fn a_plugin_that_hangs_is_killed_at_the_timeout() {
         .to_string();
     assert!(err.contains("did not finish within"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(10));
+    // What the plugin started went with it (ADD, then the undoing DEL, each timed out).
+    let pids = fs::read_to_string(&pids).unwrap();
+    assert_eq!(pids.lines().count(), 2, "{pids}");
+    for pid in pids.lines() {
+        let gone = (0..100).any(|_| {
+            let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Gone, or a zombie waiting for init to reap it.
+            let done = state.is_empty() || state.split(' ').nth(2) == Some("Z");
+            if !done {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done
+        });
+        assert!(gone, "the plugin's child {pid} outlived it");
+    }
 }
 
 #[test]
